@@ -1,0 +1,153 @@
+"""What the engine needs to know about a diagram without running it: read once from the XML at deploy
+and stored with the version, so inboxes and reports never parse or load workflows."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from lxml import etree
+
+from engine.forms import FormDefinitionError, parse_form_data
+
+BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+BPMNDI_NS = "http://www.omg.org/spec/BPMN/20100524/DI"
+CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
+MAX_DIAGRAM_BYTES = 5 * 1024 * 1024
+
+_B = f"{{{BPMN_NS}}}"
+_C = f"{{{CAMUNDA_NS}}}"
+
+FLOW_NODE_TAGS = {
+    "startEvent", "endEvent", "intermediateCatchEvent", "intermediateThrowEvent", "boundaryEvent",
+    "task", "userTask", "manualTask", "serviceTask", "scriptTask", "sendTask", "receiveTask",
+    "businessRuleTask", "callActivity", "subProcess", "transaction",
+    "exclusiveGateway", "parallelGateway", "inclusiveGateway", "eventBasedGateway",
+}
+
+
+class DiagramError(ValueError):
+    """A diagram that cannot be deployed; names the element and the problem."""
+
+    def __init__(self, message: str, element_id: str | None = None) -> None:
+        self.element_id = element_id
+        self.problem = message
+        super().__init__(f"{element_id}: {message}" if element_id else message)
+
+
+@dataclass(frozen=True)
+class ParsedDiagram:
+    root: Any  # lxml element of bpmn:definitions
+    raw: bytes
+
+
+def parse_xml(raw: bytes) -> ParsedDiagram:
+    """Parse untrusted BPMN bytes: no DTDs, no entity expansion, no network, bounded size."""
+    if not isinstance(raw, bytes | bytearray):
+        raise DiagramError("a diagram must be given as bytes (as the modeller saved it)")
+    if len(raw) > MAX_DIAGRAM_BYTES:
+        raise DiagramError(f"the diagram is larger than {MAX_DIAGRAM_BYTES // (1024 * 1024)} MB")
+    if re.search(rb"<!(DOCTYPE|ENTITY)", bytes(raw), re.IGNORECASE):
+        raise DiagramError("DOCTYPE / entity declarations are not allowed in a diagram")
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False,
+                             remove_comments=False)
+    try:
+        root = etree.fromstring(bytes(raw), parser=parser)
+    except etree.XMLSyntaxError as err:
+        raise DiagramError(f"not well-formed XML: {err}") from None
+    except UnicodeDecodeError as err:
+        raise DiagramError(f"the file is not valid in its declared encoding: {err}") from None
+    docinfo = root.getroottree().docinfo
+    if docinfo.doctype or docinfo.internalDTD is not None:
+        raise DiagramError("DOCTYPE / entity declarations are not allowed in a diagram")
+    if root.tag != f"{_B}definitions":
+        raise DiagramError("the root element is not bpmn:definitions (BPMN 2.0 model namespace)")
+    return ParsedDiagram(root=root, raw=bytes(raw))
+
+
+def _properties(element) -> dict[str, str]:
+    return {p.get("name"): p.get("value") or "" for p in
+            element.findall(f"{_B}extensionElements/{_C}properties/{_C}property")}
+
+
+def _local(tag: str) -> str:
+    return tag.split("}", 1)[1] if "}" in tag else tag
+
+
+def _timer(element) -> dict[str, str] | None:
+    definition = element.find(f"{_B}timerEventDefinition")
+    if definition is None:
+        return None
+    for kind, tag in (("duration", "timeDuration"), ("date", "timeDate"), ("cycle", "timeCycle")):
+        node = definition.find(f"{_B}{tag}")
+        if node is not None:
+            return {"kind": kind, "value": (node.text or "").strip()}
+    raise DiagramError("timer event has no timeDuration, timeDate or timeCycle", element.get("id"))
+
+
+def executable_processes(diagram: ParsedDiagram) -> list[Any]:
+    return [p for p in diagram.root.findall(f"{_B}process") if p.get("isExecutable", "false") == "true"]
+
+
+def build_catalog(diagram: ParsedDiagram, process_element) -> dict[str, Any]:
+    """Describe every flow node of one process: type, name, lane, forms, handler topic, timers, extras."""
+    lanes: dict[str, str] = {}
+    for lane in process_element.iter(f"{_B}lane"):
+        for ref in lane.findall(f"{_B}flowNodeRef"):
+            lanes[(ref.text or "").strip()] = lane.get("name") or lane.get("id")
+    incoming: dict[str, list[str]] = {}
+    for flow in process_element.iter(f"{_B}sequenceFlow"):
+        incoming.setdefault(flow.get("targetRef"), []).append(flow.get("sourceRef"))
+    elements: dict[str, dict[str, Any]] = {}
+    start_form = None
+    diagram_ids = {s.get("bpmnElement") for s in diagram.root.iter(f"{{{BPMNDI_NS}}}BPMNShape")}
+    for node in process_element.iter():
+        if not isinstance(node.tag, str) or not node.tag.startswith(_B) or _local(node.tag) not in FLOW_NODE_TAGS:
+            continue
+        element_id = node.get("id")
+        kind = _local(node.tag)
+        entry: dict[str, Any] = {"type": kind, "name": (node.get("name") or element_id).strip()}
+        # Lane of the node, or of the innermost enclosing subprocess that sits in a lane.
+        ancestor = node
+        while ancestor is not None and ancestor.get("id") not in lanes:
+            ancestor = ancestor.getparent()
+            if ancestor is not None and ancestor.tag == f"{_B}process":
+                ancestor = None
+        if kind == "boundaryEvent" and ancestor is None:
+            ancestor = process_element.find(f".//*[@id='{node.get('attachedToRef')}']")
+            while ancestor is not None and ancestor.get("id") not in lanes:
+                ancestor = ancestor.getparent()
+        entry["lane"] = lanes.get(ancestor.get("id")) if ancestor is not None else None
+        entry["has_shape"] = element_id in diagram_ids
+        entry["incoming"] = incoming.get(element_id, [])
+        properties = _properties(node)
+        if properties:
+            entry["properties"] = properties
+        try:
+            form = parse_form_data(node)
+        except FormDefinitionError as err:
+            raise DiagramError(str(err), element_id) from None
+        if kind == "userTask":
+            groups = node.get(f"{_C}candidateGroups") or ""
+            entry["candidate_groups"] = [g.strip() for g in groups.split(",") if g.strip()]
+            entry["form"] = (form.to_dict() if form else {"fields": []})
+        elif kind == "startEvent" and form is not None:
+            entry["form"] = form.to_dict()
+            if node.getparent() is process_element:
+                start_form = entry["form"]
+        if kind == "serviceTask":
+            entry["topic"] = node.get(f"{_C}topic")
+            entry["implementation"] = node.get(f"{_C}type")
+        timer = _timer(node)
+        if timer:
+            entry["timer"] = timer
+        if kind == "boundaryEvent":
+            entry["attached_to"] = node.get("attachedToRef")
+            entry["interrupting"] = node.get("cancelActivity", "true") != "false"
+        elements[element_id] = entry
+    return {
+        "process_key": process_element.get("id"),
+        "name": process_element.get("name") or process_element.get("id"),
+        "start_form": start_form,
+        "elements": elements,
+    }

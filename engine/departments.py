@@ -1,0 +1,27 @@
+"""The departments of the procedures (lanes and candidate groups name them); seeded on `init`."""
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from engine.models import Department
+
+SPEC_DEPARTMENTS: tuple[tuple[str, str, str], ...] = (
+    ("sales", "销售部", "Sales"),
+    ("quality", "质量部", "Quality"),
+    ("development", "开发部", "Development (R&D)"),
+    ("production", "生产部", "Production"),
+    ("workshops", "各车间", "Workshops"),
+    ("after_sales", "售后服务部", "After-sales service"),
+    ("business_office", "商务部", "Business office"),
+    ("logistics", "物流", "Logistics"),
+    ("order_management", "订单管理部", "Order management"),
+    ("product_management", "产品经理", "Product management"),
+    ("sample_room", "样品室", "Sample room"),
+)
+
+
+def ensure_departments(session: Session) -> None:
+    """Add the procedures' departments that are missing; existing rows (renamed by a company) stay."""
+    for code, name_zh, name_en in SPEC_DEPARTMENTS:
+        if session.get(Department, code) is None:
+            session.add(Department(code=code, name_zh=name_zh, name_en=name_en))

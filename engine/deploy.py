@@ -1,0 +1,146 @@
+"""Deploying a diagram: validate everything that can be checked before it runs, then store it as an
+immutable version. A bad file is rejected with the element named and nothing is stored."""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from engine.calendar import BusinessCalendar
+from engine.catalog import (
+    BPMN_NS,
+    DiagramError,
+    ParsedDiagram,
+    build_catalog,
+    executable_processes,
+    parse_xml,
+)
+from engine.handler_api import HandlerRegistry
+from engine.models import Department, ProcessVersion
+from engine.spiff import CompiledProcess, TimerValueError, check_timer_value, compile_process
+
+_B = f"{{{BPMN_NS}}}"
+RESERVED_IDS = {"Start", "End"}  # SpiffWorkflow names its own start/end task specs so
+
+
+@dataclass(frozen=True)
+class CheckedDiagram:
+    process_key: str
+    name: str
+    raw: bytes
+    content_hash: str
+    catalog: dict[str, Any]
+    compiled: CompiledProcess
+
+
+def check_diagram(raw: bytes, handlers: HandlerRegistry, departments: dict[str, str],
+                  calendar: BusinessCalendar, filename: str = "diagram.bpmn") -> CheckedDiagram:
+    """Run every deploy check; `departments` maps codes and Chinese names to department codes."""
+    diagram = parse_xml(raw)
+    processes = executable_processes(diagram)
+    if len(processes) != 1:
+        raise DiagramError(f"a diagram must hold exactly one executable process (isExecutable=\"true\"), "
+                           f"found {len(processes)}")
+    process = processes[0]
+    process_key = process.get("id")
+    catalog = build_catalog(diagram, process)
+    _check_flows(process)
+    compiled = compile_process(diagram, process_key, filename=filename)
+    _check_layout(diagram, catalog)
+    for element_id, element in catalog["elements"].items():
+        kind = element["type"]
+        if element_id in RESERVED_IDS:
+            raise DiagramError(f"the id '{element_id}' is used by the engine itself; rename the element",
+                               element_id)
+        if kind == "serviceTask" and element.get("topic") not in handlers:
+            raise DiagramError(f"no handler is registered for topic '{element.get('topic')}'", element_id)
+        if kind == "userTask":
+            element["department"] = _department_of(element_id, element, departments)
+        if "timer" in element:
+            try:
+                check_timer_value(element["timer"]["kind"], element["timer"]["value"], calendar)
+            except TimerValueError as err:
+                raise DiagramError(f"bad timer: {err}", element_id) from None
+            if element["type"] == "boundaryEvent":
+                sla_kind = element.get("properties", {}).get("sla_kind")
+                if sla_kind not in (None, "limit", "reminder"):
+                    raise DiagramError(f"sla_kind must be 'limit' or 'reminder', not '{sla_kind}'", element_id)
+    return CheckedDiagram(process_key=process_key, name=catalog["name"], raw=diagram.raw,
+                          content_hash=hashlib.sha256(diagram.raw).hexdigest(), catalog=catalog,
+                          compiled=compiled)
+
+
+def _department_of(element_id: str, element: dict[str, Any], departments: dict[str, str]) -> str:
+    groups = element.get("candidate_groups") or []
+    if groups:
+        unknown = [g for g in groups if g not in departments]
+        if unknown:
+            raise DiagramError(f"candidate group '{unknown[0]}' is not a known department code", element_id)
+        return departments[groups[0]]
+    lane = element.get("lane")
+    if lane is None:
+        raise DiagramError("user task has neither camunda:candidateGroups nor a lane naming a department",
+                           element_id)
+    if lane not in departments:
+        raise DiagramError(f"lane '{lane}' is not a known department", element_id)
+    return departments[lane]
+
+
+def _check_flows(process) -> None:
+    """Valid BPMN that SpiffWorkflow would not run as drawn."""
+    flows = {f.get("id"): f for f in process.iter(f"{_B}sequenceFlow")}
+    outgoing: dict[str, list[Any]] = {}
+    for flow in flows.values():
+        outgoing.setdefault(flow.get("sourceRef"), []).append(flow)
+    for node in process.iter():
+        if not isinstance(node.tag, str):
+            continue
+        node_id = node.get("id")
+        out = outgoing.get(node_id, [])
+        if len(out) < 2:
+            continue
+        unconditioned = [f for f in out if f.find(f"{_B}conditionExpression") is None]
+        tag = node.tag.split("}")[1]
+        if tag in ("exclusiveGateway", "inclusiveGateway"):
+            default = node.get("default")
+            missing = [f.get("id") for f in unconditioned if f.get("id") != default]
+            if missing:
+                raise DiagramError(f"gateway branch '{missing[0]}' has neither a condition nor is the default "
+                                   "flow", node_id)
+        elif tag not in ("parallelGateway", "eventBasedGateway") and len(unconditioned) > 1:
+            raise DiagramError("several outgoing flows without conditions; use a gateway to split", node_id)
+
+
+def _check_layout(diagram: ParsedDiagram, catalog: dict[str, Any]) -> None:
+    missing = [element_id for element_id, e in catalog["elements"].items() if not e["has_shape"]]
+    if missing:
+        raise DiagramError("the element has no layout (BPMN DI); open and save the diagram in a modeller",
+                           missing[0])
+
+
+def department_lookup(session: Session) -> dict[str, str]:
+    lookup: dict[str, str] = {}
+    for department in session.scalars(select(Department)):
+        lookup[department.code] = department.code
+        lookup[department.name_zh] = department.code
+    return lookup
+
+
+def store_version(session: Session, checked: CheckedDiagram, deployed_by: str, now) -> tuple[ProcessVersion, bool]:
+    """Store as the next version, unless it is the same file as the latest (then nothing changes)."""
+    latest = session.scalars(
+        select(ProcessVersion).where(ProcessVersion.process_key == checked.process_key)
+        .order_by(ProcessVersion.version.desc()).limit(1)).first()
+    if latest is not None and latest.content_hash == checked.content_hash:
+        return latest, False
+    number = (session.scalar(select(func.max(ProcessVersion.version))
+                             .where(ProcessVersion.process_key == checked.process_key)) or 0) + 1
+    version = ProcessVersion(process_key=checked.process_key, version=number, name=checked.name,
+                             content_hash=checked.content_hash, bpmn=checked.raw, catalog=checked.catalog,
+                             deployed_at=now, deployed_by=deployed_by)
+    session.add(version)
+    session.flush()
+    return version, True

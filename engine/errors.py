@@ -1,0 +1,26 @@
+"""Errors a command can end with; each one leaves the database as it was."""
+from __future__ import annotations
+
+
+class EngineError(Exception):
+    """Base of the engine's command errors."""
+
+
+class NotFound(EngineError):
+    pass
+
+
+class ConcurrencyConflict(EngineError):
+    """Someone else changed the same case at the same time; reload and try again."""
+
+
+class TaskNotOpen(EngineError):
+    """The task was already completed or cancelled."""
+
+
+class TaskClaimedByOther(EngineError):
+    pass
+
+
+class IncidentNotOpen(EngineError):
+    pass

@@ -1,0 +1,141 @@
+"""Forms as the diagrams define them (`camunda:formData`), and server-side validation of submissions."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, validate
+
+CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
+FIELD_TYPES = ("string", "text", "long", "double", "boolean", "date", "enum")
+CONSTRAINTS = ("required", "readonly", "min", "max", "minlength", "maxlength")
+
+
+class InvalidForm(ValueError):
+    """A submission that does not satisfy its form; `errors` maps field id to messages."""
+
+    def __init__(self, errors: dict[str, list[str]]) -> None:
+        self.errors = errors
+        detail = "; ".join(f"{key}: {' '.join(msgs)}" for key, msgs in sorted(errors.items()))
+        super().__init__(f"invalid form submission ({detail})")
+
+
+@dataclass(frozen=True)
+class FormField:
+    id: str
+    label: str
+    type: str
+    required: bool = False
+    readonly: bool = False
+    default: str | None = None
+    label_en: str | None = None
+    options: list[tuple[str, str]] = field(default_factory=list)
+    constraints: dict[str, str] = field(default_factory=dict)
+    properties: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class FormDefinition:
+    fields: list[FormField]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"fields": [asdict(f) for f in self.fields]}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> FormDefinition:
+        if not data:
+            return cls([])
+        return cls([FormField(**{**f, "options": [tuple(o) for o in f["options"]]}) for f in data["fields"]])
+
+    def field_ids(self) -> list[str]:
+        return [f.id for f in self.fields]
+
+
+class FormDefinitionError(ValueError):
+    """A form in a diagram that the engine cannot render or validate."""
+
+
+def parse_form_data(element) -> FormDefinition | None:
+    """Read `camunda:formData` under a BPMN element (an lxml element); None when it has no form."""
+    form_data = element.find(f"{{http://www.omg.org/spec/BPMN/20100524/MODEL}}extensionElements/{{{CAMUNDA_NS}}}formData")
+    if form_data is None:
+        return None
+    parsed: list[FormField] = []
+    for node in form_data.findall(f"{{{CAMUNDA_NS}}}formField"):
+        field_id, field_type = node.get("id"), node.get("type")
+        if not field_id:
+            raise FormDefinitionError("a form field has no id")
+        if field_type not in FIELD_TYPES:
+            raise FormDefinitionError(
+                f"form field '{field_id}' has type '{field_type}'; known types are {', '.join(FIELD_TYPES)}")
+        constraints: dict[str, str] = {}
+        for constraint in node.findall(f"{{{CAMUNDA_NS}}}validation/{{{CAMUNDA_NS}}}constraint"):
+            name = constraint.get("name")
+            if name not in CONSTRAINTS:
+                raise FormDefinitionError(f"form field '{field_id}' has unknown constraint '{name}'")
+            constraints[name] = constraint.get("config") or ""
+        for bound in ("min", "max", "minlength", "maxlength"):
+            if bound in constraints:
+                try:
+                    float(constraints[bound])
+                except ValueError:
+                    raise FormDefinitionError(
+                        f"form field '{field_id}': constraint {bound} needs a number, got '{constraints[bound]}'") from None
+        properties = {p.get("id"): p.get("value") or "" for p in
+                      node.findall(f"{{{CAMUNDA_NS}}}properties/{{{CAMUNDA_NS}}}property")}
+        options = [(v.get("id"), v.get("name") or v.get("id")) for v in node.findall(f"{{{CAMUNDA_NS}}}value")]
+        if field_type == "enum" and not options:
+            raise FormDefinitionError(f"enum form field '{field_id}' has no values")
+        parsed.append(FormField(
+            id=field_id, label=node.get("label") or field_id, type=field_type,
+            required="required" in constraints, readonly="readonly" in constraints,
+            default=node.get("defaultValue"), label_en=properties.pop("label_en", None), options=options,
+            constraints={k: v for k, v in constraints.items() if k not in ("required", "readonly")},
+            properties=properties,
+        ))
+    ids = [f.id for f in parsed]
+    duplicates = {i for i in ids if ids.count(i) > 1}
+    if duplicates:
+        raise FormDefinitionError(f"form has duplicate field ids: {', '.join(sorted(duplicates))}")
+    return FormDefinition(parsed)
+
+
+def _marshmallow_field(form_field: FormField) -> fields.Field:
+    checks: list = []
+    c = form_field.constraints
+    if "min" in c or "max" in c:
+        checks.append(validate.Range(min=float(c["min"]) if "min" in c else None,
+                                     max=float(c["max"]) if "max" in c else None))
+    if "minlength" in c or "maxlength" in c:
+        checks.append(validate.Length(min=int(float(c["minlength"])) if "minlength" in c else None,
+                                      max=int(float(c["maxlength"])) if "maxlength" in c else None))
+    if form_field.type in ("string", "text") and form_field.required:
+        checks.append(validate.Length(min=1, error="不能为空 / must not be empty"))
+    if form_field.type == "enum":
+        checks.append(validate.OneOf([o[0] for o in form_field.options]))
+    kinds = {
+        "string": fields.String, "text": fields.String, "long": fields.Integer, "double": fields.Float,
+        "boolean": fields.Boolean, "date": fields.Date, "enum": fields.String,
+    }
+    return kinds[form_field.type](required=form_field.required, allow_none=not form_field.required,
+                                  validate=checks)
+
+
+def validate_submission(form: FormDefinition, submitted: dict[str, Any]) -> dict[str, Any]:
+    """Check `submitted` against the form; return JSON-ready values or raise InvalidForm (nothing changes)."""
+    editable = [f for f in form.fields if not f.readonly]
+    schema_class = Schema.from_dict({f.id: _marshmallow_field(f) for f in editable})
+    cleaned_input = {k: (None if v == "" else v) for k, v in submitted.items()}
+    try:
+        loaded = schema_class().load(cleaned_input)
+    except ValidationError as err:
+        errors = {k: (v if isinstance(v, list) else [str(v)]) for k, v in err.messages.items()}
+        raise InvalidForm(errors) from None
+    result: dict[str, Any] = {}
+    for key, value in loaded.items():
+        result[key] = value.isoformat() if isinstance(value, date) else value
+    for f in editable:
+        if f.type == "boolean" and result.get(f.id) is None:
+            result[f.id] = False
+    return result

@@ -1,0 +1,95 @@
+"""What a service-task handler sees: a context in, data out. Handlers import only this module (and the
+declarative base for their business records); they never touch SpiffWorkflow or the web layer."""
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from engine.db import Base  # noqa: F401  (re-exported for handler business records)
+from engine.outbox import OutboxWriter
+
+
+class BpmnError(Exception):
+    """Raised by a handler to take the diagram's error path (an error boundary event with this code)."""
+
+    def __init__(self, code: str, message: str = "") -> None:
+        self.code = code
+        super().__init__(message or code)
+
+
+@dataclass(frozen=True)
+class OpenTask:
+    """A person's task that is open in the same instance (who is holding the case up)."""
+
+    element_id: str
+    name: str
+    department: str
+    claimed_by: str | None
+
+
+@dataclass
+class HandlerContext:
+    topic: str
+    element_id: str
+    element_name: str
+    process_key: str
+    instance_id: int
+    business_key: str | None
+    actor: str
+    data: Mapping[str, Any]
+    properties: Mapping[str, str]
+    session: Session
+    now: datetime
+    outbox: OutboxWriter
+    open_tasks: list[OpenTask]
+    _audit: Callable[[str, dict[str, Any]], None]
+    assigned_business_key: str | None = field(default=None, init=False)
+
+    def assign_business_key(self, key: str) -> None:
+        """Give the instance its business key (e.g. the feedback form number) once the step succeeds."""
+        self.assigned_business_key = key
+        self.business_key = key
+
+    def audit(self, kind: str, detail: dict[str, Any]) -> None:
+        """Add a business event (e.g. a category override) to the instance's audit trail."""
+        self._audit(kind, detail)
+
+    def property(self, name: str, default: str | None = None) -> str | None:
+        value = self.properties.get(name)
+        return default if value in (None, "") else value
+
+
+Handler = Callable[[HandlerContext], Mapping[str, Any] | None]
+
+
+class HandlerRegistry:
+    """Handlers by `camunda:topic`; the engine is given one explicit registry."""
+
+    def __init__(self) -> None:
+        self._handlers: dict[str, Handler] = {}
+
+    def handler(self, topic: str) -> Callable[[Handler], Handler]:
+        def register(function: Handler) -> Handler:
+            if topic in self._handlers:
+                raise ValueError(f"topic '{topic}' already has a handler")
+            self._handlers[topic] = function
+            return function
+        return register
+
+    def include(self, other: HandlerRegistry) -> HandlerRegistry:
+        for topic, function in other._handlers.items():
+            self.handler(topic)(function)
+        return self
+
+    def get(self, topic: str) -> Handler | None:
+        return self._handlers.get(topic)
+
+    def __contains__(self, topic: object) -> bool:
+        return topic in self._handlers
+
+    def topics(self) -> set[str]:
+        return set(self._handlers)

@@ -1,0 +1,126 @@
+"""Read side: plain dataclasses from the denormalised rows; never loads a workflow."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from engine.db import Database
+from engine.models import AuditEvent, HumanTask, Incident, ProcessInstance
+
+
+@dataclass(frozen=True)
+class TaskView:
+    id: int
+    instance_id: int
+    process_key: str
+    business_key: str | None
+    element_id: str
+    name: str
+    department: str
+    state: str
+    created_at: datetime
+    due_at: datetime | None
+    limit_name: str | None
+    claimed_by: str | None
+    completed_by: str | None
+    form: dict[str, Any]
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class InstanceView:
+    id: int
+    process_key: str
+    version: int
+    business_key: str | None
+    status: str
+    started_at: datetime
+    ended_at: datetime | None
+    next_due_at: datetime | None
+
+
+@dataclass(frozen=True)
+class EventView:
+    at: datetime
+    kind: str
+    actor: str
+    element_id: str | None
+    detail: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class IncidentView:
+    id: int
+    instance_id: int
+    element_id: str
+    topic: str
+    status: str
+    attempts: int
+    error: str
+    next_retry_at: datetime | None
+
+
+def _task_view(row: HumanTask) -> TaskView:
+    return TaskView(row.id, row.instance_id, row.process_key, row.business_key, row.element_id, row.name,
+                    row.department, row.state, row.created_at, row.due_at, row.limit_name, row.claimed_by,
+                    row.completed_by, row.form, row.data)
+
+
+def list_tasks(db: Database, department: str | None = None, assignee: str | None = None,
+               instance_id: int | None = None, state: str = "open", limit: int = 100, offset: int = 0) -> list[TaskView]:
+    query = select(HumanTask).where(HumanTask.state == state)
+    if department:
+        query = query.where(HumanTask.department == department)
+    if assignee:
+        query = query.where(HumanTask.claimed_by == assignee)
+    if instance_id:
+        query = query.where(HumanTask.instance_id == instance_id)
+    query = query.order_by(HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.id).limit(limit).offset(offset)
+    with db.sessions() as session:
+        return [_task_view(row) for row in session.scalars(query)]
+
+
+def get_task(db: Database, task_id: int) -> TaskView | None:
+    with db.sessions() as session:
+        row = session.get(HumanTask, task_id)
+        return _task_view(row) if row else None
+
+
+def get_instance(db: Database, instance_id: int) -> InstanceView | None:
+    with db.sessions() as session:
+        row = session.get(ProcessInstance, instance_id)
+        if row is None:
+            return None
+        return InstanceView(row.id, row.process_key, row.version.version, row.business_key, row.status,
+                            row.started_at, row.ended_at, row.next_due_at)
+
+
+def list_instances(db: Database, process_key: str | None = None, limit: int = 100) -> list[InstanceView]:
+    query = select(ProcessInstance).order_by(ProcessInstance.id.desc()).limit(limit)
+    if process_key:
+        query = query.where(ProcessInstance.process_key == process_key)
+    with db.sessions() as session:
+        return [InstanceView(r.id, r.process_key, r.version.version, r.business_key, r.status, r.started_at,
+                             r.ended_at, r.next_due_at) for r in session.scalars(query)]
+
+
+def audit_trail(db: Database, instance_id: int | None = None, kind: str | None = None) -> list[EventView]:
+    query = select(AuditEvent).order_by(AuditEvent.id)
+    if instance_id is not None:
+        query = query.where(AuditEvent.instance_id == instance_id)
+    if kind:
+        query = query.where(AuditEvent.kind == kind)
+    with db.sessions() as session:
+        return [EventView(e.at, e.kind, e.actor, e.element_id, e.detail) for e in session.scalars(query)]
+
+
+def list_incidents(db: Database, status: str | None = "open") -> list[IncidentView]:
+    query = select(Incident).order_by(Incident.id)
+    if status:
+        query = query.where(Incident.status == status)
+    with db.sessions() as session:
+        return [IncidentView(i.id, i.instance_id, i.element_id, i.topic, i.status, i.attempts, i.error,
+                             i.next_retry_at) for i in session.scalars(query)]

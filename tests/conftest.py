@@ -1,0 +1,54 @@
+"""Shared fixtures: a real database (SQLite file, or PostgreSQL when DATABASE_URL is set), a frozen
+clock that tests move instead of sleeping, and engines wired like production."""
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from engine.clock import FrozenClock
+from engine.db import Database
+from engine.departments import ensure_departments
+from engine.handler_api import HandlerRegistry
+from engine.outbox import FileTransport
+from engine.service import WorkflowEngine
+from handlers import build_registry
+
+BEIJING = ZoneInfo("Asia/Shanghai")
+PROCESSES = Path(__file__).resolve().parents[1] / "processes"
+
+
+@pytest.fixture
+def database(tmp_path) -> Iterator[Database]:
+    url = os.environ.get("DATABASE_URL") or f"sqlite:///{tmp_path / 'aftersales.db'}"
+    db = Database(url)
+    build_registry()  # business record tables join the metadata
+    db.drop_schema()
+    db.create_schema()
+    with db.sessions.begin() as session:
+        ensure_departments(session)
+    yield db
+    db.dispose()
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    # A Monday morning in Beijing, a working day.
+    return FrozenClock(datetime(2026, 11, 16, 9, 0, tzinfo=BEIJING))
+
+
+@pytest.fixture
+def outbox_file(tmp_path) -> Path:
+    return tmp_path / "outbox.jsonl"
+
+
+@pytest.fixture
+def make_engine(database, clock, outbox_file):
+    def build(handlers: HandlerRegistry | None = None) -> WorkflowEngine:
+        return WorkflowEngine(database, handlers or build_registry(), clock=clock,
+                              transport=FileTransport(outbox_file))
+    return build
