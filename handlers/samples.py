@@ -1,0 +1,59 @@
+"""P1 sample ledger (样品登记台帐): every sample registered and labelled, then kept by the sample room."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from engine.db import UtcDateTime
+from engine.handler_api import Base, HandlerContext, HandlerRegistry
+from handlers.numbering import next_number
+
+registry = HandlerRegistry()
+
+
+class SampleLedgerEntry(Base):
+    __tablename__ = "sample_ledger"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    label_no: Mapped[str] = mapped_column(String(40), unique=True)
+    instance_id: Mapped[int] = mapped_column(Integer, index=True)
+    business_key: Mapped[str | None] = mapped_column(String(120), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    spec_model: Mapped[str] = mapped_column(String(200))
+    supplier: Mapped[str] = mapped_column(String(200))
+    arrival_date: Mapped[str] = mapped_column(String(10))
+    custodian: Mapped[str] = mapped_column(String(120))
+    quantity: Mapped[int] = mapped_column(Integer)
+    source: Mapped[str] = mapped_column(String(40))
+    location: Mapped[str] = mapped_column(String(40))  # with_custodian, sample_room
+    registered_by: Mapped[str] = mapped_column(String(120))
+    registered_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    moved_to_sample_room_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+@registry.handler("samples.register")
+def register_sample(ctx: HandlerContext) -> dict[str, Any]:
+    """Enter the sample in the ledger and give it the label number to stick on it."""
+    label_no = next_number(ctx.session, SampleLedgerEntry.label_no, "YP", ctx.now)
+    data = ctx.data
+    ctx.session.add(SampleLedgerEntry(
+        label_no=label_no, instance_id=ctx.instance_id, business_key=ctx.business_key, name=data["sample_name"],
+        spec_model=data["sample_spec"], supplier=data["supplier"], arrival_date=data["arrival_time"],
+        custodian=data["custodian"], quantity=int(data["sample_quantity"]), source=data["sample_source"],
+        location="with_custodian", registered_by=ctx.actor, registered_at=ctx.now))
+    return {"sample_label_no": label_no}
+
+
+@registry.handler("samples.transfer_to_sample_room")
+def transfer_to_sample_room(ctx: HandlerContext) -> dict[str, Any]:
+    """After testing, the case's samples go to the sample room for central keeping."""
+    entries = ctx.session.query(SampleLedgerEntry).filter_by(instance_id=ctx.instance_id).all()
+    for entry in entries:
+        if entry.location != "sample_room":
+            entry.location, entry.moved_to_sample_room_at = "sample_room", ctx.now
+    if entries:
+        ctx.outbox.notify("department:sample_room", f"样品移交：{ctx.business_key}",
+                          "、".join(f"{e.label_no} {e.name}" for e in entries) + " 检测完毕，请接收保管。")
+    return {"samples_in_sample_room": len(entries)}

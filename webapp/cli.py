@@ -1,0 +1,198 @@
+"""`aftersales` command line: initialise, deploy, run the worker, and work cases from the shell."""
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+
+import click
+
+from engine import queries
+from engine.catalog import DiagramError
+from engine.errors import EngineError
+from engine.forms import InvalidForm
+from engine.worker import run_worker
+from webapp.composition import PROCESSES_DIR, build_engine, initialise
+
+
+def _fail(message: str) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(2)
+
+
+def _data(data: str | None, data_file: str | None) -> dict:
+    try:
+        if data_file:
+            return json.loads(Path(data_file).read_text(encoding="utf-8"))
+        return json.loads(data) if data else {}
+    except json.JSONDecodeError as err:
+        _fail(f"data is not valid JSON: {err}")
+        return {}
+
+
+@click.group()
+@click.option("--database-url", envvar="DATABASE_URL", default=None, help="SQLAlchemy URL (default: SQLite file)")
+@click.pass_context
+def main(ctx: click.Context, database_url: str | None) -> None:
+    """After-sales workflow system."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    ctx.obj = build_engine(database_url)
+
+
+@main.command()
+@click.pass_obj
+def init(engine) -> None:
+    """Create the database, seed the departments and deploy every diagram in processes/."""
+    try:
+        for result in initialise(engine):
+            state = "deployed" if result.created else "unchanged"
+            click.echo(f"{result.process_key} v{result.version} {state}")
+    except DiagramError as err:
+        _fail(str(err))
+
+
+@main.command()
+@click.argument("path", required=False, type=click.Path(exists=True))
+@click.option("--as", "actor", default="process-owner")
+@click.pass_obj
+def deploy(engine, path: str | None, actor: str) -> None:
+    """Deploy one .bpmn file, or every one in a directory (default: processes/)."""
+    target = Path(path) if path else PROCESSES_DIR
+    try:
+        results = engine.deploy_directory(target, actor) if target.is_dir() else \
+            [engine.deploy(target.read_bytes(), actor, filename=target.name)]
+    except DiagramError as err:
+        _fail(f"deploy rejected, nothing stored: {err}")
+    for result in results:
+        click.echo(f"{result.process_key} v{result.version} {'deployed' if result.created else 'unchanged'}")
+
+
+@main.command()
+@click.argument("process_key")
+@click.option("--data", help="start form as JSON")
+@click.option("--data-file", type=click.Path(exists=True))
+@click.option("--business-key")
+@click.option("--as", "actor", default="cli")
+@click.pass_obj
+def start(engine, process_key, data, data_file, business_key, actor) -> None:
+    """Start a case of PROCESS_KEY (latest version)."""
+    try:
+        instance_id = engine.start_instance(process_key, _data(data, data_file), actor, business_key)
+    except (EngineError, InvalidForm) as err:
+        _fail(str(err))
+    instance = queries.get_instance(engine.db, instance_id)
+    click.echo(f"instance {instance_id} started ({instance.business_key or 'no business key'})")
+
+
+@main.command()
+@click.option("--department")
+@click.option("--instance", "instance_id", type=int)
+@click.option("--state", default="open")
+@click.pass_obj
+def tasks(engine, department, instance_id, state) -> None:
+    """List tasks (reads task rows only)."""
+    for task in queries.list_tasks(engine.db, department=department, instance_id=instance_id, state=state):
+        due = task.due_at.isoformat(timespec="minutes") if task.due_at else "-"
+        click.echo(f"{task.id:>6}  {task.department:<12} {task.business_key or '':<14} {task.name}  "
+                   f"due {due}  {task.claimed_by or ''}")
+
+
+@main.command("show-task")
+@click.argument("task_id", type=int)
+@click.pass_obj
+def show_task(engine, task_id) -> None:
+    """Show a task's form fields."""
+    task = queries.get_task(engine.db, task_id)
+    if task is None:
+        _fail(f"no task {task_id}")
+    click.echo(f"{task.name} [{task.department}] {task.state} due {task.due_at} ({task.limit_name or ''})")
+    for f in task.form.get("fields", []):
+        options = f" one of {[o[0] for o in f['options']]}" if f["options"] else ""
+        click.echo(f"  {f['id']:<28} {f['type']:<8} {'*' if f['required'] else ' '} {f['label']}{options}")
+
+
+@main.command()
+@click.argument("task_id", type=int)
+@click.option("--as", "actor", required=True)
+@click.pass_obj
+def claim(engine, task_id, actor) -> None:
+    try:
+        engine.claim_task(task_id, actor)
+    except EngineError as err:
+        _fail(str(err))
+    click.echo(f"task {task_id} claimed by {actor}")
+
+
+@main.command()
+@click.argument("task_id", type=int)
+@click.option("--as", "actor", required=True)
+@click.option("--data", help="form values as JSON")
+@click.option("--data-file", type=click.Path(exists=True))
+@click.pass_obj
+def complete(engine, task_id, actor, data, data_file) -> None:
+    """Complete a task with its form values."""
+    try:
+        engine.complete_task(task_id, actor, _data(data, data_file))
+    except InvalidForm as err:
+        for field, messages in sorted(err.errors.items()):
+            click.echo(f"  {field}: {' '.join(messages)}", err=True)
+        _fail("invalid form, nothing saved")
+    except EngineError as err:
+        _fail(str(err))
+    click.echo(f"task {task_id} completed")
+
+
+@main.command()
+@click.pass_obj
+def instances(engine) -> None:
+    for i in queries.list_instances(engine.db):
+        click.echo(f"{i.id:>6}  {i.process_key} v{i.version}  {i.business_key or '':<14} {i.status}  "
+                   f"next due {i.next_due_at.isoformat(timespec='minutes') if i.next_due_at else '-'}")
+
+
+@main.command()
+@click.argument("instance_id", type=int)
+@click.pass_obj
+def audit(engine, instance_id) -> None:
+    """The audit trail of one instance."""
+    for e in queries.audit_trail(engine.db, instance_id):
+        click.echo(f"{e.at.isoformat(timespec='seconds')}  {e.kind:<20} {e.actor:<12} {e.element_id or ''}  "
+                   f"{json.dumps(e.detail, ensure_ascii=False)[:160]}")
+
+
+@main.command()
+@click.pass_obj
+def incidents(engine) -> None:
+    for i in queries.list_incidents(engine.db):
+        click.echo(f"{i.id:>5}  instance {i.instance_id}  {i.element_id} ({i.topic}) attempts {i.attempts}  "
+                   f"{i.error.splitlines()[0]}")
+
+
+@main.command()
+@click.argument("incident_id", type=int)
+@click.option("--as", "actor", default="admin")
+@click.pass_obj
+def retry(engine, incident_id, actor) -> None:
+    """Run a failed handler again now."""
+    try:
+        engine.retry_incident(incident_id, actor)
+    except EngineError as err:
+        _fail(str(err))
+    click.echo(f"incident {incident_id} retried")
+
+
+@main.command()
+@click.option("--once", is_flag=True, help="one round, then exit")
+@click.option("--poll", default=5.0, show_default=True, help="seconds between rounds")
+@click.pass_obj
+def worker(engine, once: bool, poll: float) -> None:
+    """Fire due timers, retry failed handlers, deliver notifications."""
+    if once:
+        tick = engine.worker_tick()
+        click.echo(f"timers fired {tick.timers_fired}, incidents retried {tick.incidents_retried}, "
+                   f"messages sent {tick.messages_sent}")
+        for error in tick.errors:
+            click.echo(f"error: {error}", err=True)
+        return
+    run_worker(engine, poll)
