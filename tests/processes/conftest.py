@@ -1,0 +1,58 @@
+"""A case walked through a deployed diagram the way department users would, with the injected clock."""
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from engine import queries
+from engine.queries import TaskView
+from tests.conftest import PROCESSES
+
+
+class Case:
+    def __init__(self, engine, instance_id: int) -> None:
+        self.engine = engine
+        self.id = instance_id
+
+    def open_tasks(self) -> list[TaskView]:
+        return queries.list_tasks(self.engine.db, instance_id=self.id)
+
+    def open_elements(self) -> set[str]:
+        return {t.element_id for t in self.open_tasks()}
+
+    def task(self, element_id: str) -> TaskView:
+        matches = [t for t in self.open_tasks() if t.element_id == element_id]
+        assert matches, f"{element_id} is not open; open: {sorted(self.open_elements())}"
+        return matches[0]
+
+    def complete(self, element_id: str, user: str, **data: Any) -> None:
+        self.engine.complete_task(self.task(element_id).id, user, data)
+
+    @property
+    def instance(self):
+        return queries.get_instance(self.engine.db, self.id)
+
+    def events(self, kind: str | None = None):
+        return queries.audit_trail(self.engine.db, self.id, kind)
+
+
+@pytest.fixture
+def deployed(make_engine):
+    engine = make_engine()
+    for path in sorted(PROCESSES.glob("*.bpmn")):
+        engine.deploy(path.read_bytes(), "process.owner", filename=path.name)
+    return engine
+
+
+@pytest.fixture
+def travel(deployed, clock):
+    """Move the clock and let the worker fire what is due."""
+    def to(moment=None, by: timedelta | None = None) -> int:
+        if by is not None:
+            clock.advance(by)
+        else:
+            clock.set(moment)
+        return deployed.fire_due_timers()
+    return to
