@@ -305,7 +305,24 @@ class ProcessRun:
         return cls(compiled, workflow, calendar, services)
 
     def dump(self) -> str:
+        self.compact()
         return self.compiled.serializer.serialize_json(self.workflow)
+
+    def compact(self) -> int:
+        """Forget finished history that can no longer influence the run; returns the tasks dropped.
+
+        SpiffWorkflow never forgets a task: every loop (a rework, a failed spot check, an ineffective
+        change) deepens the tree, so state and load time grow with the case's history, recursive tree
+        walks hit RecursionError at ~1,000 levels, and a parallel join inside a loop counts branches
+        of earlier rounds. Everything that can still happen hangs below the lowest common ancestor of
+        the unfinished tasks (and the last completed one, whose data a finishing subprocess hands
+        back); the finished chain above it only holds data already copied down. Our audit log, not the
+        task tree, is the case's history."""
+        dropped = 0
+        top = self.workflow
+        for workflow in [top, *[sp for sp in top.subprocesses.values() if not sp.completed]]:
+            dropped += _compact_tree(top, workflow)
+        return dropped
 
     # -- running --
     def advance(self) -> None:
@@ -415,6 +432,47 @@ class ProcessRun:
             parent_task_id = getattr(workflow, "parent_task_id", None)
             current = workflow.top_workflow.get_task_from_id(parent_task_id) if parent_task_id else None
         return found
+
+
+def _compact_tree(top: Any, workflow: Any) -> int:
+    root = workflow.task_tree
+    anchors = [t for t in workflow.tasks.values() if not t.has_state(TaskState.FINISHED_MASK)]
+    if workflow.last_task is not None and workflow.last_task.id in workflow.tasks:
+        anchors.append(workflow.last_task)
+    if not anchors:
+        return 0
+    common: list | None = None
+    for task in anchors:  # iterative: the tree may already be deeper than the recursion limit
+        path = []
+        while task is not None:
+            path.append(task)
+            task = task.parent
+        path.reverse()
+        if common is None:
+            common = path
+        else:
+            n = 0
+            while n < min(len(common), len(path)) and common[n] is path[n]:
+                n += 1
+            common = common[:n]
+    if not common or len(common) <= 2:
+        return 0  # already directly below the root
+    keep_from = common[-1]
+    keep = set()
+    stack = [keep_from]
+    while stack:
+        task = stack.pop()
+        keep.add(task.id)
+        stack.extend(task.children)
+    doomed = [t for tid, t in workflow.tasks.items() if tid not in keep and t is not root]
+    for task in doomed:
+        if task.id in top.subprocesses:
+            top.delete_subprocess(task)
+    for task in doomed:
+        del workflow.tasks[task.id]
+    root.children = [keep_from]
+    keep_from.parent = root
+    return len(doomed)
 
 
 def _due_at(task) -> datetime | None:

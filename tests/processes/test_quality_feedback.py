@@ -239,3 +239,33 @@ def test_limit_across_national_day_2026_and_the_adjusted_working_saturday(deploy
     assert misses(deployed) == []
     travel(due + SECOND)
     assert misses(deployed) == [("重要信息：3天内回复检测结果及分析改进措施", "quality")]
+
+
+def finish_change_branches(case: Case, tooling: bool = False) -> None:
+    case.complete("Task_rework_stock", "prod.qian", disposition="返工", rework_quantity=10)
+    case.complete("Task_spot_check", "qa.wang", spot_check_result="pass")
+    case.complete("Task_negotiate_market", "sales.li", market_disposition="换新")
+    if tooling:
+        case.complete("Task_design_tooling", "dev.zhao", tooling_design="新检具")
+        case.complete("Task_make_tooling", "mold.sun", tooling_delivered_on="2026-11-19")
+    case.complete("Task_update_documents", "dev.zhao", documents_changed="图纸 C 版")
+
+
+def test_ineffective_change_starts_a_new_notice_whose_branches_all_rejoin(deployed):
+    case = file_feedback(deployed)
+    walk_important_to_change(case)
+    for round_no in range(1, 4):
+        case.complete("Task_issue_change_notice", "dev.zhao", change_content=f"第{round_no}次更改",
+                      effective_date="2026-11-20")
+        case.complete("Task_update_documents", "dev.zhao", documents_changed="图纸")
+        # The other branches of this notice are still open: production must wait for all of them.
+        assert case.open_elements() == {"Task_rework_stock", "Task_negotiate_market"}
+        case.complete("Task_rework_stock", "prod.qian", disposition="返工", rework_quantity=10)
+        case.complete("Task_spot_check", "qa.wang", spot_check_result="pass")
+        assert case.open_elements() == {"Task_negotiate_market"}
+        case.complete("Task_negotiate_market", "sales.li", market_disposition="换新")
+        case.complete("Task_produce_per_notice", "ws.zhou", production_batch=f"B{round_no}")
+        verdict = "effective" if round_no == 3 else "not_effective"
+        case.complete("Task_verify", "qa.wang", verification_result=verdict)
+    assert case.instance.status == "completed"
+    assert len(records(deployed, TechnicalChangeNotice)) == 3
