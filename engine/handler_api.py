@@ -45,9 +45,17 @@ class HandlerContext:
     session: Session
     now: datetime
     outbox: OutboxWriter
-    open_tasks: list[OpenTask]
+    _open_tasks: Callable[[], list[OpenTask]]
     _audit: Callable[[str, dict[str, Any]], None]
     assigned_business_key: str | None = field(default=None, init=False)
+    _open_tasks_read: list[OpenTask] | None = field(default=None, init=False, repr=False)
+
+    @property
+    def open_tasks(self) -> list[OpenTask]:
+        """People's tasks open in this instance, read only when a handler asks (most never do)."""
+        if self._open_tasks_read is None:
+            self._open_tasks_read = self._open_tasks()
+        return self._open_tasks_read
 
     def assign_business_key(self, key: str) -> None:
         """Give the instance its business key (e.g. the feedback form number) once the step succeeds."""

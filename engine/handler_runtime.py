@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import traceback
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import select
 
@@ -18,17 +19,19 @@ from engine.uow import UnitOfWork
 
 
 class HandlerRunner:
-    def __init__(self, uow: UnitOfWork, instance: ProcessInstance, handlers: HandlerRegistry, actor: str,
-                 backoff: tuple[timedelta, ...]) -> None:
+    def __init__(self, uow: UnitOfWork, instance: ProcessInstance, catalog: dict[str, Any], handlers: HandlerRegistry,
+                 actor: str, backoff: tuple[timedelta, ...]) -> None:
         self.uow = uow
         self.instance = instance
+        self.catalog = catalog["elements"]
         self.handlers = handlers
         self.actor = actor
         self.backoff = backoff
+        self._incidents: dict[str, Incident] | None = None
 
     def run(self, call: ServiceCall) -> ServiceOutcome:
         handler = self.handlers.get(call.topic)
-        element = self.instance.version.catalog["elements"].get(call.element_id, {})
+        element = self.catalog.get(call.element_id, {})
         session = self.uow.session
         savepoint = session.begin_nested()
         context = HandlerContext(
@@ -37,7 +40,7 @@ class HandlerRunner:
             business_key=self.instance.business_key, actor=self.actor, data=call.data,
             properties=self._properties(element), session=session, now=self.uow.now,
             outbox=OutboxWriter(session, self.uow.now, self.instance.id, f"{self.instance.id}:{call.task_id}"),
-            open_tasks=self._open_tasks(),
+            _open_tasks=self._open_tasks,
             _audit=lambda kind, detail: self.uow.audit(kind, self.actor, self.instance.id, call.element_id, detail))
         try:
             if handler is None:
@@ -63,7 +66,7 @@ class HandlerRunner:
     def _properties(self, element: dict) -> dict[str, str]:
         """The task's own properties over those of the boundary timer whose path it is on, so an
         escalation step knows which limit (sla_name, responsible_department) it is escalating."""
-        catalog = self.instance.version.catalog["elements"]
+        catalog = self.catalog
         inherited: dict[str, str] = {}
         for source in element.get("incoming", []):
             if catalog.get(source, {}).get("type") == "boundaryEvent":
@@ -79,9 +82,10 @@ class HandlerRunner:
         return [OpenTask(r.element_id, r.name, r.department, r.claimed_by) for r in rows]
 
     def _incident(self, call: ServiceCall) -> Incident | None:
-        return self.uow.session.scalars(select(Incident).where(
-            Incident.instance_id == self.instance.id, Incident.task_uuid == call.task_id,
-            Incident.status == "open")).first()
+        if self._incidents is None:  # one query per command, not per handler call
+            self._incidents = {i.task_uuid: i for i in self.uow.session.scalars(select(Incident).where(
+                Incident.instance_id == self.instance.id, Incident.status == "open"))}
+        return self._incidents.get(call.task_id)
 
     def _record_failure(self, call: ServiceCall, error: str) -> None:
         now = self.uow.now
@@ -91,6 +95,7 @@ class HandlerRunner:
                                 topic=call.topic, error=error, attempts=0, status="open", opened_at=now,
                                 last_attempt_at=now)
             self.uow.session.add(incident)
+            self._incidents[call.task_id] = incident
             kind = "incident_opened"
         else:
             kind = "incident_failed_again"
@@ -110,5 +115,6 @@ class HandlerRunner:
         if incident is None:
             return
         incident.status, incident.resolved_at, incident.next_retry_at = "resolved", self.uow.now, None
+        del self._incidents[call.task_id]
         self.uow.audit("incident_resolved", self.actor, self.instance.id, call.element_id,
                        {"incident_id": incident.id, "attempts": incident.attempts + 1})

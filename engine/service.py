@@ -3,12 +3,14 @@ run here), then save state, task rows, audit events, incidents and outbox messag
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
 
 from engine.calendar import BusinessCalendar
@@ -34,10 +36,49 @@ class EngineSettings:
 
     incident_backoff: tuple[timedelta, ...] = (timedelta(minutes=1), timedelta(minutes=5))
     worker_batch: int = 50
+    # Workflows kept deserialized between commands (0: always load from the database). A kept one is
+    # used only while the instance row's lock version is the one it was saved with.
+    warm_workflows: int = 512
 
     @property
     def max_handler_attempts(self) -> int:
         return len(self.incident_backoff) + 1
+
+
+@dataclass(frozen=True)
+class DeployedVersion:
+    id: int
+    process_key: str
+    version: int
+    catalog: dict[str, Any]
+    compiled: CompiledProcess
+
+
+class WarmWorkflows:
+    """Deserialized workflows of recently saved instances, so a busy case is not rebuilt from JSON at
+    every step. An entry is taken out while a command works on it and put back only after commit, so
+    a failed command can never leave a half-changed workflow behind."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self._entries: OrderedDict[int, tuple[int, Any]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def take(self, instance_id: int, lock_version: int) -> Any | None:
+        with self._lock:
+            entry = self._entries.pop(instance_id, None)
+        if entry is None or entry[0] != lock_version:
+            return None
+        return entry[1]
+
+    def put(self, instance_id: int, lock_version: int, workflow: Any) -> None:
+        if self.capacity <= 0:
+            return
+        with self._lock:
+            self._entries[instance_id] = (lock_version, workflow)
+            self._entries.move_to_end(instance_id)
+            while len(self._entries) > self.capacity:
+                self._entries.popitem(last=False)
 
 
 @dataclass(frozen=True)
@@ -68,8 +109,9 @@ class WorkflowEngine:
         self.calendar = calendar or BusinessCalendar()
         self.transport = transport or LogTransport()
         self.settings = settings or EngineSettings()
-        self._compiled: dict[int, CompiledProcess] = {}
-        self._compile_lock = threading.Lock()
+        self._versions: dict[int, DeployedVersion] = {}
+        self._versions_lock = threading.Lock()
+        self._warm = WarmWorkflows(self.settings.warm_workflows)
 
     # -- deploying --------------------------------------------------------------------------------
     def deploy(self, raw: bytes, deployed_by: str, filename: str = "diagram.bpmn") -> DeployResult:
@@ -92,13 +134,18 @@ class WorkflowEngine:
                 raise DiagramError(f"{path.name}: {err.problem}", err.element_id) from None
         return results
 
-    def compiled(self, version: ProcessVersion) -> CompiledProcess:
-        with self._compile_lock:
-            compiled = self._compiled.get(version.id)
-            if compiled is None:
-                compiled = compile_process(parse_xml(version.bpmn), version.process_key, validate_schema=False)
-                self._compiled[version.id] = compiled
-            return compiled
+    def deployed(self, session: Session, version_id: int) -> DeployedVersion:
+        """A deployed version compiled once per process: versions never change after deploy."""
+        with self._versions_lock:
+            deployed = self._versions.get(version_id)
+            if deployed is None:
+                row = session.get(ProcessVersion, version_id)
+                if row is None:
+                    raise NotFound(f"no process version {version_id}")
+                compiled = compile_process(parse_xml(row.bpmn), row.process_key, validate_schema=False)
+                deployed = DeployedVersion(row.id, row.process_key, row.version, row.catalog, compiled)
+                self._versions[version_id] = deployed
+            return deployed
 
     # -- instances --------------------------------------------------------------------------------
     def start_instance(self, process_key: str, data: dict[str, Any], started_by: str,
@@ -114,16 +161,16 @@ class WorkflowEngine:
             cleaned = validate_submission(FormDefinition.from_dict(start_form), data) if start_form else dict(data)
             instance = ProcessInstance(process_key=process_key, version_id=version.id, business_key=business_key,
                                        status="running", started_at=uow.now, started_by=started_by, state="")
-            instance.version = version
             uow.session.add(instance)
             uow.session.flush()
             uow.audit("instance_started", started_by, instance.id, detail={
                 "process_key": process_key, "version": version.version, "data": cleaned})
-            runner = self._runner(uow, instance, started_by)
-            run = ProcessRun.start(self.compiled(version), cleaned, self.calendar, runner)
+            deployed = self.deployed(uow.session, version.id)
+            run = ProcessRun.start(deployed.compiled, cleaned, self.calendar,
+                                   self._runner(uow, instance, deployed, started_by))
             run.advance()
             self._save(uow, instance, run, started_by)
-            uow.commit()
+            self._commit(uow, instance, run)
             return instance.id
 
     def complete_task(self, task_id: int, actor: str, submitted: dict[str, Any]) -> None:
@@ -142,7 +189,7 @@ class WorkflowEngine:
             uow.audit("task_completed", actor, instance.id, task.element_id,
                       {"task": task.name, "task_id": task.id, "data": cleaned})
             self._save(uow, instance, run, actor)
-            uow.commit()
+            self._commit(uow, instance, run)
 
     def claim_task(self, task_id: int, actor: str) -> None:
         with UnitOfWork(self.db, self.clock) as uow:
@@ -151,8 +198,7 @@ class WorkflowEngine:
                 raise TaskClaimedByOther(f"task {task_id} is already claimed by {task.claimed_by}")
             task.claimed_by, task.claimed_at = actor, uow.now
             uow.audit("task_claimed", actor, task.instance_id, task.element_id, {"task_id": task.id})
-            self._touch(uow, task.instance_id)
-            uow.commit()
+            self._touch_and_commit(uow, task.instance_id)
 
     def unclaim_task(self, task_id: int, actor: str) -> None:
         with UnitOfWork(self.db, self.clock) as uow:
@@ -161,8 +207,7 @@ class WorkflowEngine:
                 raise TaskClaimedByOther(f"task {task_id} is claimed by {task.claimed_by}")
             task.claimed_by, task.claimed_at = None, None
             uow.audit("task_unclaimed", actor, task.instance_id, task.element_id, {"task_id": task.id})
-            self._touch(uow, task.instance_id)
-            uow.commit()
+            self._touch_and_commit(uow, task.instance_id)
 
     def cancel_instance(self, instance_id: int, actor: str, reason: str) -> None:
         with using_clock(self.clock), UnitOfWork(self.db, self.clock) as uow:
@@ -174,7 +219,7 @@ class WorkflowEngine:
             instance.status, instance.ended_at = "cancelled", uow.now
             uow.audit("instance_cancelled", actor, instance.id, detail={"reason": reason})
             self._save(uow, instance, run, actor)
-            uow.commit()
+            self._commit(uow, instance, run)
 
     # -- time and retries (the worker calls these) ----------------------------------------------------
     def fire_due_timers(self, limit: int | None = None) -> int:
@@ -192,14 +237,15 @@ class WorkflowEngine:
                     return fired
                 run = self._load(uow, instance, SYSTEM_ACTOR)
                 for timer in run.fire_due_timers():
-                    element = instance.version.catalog["elements"].get(timer.element_id, {})
+                    element = self.deployed(uow.session, instance.version_id).catalog["elements"].get(
+                        timer.element_id, {})
                     props = element.get("properties", {})
                     uow.audit("timer_fired", SYSTEM_ACTOR, instance.id, timer.element_id, {
                         "name": element.get("name"), "due_at": timer.due_at.isoformat() if timer.due_at else None,
                         "sla_kind": props.get("sla_kind"), "sla_name": props.get("sla_name")})
                     fired += 1
                 self._save(uow, instance, run, SYSTEM_ACTOR)
-                uow.commit()
+                self._commit(uow, instance, run)
         return fired
 
     def retry_incident(self, incident_id: int, actor: str) -> None:
@@ -216,7 +262,7 @@ class WorkflowEngine:
             run = self._load(uow, instance, actor)
             run.retry_service_task(incident.task_uuid)
             self._save(uow, instance, run, actor)
-            uow.commit()
+            self._commit(uow, instance, run)
 
     def retry_due_incidents(self) -> int:
         with UnitOfWork(self.db, self.clock) as uow:
@@ -263,18 +309,39 @@ class WorkflowEngine:
             raise NotFound(f"no instance {instance_id}")
         return instance
 
-    def _touch(self, uow: UnitOfWork, instance_id: int) -> None:
-        """Bump the instance's lock version so a claim and a concurrent completion cannot both win."""
-        flag_modified(self._instance(uow, instance_id), "state")
+    def _touch_and_commit(self, uow: UnitOfWork, instance_id: int) -> None:
+        """Bump the instance's lock version so a claim and a concurrent completion cannot both win; the
+        workflow itself is unchanged, so a warm copy stays usable under the new version."""
+        instance = self._instance(uow, instance_id)
+        workflow = self._warm.take(instance.id, instance.lock_version)
+        flag_modified(instance, "state")
+        uow.session.flush()
+        saved_as = instance.lock_version
+        uow.commit()
+        if workflow is not None:
+            self._warm.put(instance.id, saved_as, workflow)
 
-    def _runner(self, uow: UnitOfWork, instance: ProcessInstance, actor: str) -> HandlerRunner:
-        return HandlerRunner(uow, instance, self.handlers, actor, self.settings.incident_backoff)
+    def _runner(self, uow: UnitOfWork, instance: ProcessInstance, deployed: DeployedVersion,
+                actor: str) -> HandlerRunner:
+        return HandlerRunner(uow, instance, deployed.catalog, self.handlers, actor, self.settings.incident_backoff)
 
     def _load(self, uow: UnitOfWork, instance: ProcessInstance, actor: str) -> ProcessRun:
         if instance.status != "running":
             raise TaskNotOpen(f"instance {instance.id} is {instance.status}")
-        return ProcessRun.load(self.compiled(instance.version), instance.state, self.calendar,
-                               self._runner(uow, instance, actor))
+        deployed = self.deployed(uow.session, instance.version_id)
+        runner = self._runner(uow, instance, deployed, actor)
+        workflow = self._warm.take(instance.id, instance.lock_version)
+        if workflow is not None:
+            return ProcessRun(deployed.compiled, workflow, self.calendar, runner)
+        return ProcessRun.load(deployed.compiled, instance.state, self.calendar, runner)
+
+    def _commit(self, uow: UnitOfWork, instance: ProcessInstance, run: ProcessRun) -> None:
+        """Commit, then keep the workflow warm under the lock version it was saved with."""
+        uow.session.flush()
+        saved_as = instance.lock_version
+        uow.commit()
+        if instance.status == "running":
+            self._warm.put(instance.id, saved_as, run.workflow)
 
     def _save(self, uow: UnitOfWork, instance: ProcessInstance, run: ProcessRun, actor: str) -> None:
         instance.state = run.dump()
@@ -285,7 +352,7 @@ class WorkflowEngine:
         self._sync_human_tasks(uow, instance, run)
 
     def _sync_human_tasks(self, uow: UnitOfWork, instance: ProcessInstance, run: ProcessRun) -> None:
-        catalog = instance.version.catalog["elements"]
+        catalog = self.deployed(uow.session, instance.version_id).catalog["elements"]
         ready = {t.task_id: t for t in run.ready_human_tasks()} if instance.status == "running" else {}
         open_rows = uow.session.scalars(select(HumanTask).where(
             HumanTask.instance_id == instance.id, HumanTask.state == "open")).all()

@@ -15,7 +15,7 @@ from engine.db import Database
 from engine.departments import ensure_departments
 from engine.handler_api import HandlerRegistry
 from engine.outbox import FileTransport
-from engine.service import WorkflowEngine
+from engine.service import EngineSettings, WorkflowEngine
 from handlers import build_registry
 
 BEIJING = ZoneInfo("Asia/Shanghai")
@@ -46,9 +46,14 @@ def outbox_file(tmp_path) -> Path:
     return tmp_path / "outbox.jsonl"
 
 
-@pytest.fixture
-def make_engine(database, clock, outbox_file):
+@pytest.fixture(params=["warm", "reloaded"])
+def make_engine(request, database, clock, outbox_file):
+    """Every engine test runs twice: with workflows kept warm between commands (as production runs)
+    and with every command rebuilding the workflow from its saved JSON (a save → load round trip after
+    every step, as after a restart or on another web process)."""
+    settings = EngineSettings(warm_workflows=512 if request.param == "warm" else 0)
+
     def build(handlers: HandlerRegistry | None = None) -> WorkflowEngine:
         return WorkflowEngine(database, handlers or build_registry(), clock=clock,
-                              transport=FileTransport(outbox_file))
+                              transport=FileTransport(outbox_file), settings=settings)
     return build

@@ -1,7 +1,6 @@
 from datetime import date, datetime
 
 from engine.calendar import BusinessCalendar
-
 from tests.conftest import BEIJING as TZ
 
 

@@ -13,7 +13,7 @@ from engine import queries
 from engine.errors import ConcurrencyConflict, TaskNotOpen
 from engine.forms import InvalidForm
 from engine.handler_api import BpmnError, HandlerContext, HandlerRegistry
-from engine.models import AuditEvent, HumanTask, Incident, OutboxMessage, ProcessInstance
+from engine.models import AuditEvent, HumanTask, OutboxMessage, ProcessInstance
 from engine.uow import UnitOfWork
 
 DIAGRAM = (Path(__file__).parent / "diagrams" / "simple_review.bpmn").read_bytes()
