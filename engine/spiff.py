@@ -314,10 +314,8 @@ class ProcessRun:
         SpiffWorkflow never forgets a task: every loop (a rework, a failed spot check, an ineffective
         change) deepens the tree, so state and load time grow with the case's history, recursive tree
         walks hit RecursionError at ~1,000 levels, and a parallel join inside a loop counts branches
-        of earlier rounds. Everything that can still happen hangs below the lowest common ancestor of
-        the unfinished tasks (and the last completed one, whose data a finishing subprocess hands
-        back); the finished chain above it only holds data already copied down. Our audit log, not the
-        task tree, is the case's history."""
+        of earlier rounds. Finished tasks that nothing unfinished depends on only hold data already
+        copied down to their descendants. Our audit log, not the task tree, is the case's history."""
         dropped = 0
         top = self.workflow
         for workflow in [top, *[sp for sp in top.subprocesses.values() if not sp.completed]]:
@@ -435,44 +433,92 @@ class ProcessRun:
 
 
 def _compact_tree(top: Any, workflow: Any) -> int:
+    """Cut the finished history above everything still open, then splice finished links out of chains.
+
+    Kept: the root; unfinished tasks; the parent of every unfinished task and of every leaf (a task
+    inherits its parent's data, and a parallel join learns which incoming flows have arrived from the
+    parents of its waiting and cancelled instances); the last completed task (a finishing subprocess
+    hands back its data); finished tasks that still branch."""
+    tasks = workflow.tasks
     root = workflow.task_tree
-    anchors = [t for t in workflow.tasks.values() if not t.has_state(TaskState.FINISHED_MASK)]
-    if workflow.last_task is not None and workflow.last_task.id in workflow.tasks:
-        anchors.append(workflow.last_task)
-    if not anchors:
+    unfinished = [t for t in tasks.values() if not t.has_state(TaskState.FINISHED_MASK)]
+    if not unfinished:
         return 0
-    common: list | None = None
-    for task in anchors:  # iterative: the tree may already be deeper than the recursion limit
+    anchors = unfinished + ([workflow.last_task] if workflow.last_task is not None else [])
+    dropped = _cut_above(workflow, _lowest_common_ancestor(anchors))
+    protected = {root.id, *(t.id for t in anchors)}
+    for task in tasks.values():
+        if task._parent is not None and (not task._children or task.id in protected):
+            protected.add(task._parent)
+    order, stack = [], [root.id]  # pre-order without recursion: the tree may be deeper than the limit
+    while stack:
+        task_id = stack.pop()
+        order.append(task_id)
+        stack.extend(tasks[task_id]._children)
+    for task_id in order:
+        task = tasks.get(task_id)
+        if task is None:
+            continue
+        children = []
+        for child_id in task._children:
+            while child_id not in protected and len(tasks[child_id]._children) == 1:
+                spliced = tasks.pop(child_id)
+                dropped.append(spliced)
+                child_id = spliced._children[0]
+            tasks[child_id]._parent = task_id
+            children.append(child_id)
+        task._children = children
+    _forget_subprocesses(top, {t.id for t in dropped if t.id in top.subprocesses})
+    return len(dropped)
+
+
+def _lowest_common_ancestor(tasks: list) -> Any:
+    common: list = []
+    for n, task in enumerate(tasks):
         path = []
         while task is not None:
             path.append(task)
             task = task.parent
         path.reverse()
-        if common is None:
+        if n == 0:
             common = path
         else:
-            n = 0
-            while n < min(len(common), len(path)) and common[n] is path[n]:
-                n += 1
-            common = common[:n]
-    if not common or len(common) <= 2:
-        return 0  # already directly below the root
-    keep_from = common[-1]
-    keep = set()
-    stack = [keep_from]
+            size = 0
+            while size < min(len(common), len(path)) and common[size] is path[size]:
+                size += 1
+            common = common[:size]
+    return common[-1]
+
+
+def _cut_above(workflow: Any, keep_from: Any) -> list:
+    """Hang `keep_from` directly below the root, dropping every task that is not below it."""
+    root = workflow.task_tree
+    if keep_from is root or keep_from.parent is root:
+        return []
+    keep, stack = set(), [keep_from]
     while stack:
         task = stack.pop()
         keep.add(task.id)
         stack.extend(task.children)
-    doomed = [t for tid, t in workflow.tasks.items() if tid not in keep and t is not root]
-    for task in doomed:
-        if task.id in top.subprocesses:
-            top.delete_subprocess(task)
-    for task in doomed:
+    dropped = [t for t in workflow.tasks.values() if t.id not in keep and t is not root]
+    for task in dropped:
         del workflow.tasks[task.id]
     root.children = [keep_from]
     keep_from.parent = root
-    return len(doomed)
+    return dropped
+
+
+def _forget_subprocesses(top: Any, task_ids: set) -> None:
+    """Remove finished subprocesses whose task was dropped, and every subprocess nested in them."""
+    doomed = {task_id: top.subprocesses[task_id] for task_id in task_ids}
+    grew = bool(doomed)
+    while grew:
+        nested = {task_id: sp for task_id, sp in top.subprocesses.items()
+                  if task_id not in doomed and any(sp.parent_workflow is d for d in doomed.values())}
+        doomed.update(nested)
+        grew = bool(nested)
+    for task_id in doomed:
+        del top.subprocesses[task_id]
 
 
 def _due_at(task) -> datetime | None:

@@ -269,3 +269,32 @@ def test_ineffective_change_starts_a_new_notice_whose_branches_all_rejoin(deploy
         case.complete("Task_verify", "qa.wang", verification_result=verdict)
     assert case.instance.status == "completed"
     assert len(records(deployed, TechnicalChangeNotice)) == 3
+
+
+def saved_state_size(engine, case: Case) -> int:
+    from engine.models import ProcessInstance
+    with engine.db.sessions() as session:
+        return len(session.get(ProcessInstance, case.id).state)
+
+
+def test_a_case_reworked_hundreds_of_times_stays_small_and_still_closes(deployed):
+    """Far past any realistic number of failed spot checks: without compaction the task tree would be
+    over 1,000 levels deep (RecursionError in SpiffWorkflow) and the saved state would grow each round."""
+    case = file_feedback(deployed)
+    walk_important_to_change(case)
+    case.complete("Task_issue_change_notice", "dev.zhao", change_content="更改", effective_date="2026-11-20")
+    case.complete("Task_negotiate_market", "sales.li", market_disposition="换新")
+    case.complete("Task_update_documents", "dev.zhao", documents_changed="图纸")
+    sizes = {}
+    for round_no in range(1, 401):
+        case.complete("Task_rework_stock", "prod.qian", disposition=f"第{round_no}次返工", rework_quantity=1)
+        case.complete("Task_spot_check", "qa.wang", spot_check_result="fail")
+        if round_no in (1, 400):
+            sizes[round_no] = saved_state_size(deployed, case)
+    assert sizes[400] <= sizes[1] * 1.1
+    case.complete("Task_rework_stock", "prod.qian", disposition="最终返工", rework_quantity=1)
+    case.complete("Task_spot_check", "qa.wang", spot_check_result="pass")
+    case.complete("Task_produce_per_notice", "ws.zhou", production_batch="B9")
+    case.complete("Task_verify", "qa.wang", verification_result="effective")
+    assert case.instance.status == "completed"
+    assert len([e for e in case.events("task_completed") if e.element_id == "Task_spot_check"]) == 401
