@@ -79,4 +79,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=30000")
+    # WAL + NORMAL: a commit survives any crash of the application; only a power cut or OS crash may
+    # lose the last few commits (never corrupt the file). PostgreSQL is the production database.
+    cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()

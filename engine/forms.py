@@ -122,10 +122,24 @@ def _marshmallow_field(form_field: FormField) -> fields.Field:
                                   validate=checks)
 
 
+_schemas: dict[str, type[Schema]] = {}
+
+
+def _schema_for(fields_: list[FormField]) -> type[Schema]:
+    """Built once per distinct form: building a marshmallow schema costs more than validating with it."""
+    key = repr(fields_)
+    schema = _schemas.get(key)
+    if schema is None:
+        if len(_schemas) > 1024:
+            _schemas.clear()
+        schema = _schemas[key] = Schema.from_dict({f.id: _marshmallow_field(f) for f in fields_})
+    return schema
+
+
 def validate_submission(form: FormDefinition, submitted: dict[str, Any]) -> dict[str, Any]:
     """Check `submitted` against the form; return JSON-ready values or raise InvalidForm (nothing changes)."""
     editable = [f for f in form.fields if not f.readonly]
-    schema_class = Schema.from_dict({f.id: _marshmallow_field(f) for f in editable})
+    schema_class = _schema_for(editable)
     cleaned_input = {k: (None if v == "" else v) for k, v in submitted.items()}
     try:
         loaded = schema_class().load(cleaned_input)

@@ -473,21 +473,20 @@ def _compact_tree(top: Any, workflow: Any) -> int:
 
 
 def _lowest_common_ancestor(tasks: list) -> Any:
-    common: list = []
-    for n, task in enumerate(tasks):
-        path = []
-        while task is not None:
-            path.append(task)
-            task = task.parent
-        path.reverse()
-        if n == 0:
-            common = path
-        else:
-            size = 0
-            while size < min(len(common), len(path)) and common[size] is path[size]:
-                size += 1
-            common = common[:size]
-    return common[-1]
+    by_id = tasks[0].workflow.tasks
+    path, task_id = [], tasks[0].id
+    while task_id is not None:
+        path.append(task_id)
+        task_id = by_id[task_id]._parent
+    path.reverse()
+    depth_of = {task_id: depth for depth, task_id in enumerate(path)}
+    common = len(path) - 1
+    for task in tasks[1:]:
+        task_id = task.id
+        while task_id not in depth_of:
+            task_id = by_id[task_id]._parent
+        common = min(common, depth_of[task_id])
+    return by_id[path[common]]
 
 
 def _cut_above(workflow: Any, keep_from: Any) -> list:
