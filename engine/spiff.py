@@ -335,9 +335,12 @@ class ProcessRun:
         if code is None:
             return
         event = BpmnEvent(ErrorEventDefinition(code, code=code), target=task.workflow)
-        task.workflow.top_workflow.catch(event)
-        if task.state == TaskState.STARTED:
-            # Nothing in the diagram caught it: the error is an incident like any handler failure.
+        top = task.workflow.top_workflow
+        top.catch(event)
+        if event in top.bpmn_events:
+            # Nothing in the diagram caught it (SpiffWorkflow parks it as an event for the outside):
+            # the error is an incident like any handler failure, and the task stays where it is.
+            top.bpmn_events.remove(event)
             self.script_engine.services.error_not_caught(_call_of(task), code)
 
     def complete_human_task(self, task_id: str, data: dict[str, Any]) -> None:

@@ -37,6 +37,7 @@ def _data(data: str | None, data_file: str | None) -> dict:
 def main(ctx: click.Context, database_url: str | None) -> None:
     """After-sales workflow system."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("spiff").setLevel(logging.WARNING)  # one INFO line per task state change
     ctx.obj = build_engine(database_url)
 
 

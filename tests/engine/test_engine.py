@@ -55,7 +55,7 @@ def engine(make_engine, behaviour):
     @registry.handler("test.finish")
     def finish(ctx: HandlerContext):
         if behaviour.finish_error:
-            raise BpmnError("FINISH_REJECTED")
+            raise BpmnError(behaviour.finish_error if isinstance(behaviour.finish_error, str) else "FINISH_REJECTED")
         return {"finished": True}
 
     eng = make_engine(registry)
@@ -150,6 +150,21 @@ def test_handler_bpmn_error_takes_the_error_path(engine, behaviour):
     [fix] = open_tasks(engine, instance_id)
     assert fix.name == "整改"
     assert [e.detail["code"] for e in queries.audit_trail(engine.db, instance_id, "bpmn_error")] == ["FINISH_REJECTED"]
+    assert queries.list_incidents(engine.db) == []
+
+
+def test_bpmn_error_nobody_catches_is_an_incident_and_the_task_waits(engine, behaviour):
+    behaviour.finish_error = "NOT_IN_THE_DIAGRAM"
+    instance_id = start(engine)
+    [task] = open_tasks(engine, instance_id)
+    engine.complete_task(task.id, "qa.wang", {"decision": "approve"})
+    [incident] = queries.list_incidents(engine.db)
+    assert incident.element_id == "Task_finish" and "NOT_IN_THE_DIAGRAM" in incident.error
+    assert open_tasks(engine, instance_id) == []
+    assert queries.get_instance(engine.db, instance_id).status == "running"
+    behaviour.finish_error = False
+    engine.retry_incident(incident.id, "admin.zhang")
+    assert queries.get_instance(engine.db, instance_id).status == "completed"
 
 
 def test_failing_handler_opens_incident_and_worker_retry_resolves_it(engine, behaviour, clock, outbox_file):

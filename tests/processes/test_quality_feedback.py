@@ -136,6 +136,7 @@ def test_override_needs_a_reason_and_is_recorded(deployed):
     # No reason: the handler's BPMN error sends the decision back to Quality.
     assert "Task_confirm_category" in case.open_elements()
     assert [e.detail["code"] for e in case.events("bpmn_error")] == ["OVERRIDE_REASON_REQUIRED"]
+    assert case.events("incident_opened") == []  # the diagram caught it: no incident
     case.complete("Task_confirm_category", "qa.wang", category="important", override_reason="客户为战略客户，已索赔")
     [override] = case.events("category_overridden")
     assert override.actor == "qa.wang"
