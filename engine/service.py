@@ -18,7 +18,7 @@ from engine.catalog import DiagramError, parse_xml
 from engine.clock import Clock, SystemClock, using_clock
 from engine.db import Database
 from engine.deploy import check_diagram, department_lookup, store_version
-from engine.errors import IncidentNotOpen, NotFound, TaskClaimedByOther, TaskNotOpen
+from engine.errors import ConcurrencyConflict, IncidentNotOpen, NotFound, TaskClaimedByOther, TaskNotOpen
 from engine.forms import FormDefinition, validate_submission
 from engine.handler_api import HandlerRegistry
 from engine.handler_runtime import HandlerRunner
@@ -223,30 +223,43 @@ class WorkflowEngine:
 
     # -- time and retries (the worker calls these) ----------------------------------------------------
     def fire_due_timers(self, limit: int | None = None) -> int:
-        """Fire timers of due instances one instance per transaction; several workers share the work."""
+        """Fire timers of due instances one instance per transaction; several workers share the work.
+
+        An instance someone changed at the same moment (a person completing its task) is skipped
+        with nothing saved; it is still due, so a later round fires it."""
         fired = 0
         for _ in range(limit or self.settings.worker_batch):
-            with using_clock(self.clock), UnitOfWork(self.db, self.clock) as uow:
-                query = (select(ProcessInstance)
-                         .where(ProcessInstance.status == "running", ProcessInstance.next_due_at < uow.now)
-                         .order_by(ProcessInstance.next_due_at).limit(1))
-                if self.db.is_postgresql:
-                    query = query.with_for_update(skip_locked=True, of=ProcessInstance)
-                instance = uow.session.scalars(query).first()
-                if instance is None:
-                    return fired
-                run = self._load(uow, instance, SYSTEM_ACTOR)
-                for timer in run.fire_due_timers():
-                    element = self.deployed(uow.session, instance.version_id).catalog["elements"].get(
-                        timer.element_id, {})
-                    props = element.get("properties", {})
-                    uow.audit("timer_fired", SYSTEM_ACTOR, instance.id, timer.element_id, {
-                        "name": element.get("name"), "due_at": timer.due_at.isoformat() if timer.due_at else None,
-                        "sla_kind": props.get("sla_kind"), "sla_name": props.get("sla_name")})
-                    fired += 1
-                self._save(uow, instance, run, SYSTEM_ACTOR)
-                self._commit(uow, instance, run)
+            try:
+                outcome = self._fire_next_due_instance()
+            except ConcurrencyConflict:
+                continue
+            if outcome is None:
+                return fired
+            fired += outcome
         return fired
+
+    def _fire_next_due_instance(self) -> int | None:
+        with using_clock(self.clock), UnitOfWork(self.db, self.clock) as uow:
+            query = (select(ProcessInstance)
+                     .where(ProcessInstance.status == "running", ProcessInstance.next_due_at < uow.now)
+                     .order_by(ProcessInstance.next_due_at).limit(1))
+            if self.db.is_postgresql:
+                query = query.with_for_update(skip_locked=True, of=ProcessInstance)
+            instance = uow.session.scalars(query).first()
+            if instance is None:
+                return None
+            run = self._load(uow, instance, SYSTEM_ACTOR)
+            catalog = self.deployed(uow.session, instance.version_id).catalog["elements"]
+            fired = run.fire_due_timers()
+            for timer in fired:
+                element = catalog.get(timer.element_id, {})
+                props = element.get("properties", {})
+                uow.audit("timer_fired", SYSTEM_ACTOR, instance.id, timer.element_id, {
+                    "name": element.get("name"), "due_at": timer.due_at.isoformat() if timer.due_at else None,
+                    "sla_kind": props.get("sla_kind"), "sla_name": props.get("sla_name")})
+            self._save(uow, instance, run, SYSTEM_ACTOR)
+            self._commit(uow, instance, run)
+            return len(fired)
 
     def retry_incident(self, incident_id: int, actor: str) -> None:
         """Run the failed handler again now (by hand or by the worker)."""

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import threading
 from datetime import timedelta
 from pathlib import Path
@@ -34,7 +35,7 @@ def behaviour() -> Behaviour:
 
 
 @pytest.fixture
-def engine(make_engine, behaviour):
+def registry(behaviour) -> HandlerRegistry:
     registry = HandlerRegistry()
 
     @registry.handler("test.prepare")
@@ -58,6 +59,11 @@ def engine(make_engine, behaviour):
             raise BpmnError(behaviour.finish_error if isinstance(behaviour.finish_error, str) else "FINISH_REJECTED")
         return {"finished": True}
 
+    return registry
+
+
+@pytest.fixture
+def engine(make_engine, registry):
     eng = make_engine(registry)
     eng.deploy(DIAGRAM, "owner")
     return eng
@@ -265,3 +271,30 @@ def test_two_concurrent_completions_one_wins_one_conflicts(engine, monkeypatch):
         assert session.scalar(select(func.count()).select_from(AuditEvent)
                               .where(AuditEvent.kind == "task_completed")) == 1
     assert queries.get_instance(engine.db, instance_id).status == "completed"
+
+
+@pytest.mark.skipif(not os.environ.get("DATABASE_URL", "").startswith("postgresql"),
+                    reason="several workers on one database is the PostgreSQL deployment (FOR UPDATE SKIP LOCKED)")
+def test_several_workers_share_due_instances_each_timer_fired_once(engine, make_engine, registry, clock):
+    instance_ids = [start(engine) for _ in range(12)]
+    clock.advance(timedelta(hours=2, seconds=1))
+    workers = [make_engine(registry) for _ in range(3)]
+    go = threading.Barrier(len(workers), timeout=10)
+    fired: list[int] = []
+    errors: list[BaseException] = []
+
+    def work(worker_engine):
+        go.wait()
+        try:
+            fired.append(worker_engine.fire_due_timers())
+        except BaseException as err:  # noqa: BLE001 - the test inspects it
+            errors.append(err)
+    threads = [threading.Thread(target=work, args=(w,)) for w in workers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == [] and sum(fired) == 12
+    for instance_id in instance_ids:
+        assert len(queries.audit_trail(engine.db, instance_id, "timer_fired")) == 1
+        assert len(queries.audit_trail(engine.db, instance_id, "escalated")) == 1

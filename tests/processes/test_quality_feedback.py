@@ -192,6 +192,11 @@ def test_important_7_day_limit_counts_against_whoever_holds_the_work(deployed, t
     reply = case.task("Task_imp_reply_customer")
     due = datetime(2026, 11, 25, 9, 0, tzinfo=BEIJING)  # Wednesday next week: 7 working days
     assert reply.due_at == due and reply.limit_name == "重要信息：7天内回复跟踪整改情况"
+    travel(datetime(2026, 11, 24, 9, 0, tzinfo=BEIJING) - SECOND)  # reminder at 6 working days
+    assert case.events("sla_reminded") == []
+    travel(by=2 * SECOND)
+    [reminded] = case.events("sla_reminded")
+    assert reminded.detail["recipients"] == ["department:sales"]  # Sales holds the reply to the customer
     travel(due - SECOND)
     assert misses(deployed) == []
     travel(due + SECOND)
@@ -219,6 +224,10 @@ def test_general_3_day_limit(deployed, travel):
     review = case.task("Task_gen_review")
     due = datetime(2026, 11, 19, 9, 0, tzinfo=BEIJING)
     assert review.due_at == due and review.limit_name == "一般信息：3天内回复改进措施及整改跟踪"
+    travel(datetime(2026, 11, 18, 9, 0, tzinfo=BEIJING) - SECOND)  # reminder at 2 working days
+    assert [e.element_id for e in case.events("timer_fired")] == []
+    travel(by=2 * SECOND)
+    assert [e.element_id for e in case.events("timer_fired")] == ["Timer_gen_tracking_reminder"]
     travel(due - SECOND)
     assert misses(deployed) == []
     travel(due + SECOND)
@@ -299,3 +308,17 @@ def test_a_case_reworked_hundreds_of_times_stays_small_and_still_closes(deployed
     case.complete("Task_verify", "qa.wang", verification_result="effective")
     assert case.instance.status == "completed"
     assert len([e for e in case.events("task_completed") if e.element_id == "Task_spot_check"]) == 401
+
+
+def test_limits_of_finished_work_never_fire(deployed, travel):
+    case = file_feedback(deployed, quantity_nonconforming=10)
+    case.complete("Task_confirm_category", "qa.wang", category="general")
+    register_samples(case)
+    case.complete("Task_gen_test", "qa.wang", test_result="r", cause_analysis="c", technical_lead="张工")
+    case.complete("Task_gen_review", "qa.wang", improvement_measures="m", reviewers="r")
+    case.complete("Task_gen_report", "qa.wang", report_content="整改报告")
+    case.complete("Task_gen_reply_customer", "sales.li", customer_reply="已答复", replied_on="2026-11-16")
+    case.complete("Task_gen_tracking", "qa.wang", tracking_status="完成")
+    assert case.instance.next_due_at is None  # only Task_verify is open, and it has no limit
+    assert travel(by=timedelta(days=30)) == 0
+    assert case.events("timer_fired") == [] and misses(deployed) == []
