@@ -196,4 +196,9 @@ def worker(engine, once: bool, poll: float) -> None:
         for error in tick.errors:
             click.echo(f"error: {error}", err=True)
         return
-    run_worker(engine, poll)
+    click.echo(f"timer worker running on {engine.db.engine.url.render_as_string(hide_password=True)}, "
+               f"polling every {poll:g} s (Ctrl-C to stop)")
+    try:
+        run_worker(engine, poll)
+    except KeyboardInterrupt:
+        click.echo("timer worker stopped")
