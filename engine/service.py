@@ -270,9 +270,17 @@ class WorkflowEngine:
             if incident.status != "open":
                 raise IncidentNotOpen(f"incident {incident_id} is already {incident.status}")
             instance = self._instance(uow, incident.instance_id)
+            run = self._load(uow, instance, actor) if instance.status == "running" else None
+            if run is None or incident.task_uuid not in {t.task_id for t in run.stuck_service_tasks()}:
+                # The case moved on without the handler (an interrupting timer or a cancellation took
+                # the task away): nothing is left to retry, so the incident is closed, not retried forever.
+                incident.status, incident.resolved_at, incident.next_retry_at = "closed", uow.now, None
+                uow.audit("incident_closed", actor, instance.id, incident.element_id, {
+                    "incident_id": incident.id, "reason": "the task is no longer waiting for its handler"})
+                uow.commit()
+                return
             uow.audit("incident_retried", actor, instance.id, incident.element_id,
                       {"incident_id": incident.id, "attempt": incident.attempts + 1})
-            run = self._load(uow, instance, actor)
             run.retry_service_task(incident.task_uuid)
             self._save(uow, instance, run, actor)
             self._commit(uow, instance, run)

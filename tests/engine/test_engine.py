@@ -298,3 +298,17 @@ def test_several_workers_share_due_instances_each_timer_fired_once(engine, make_
     for instance_id in instance_ids:
         assert len(queries.audit_trail(engine.db, instance_id, "timer_fired")) == 1
         assert len(queries.audit_trail(engine.db, instance_id, "escalated")) == 1
+
+
+def test_incident_of_a_cancelled_case_is_closed_not_retried_forever(engine, behaviour, clock):
+    behaviour.prepare_failures = 5
+    instance_id = start(engine)
+    [incident] = queries.list_incidents(engine.db)
+    engine.cancel_instance(instance_id, "sales.head", "客户撤回投诉")
+    clock.advance(timedelta(minutes=2))
+    tick = engine.worker_tick()
+    assert tick.errors == [] and tick.incidents_retried == 1
+    assert queries.list_incidents(engine.db) == []
+    [closed] = queries.list_incidents(engine.db, status="closed")
+    assert closed.id == incident.id and behaviour.calls.count("prepare") == 1  # not run again
+    assert len(queries.audit_trail(engine.db, instance_id, "incident_closed")) == 1
