@@ -1,0 +1,268 @@
+"""Compiling diagrams and evaluating their timers: the parser and task-spec extensions, the script
+engine that runs handlers, the injected clock, and the serializer that references deployed specs."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+from uuid import UUID
+
+from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnValidator, full_tag
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
+from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.serializer.helpers.bpmn_converter import BpmnConverter
+from SpiffWorkflow.bpmn.serializer.helpers.spec import TaskSpecConverter
+from SpiffWorkflow.bpmn.specs import BpmnProcessSpec
+from SpiffWorkflow.bpmn.specs.defaults import ServiceTask
+from SpiffWorkflow.bpmn.specs.event_definitions import timer as spiff_timer
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
+    TimerEventDefinition,
+)
+from SpiffWorkflow.camunda.parser import CamundaParser
+from SpiffWorkflow.camunda.parser.task_spec import CamundaTaskParser
+from SpiffWorkflow.camunda.serializer import DEFAULT_CONFIG as CAMUNDA_CONFIG
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+
+from engine.calendar import BusinessCalendar
+from engine.catalog import CAMUNDA_NS, DiagramError, ParsedDiagram
+from engine.clock import active_clock
+
+
+# --- the clock ---------------------------------------------------------------------------------
+class _ClockedDatetime(datetime):
+    """`datetime` whose `now()` is the engine's active clock; SpiffWorkflow's timers read it."""
+
+    @classmethod
+    def now(cls, tz=None):  # type: ignore[override]
+        moment = active_clock().now()
+        return moment.astimezone(tz) if tz is not None else moment.astimezone(UTC).replace(tzinfo=None)
+
+
+# SpiffWorkflow computes and checks timer due times with `datetime.now(timezone.utc)` in this one
+# module and offers no hook; this is the single place where the engine's clock is installed.
+spiff_timer.datetime = _ClockedDatetime
+
+
+# --- timer values ------------------------------------------------------------------------------
+_ISO_DURATION = re.compile(r"^P(?!$)(\d+(\.\d+)?Y)?(\d+(\.\d+)?M)?(\d+W)?(\d+(\.\d+)?D)?"
+                           r"(T(?=\d)(\d+(\.\d+)?H)?(\d+(\.\d+)?M)?(\d+(\.\d+)?S)?)?$")
+_ISO_CYCLE = re.compile(r"^R\d*/")
+
+
+def is_iso_timer_literal(value: str) -> bool:
+    """True when `value` is written as the modellers write timers: ISO 8601 duration, date or cycle."""
+    text = value.strip()
+    if _ISO_DURATION.match(text) or _ISO_CYCLE.match(text):
+        return True
+    try:
+        datetime.fromisoformat(text)
+        return True
+    except ValueError:
+        return False
+
+
+class TimerValueError(ValueError):
+    pass
+
+
+# --- service tasks -----------------------------------------------------------------------------
+class ExternalServiceTask(ServiceTask):
+    """A service task bound by `camunda:topic` to a handler that the engine runs."""
+
+    def __init__(self, wf_spec, bpmn_id, topic, **kwargs):
+        super().__init__(wf_spec, bpmn_id, **kwargs)
+        self.topic = topic
+
+    def _execute(self, task):
+        return task.workflow.script_engine.call_service(task, topic=self.topic)
+
+
+class ExternalServiceTaskParser(CamundaTaskParser):
+    """Reads `camunda:type="external" camunda:topic="…"`, which the stock Camunda parser ignores."""
+
+    def create_task(self):
+        topic = self.node.get(f"{{{CAMUNDA_NS}}}topic")
+        implementation = self.node.get(f"{{{CAMUNDA_NS}}}type")
+        if implementation != "external" or not topic:
+            self.raise_validation_exception(
+                "a service task needs Implementation 'External' with a topic (camunda:type=\"external\" "
+                "camunda:topic=\"…\") naming its handler")
+        return ExternalServiceTask(self.spec, self.bpmn_id, topic=topic.strip(), **self.bpmn_attributes)
+
+
+class ExternalServiceTaskConverter(TaskSpecConverter):
+    def to_dict(self, spec):
+        dct = self.get_default_attributes(spec)
+        dct["topic"] = spec.topic
+        return dct
+
+    def from_dict(self, dct):
+        return self.task_spec_from_dict(dct)
+
+
+class AftersalesParser(CamundaParser):
+    OVERRIDE_PARSER_CLASSES = {
+        **CamundaParser.OVERRIDE_PARSER_CLASSES,
+        full_tag("serviceTask"): (ExternalServiceTaskParser, ExternalServiceTask),
+    }
+
+
+# --- service calls as seen by the engine ---------------------------------------------------------
+@dataclass(frozen=True)
+class ServiceCall:
+    task_id: str
+    element_id: str
+    topic: str
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ServiceOutcome:
+    """What running a handler came to: data to merge, a BPMN error code, or a failure (incident)."""
+
+    data: dict[str, Any] | None = None
+    error_code: str | None = None
+    failed: bool = False
+
+
+class ServiceRunner(Protocol):
+    """The engine side of service tasks: runs handlers, records incidents."""
+
+    def run(self, call: ServiceCall) -> ServiceOutcome: ...
+
+    def error_not_caught(self, call: ServiceCall, code: str) -> None: ...
+
+
+class _NoServices:
+    def run(self, call: ServiceCall) -> ServiceOutcome:
+        raise RuntimeError(f"no handler runner is attached to run '{call.topic}'")
+
+    def error_not_caught(self, call: ServiceCall, code: str) -> None:
+        raise RuntimeError(code)
+
+
+class AftersalesScriptEngine(PythonScriptEngine):
+    """Evaluates conditions and timer values, and hands service tasks to the engine's handlers."""
+
+    def __init__(self, calendar: BusinessCalendar, services: ServiceRunner | None = None) -> None:
+        self.calendar = calendar
+        self.services = services or _NoServices()
+        self.pending_errors: dict[UUID, str] = {}
+        super().__init__(environment=TaskDataEnvironment({"working_days": self.working_days}))
+
+    def working_days(self, days: float) -> str:
+        """Duration from now to the same time `days` Chinese working days later (ISO 8601)."""
+        now = active_clock().now()
+        seconds = (self.calendar.add_working_days(now, float(days)) - now).total_seconds()
+        return f"PT{int(round(seconds))}S"
+
+    def evaluate(self, task, expression, external_context=None):
+        definition = getattr(task.task_spec, "event_definition", None)
+        if isinstance(definition, TimerEventDefinition) and is_iso_timer_literal(expression):
+            return expression.strip()
+        return super().evaluate(task, expression, external_context)
+
+    def call_service(self, task, topic=None, **kwargs):
+        outcome = self.services.run(_call_of(task))
+        if outcome.failed:
+            return None  # the task stays STARTED: an incident holds it until a retry succeeds
+        if outcome.error_code is not None:
+            self.pending_errors[task.id] = outcome.error_code
+            return None
+        task.data.update(outcome.data or {})
+        return True
+
+
+# --- compiled definitions and their serializer ----------------------------------------------------
+def _call_of(task) -> ServiceCall:
+    return ServiceCall(task_id=str(task.id), element_id=task.task_spec.bpmn_id, topic=task.task_spec.topic,
+                       data=dict(task.data))
+
+
+class _DeployedSpecReference(BpmnConverter):
+    """Writes a process definition as its name; reads it back from the deployed version."""
+
+    library: dict[str, Any] = {}
+
+    def to_dict(self, spec):
+        return {"name": spec.name}
+
+    def from_dict(self, dct):
+        return self.library[dct["name"]]
+
+
+@dataclass
+class CompiledProcess:
+    """A deployed version's parsed definition, with the serializer that references it."""
+
+    spec: Any
+    subprocess_specs: dict[str, Any]
+    serializer: Any = field(repr=False, default=None)
+
+
+def _full_config() -> dict:
+    config = dict(CAMUNDA_CONFIG)
+    config[ExternalServiceTask] = ExternalServiceTaskConverter
+    return config
+
+
+def compile_process(diagram: ParsedDiagram, process_key: str, filename: str = "diagram.bpmn",
+                    validate_schema: bool = True) -> CompiledProcess:
+    """Parse and check one process of a diagram the way SpiffWorkflow will run it."""
+    parser = AftersalesParser(validator=BpmnValidator() if validate_schema else None)
+    try:
+        parser.add_bpmn_xml(diagram.root, filename=filename)
+        spec = parser.get_spec(process_key)
+        subprocess_specs = parser.get_subprocess_specs(process_key)
+    except ValidationException as err:
+        raise DiagramError(_plain(err), getattr(err, "id", None) or None) from None
+    except SpiffWorkflowException as err:
+        raise DiagramError(_plain(err)) from None
+    compiled = CompiledProcess(spec=spec, subprocess_specs=subprocess_specs)
+    registry = BpmnWorkflowSerializer.configure(_full_config())
+    reference = type("_SpecReference", (_DeployedSpecReference,), {
+        "library": {spec.name: spec, **{k: v for k, v in subprocess_specs.items() if v is not None}}})
+    reference(BpmnProcessSpec, registry)
+    compiled.serializer = BpmnWorkflowSerializer(registry)
+    return compiled
+
+
+def _plain(err: Exception) -> str:
+    message = str(err.args[0]) if err.args else str(err)
+    return message.strip()
+
+
+def full_serializer() -> Any:
+    """A serializer that embeds the definition (what SpiffWorkflow does by default); benchmarks use it."""
+    return BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(_full_config()))
+
+
+def check_timer_value(kind: str, expression: str, calendar: BusinessCalendar) -> None:
+    """Evaluate a diagram's timer value as it would be at run time; raises TimerValueError if bad.
+
+    `kind` is duration, date or cycle (timeDuration, timeDate, timeCycle in the diagram).
+    """
+    text = (expression or "").strip()
+    if not text:
+        raise TimerValueError("the timer has no value")
+    if not is_iso_timer_literal(text):
+        engine = AftersalesScriptEngine(calendar)
+        try:
+            text = engine.environment.evaluate(text, {})
+        except Exception as err:  # the expression itself is broken
+            raise TimerValueError(f"cannot evaluate '{expression}': {err}") from None
+        if not isinstance(text, str):
+            raise TimerValueError(f"'{expression}' gives {text!r}, not an ISO 8601 value")
+    try:
+        if kind == "cycle":
+            TimerEventDefinition.parse_iso_recurring_interval(text)
+        elif kind == "duration":
+            TimerEventDefinition.parse_iso_duration(text)
+        else:
+            TimerEventDefinition.get_datetime(text)
+    except Exception:
+        expected = {"cycle": "an ISO 8601 cycle such as R/PT2H", "duration": "an ISO 8601 duration such as P3D",
+                    "date": "an ISO 8601 date-time"}[kind]
+        raise TimerValueError(f"'{expression}' is not {expected}") from None

@@ -1,0 +1,226 @@
+"""One workflow in memory for the duration of a command: run it, read its open work, save it."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from SpiffWorkflow.bpmn.specs.control import BoundaryEventSplit
+from SpiffWorkflow.bpmn.specs.event_definitions import ErrorEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
+    CycleTimerEventDefinition,
+    TimerEventDefinition,
+)
+from SpiffWorkflow.bpmn.util.event import BpmnEvent
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.util.task import TaskState
+
+from engine.calendar import BusinessCalendar
+from engine.clock import active_clock
+from engine.spiff.compaction import compact_tree
+from engine.spiff.definitions import (
+    AftersalesScriptEngine,
+    CompiledProcess,
+    ExternalServiceTask,
+    ServiceRunner,
+    _call_of,
+)
+
+
+# --- a live workflow ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ReadyHumanTask:
+    task_id: str
+    element_id: str
+    name: str
+    lane: str | None
+    data: dict[str, Any]
+    guarding_timers: list[tuple[str, datetime]]  # (timer element id, due) on the task or around it
+
+
+@dataclass(frozen=True)
+class WaitingTimer:
+    task_id: str
+    element_id: str
+    due_at: datetime | None
+
+
+@dataclass(frozen=True)
+class StuckServiceTask:
+    task_id: str
+    element_id: str
+    topic: str
+
+
+class ProcessRun:
+    """One workflow in memory for the duration of a command."""
+
+    def __init__(self, compiled: CompiledProcess, workflow: Any, calendar: BusinessCalendar,
+                 services: ServiceRunner) -> None:
+        self.compiled = compiled
+        self.workflow = workflow
+        self.script_engine = AftersalesScriptEngine(calendar, services)
+        # A deserialized workflow comes back with a default script engine: reattach ours every time.
+        self.workflow.script_engine = self.script_engine
+
+    @classmethod
+    def start(cls, compiled: CompiledProcess, data: dict[str, Any], calendar: BusinessCalendar,
+              services: ServiceRunner) -> ProcessRun:
+        workflow = BpmnWorkflow(compiled.spec, compiled.subprocess_specs)
+        run = cls(compiled, workflow, calendar, services)
+        workflow.data.update(data)
+        start = workflow.get_next_task(state=TaskState.READY)
+        if start is not None:
+            start.data.update(data)
+        return run
+
+    @classmethod
+    def load(cls, compiled: CompiledProcess, state: str, calendar: BusinessCalendar,
+             services: ServiceRunner) -> ProcessRun:
+        workflow = compiled.serializer.deserialize_json(state)
+        return cls(compiled, workflow, calendar, services)
+
+    def dump(self) -> str:
+        self.compact()
+        return self.compiled.serializer.serialize_json(self.workflow)
+
+    def compact(self) -> int:
+        """Forget finished history that can no longer influence the run; returns the tasks dropped.
+
+        SpiffWorkflow never forgets a task: every loop (a rework, a failed spot check, an ineffective
+        change) deepens the tree, so state and load time grow with the case's history, recursive tree
+        walks hit RecursionError at ~1,000 levels, and a parallel join inside a loop counts branches
+        of earlier rounds. Finished tasks that nothing unfinished depends on only hold data already
+        copied down to their descendants. Our audit log, not the task tree, is the case's history."""
+        dropped = 0
+        top = self.workflow
+        for workflow in [top, *[sp for sp in top.subprocesses.values() if not sp.completed]]:
+            dropped += compact_tree(top, workflow)
+        return dropped
+
+    # -- running --
+    def advance(self) -> None:
+        """Run engine steps (gateways, handlers, due timers) until only people or time can move it."""
+        while True:
+            self.workflow.do_engine_steps(did_complete_task=self._deliver_bpmn_error)
+            if not any(not t.task_spec.manual for t in self.workflow.get_tasks(state=TaskState.READY)):
+                break
+
+    def _deliver_bpmn_error(self, task) -> None:
+        code = self.script_engine.pending_errors.pop(task.id, None)
+        if code is None:
+            return
+        event = BpmnEvent(ErrorEventDefinition(code, code=code), target=task.workflow)
+        top = task.workflow.top_workflow
+        top.catch(event)
+        if event in top.bpmn_events:
+            # Nothing in the diagram caught it (SpiffWorkflow parks it as an event for the outside):
+            # the error is an incident like any handler failure, and the task stays where it is.
+            top.bpmn_events.remove(event)
+            self.script_engine.services.error_not_caught(_call_of(task), code)
+
+    def complete_human_task(self, task_id: str, data: dict[str, Any]) -> None:
+        task = self._task(task_id)
+        if task is None or task.state != TaskState.READY or not task.task_spec.manual:
+            raise LookupError(f"task {task_id} is not waiting for a person")
+        task.data.update(data)
+        task.run()
+        self.advance()
+
+    def retry_service_task(self, task_id: str) -> None:
+        task = self._task(task_id)
+        if task is None or task.state != TaskState.STARTED or not isinstance(task.task_spec, ExternalServiceTask):
+            raise LookupError(f"task {task_id} is not a service task waiting for a retry")
+        result = task.task_spec._execute(task)
+        if result is True:
+            task.complete()
+        else:
+            self._deliver_bpmn_error(task)
+        self.advance()
+
+    def fire_due_timers(self) -> list[WaitingTimer]:
+        """Fire every timer that is due by the active clock; returns those that fired."""
+        now = active_clock().now()
+        due = [t for t in self.waiting_timers() if t.due_at is not None and t.due_at < now]
+        if due:
+            self.workflow.refresh_timers()
+            self.advance()
+        return due
+
+    def cancel(self) -> None:
+        self.workflow.cancel()
+
+    # -- reading --
+    @property
+    def completed(self) -> bool:
+        return self.workflow.completed
+
+    @property
+    def data(self) -> dict[str, Any]:
+        return self.workflow.data
+
+    def _task(self, task_id: str):
+        try:
+            return self.workflow.get_task_from_id(UUID(task_id))
+        except Exception:  # SpiffWorkflow raises its own not-found exception
+            return None
+
+    def ready_human_tasks(self) -> list[ReadyHumanTask]:
+        result = []
+        for task in self.workflow.get_tasks(state=TaskState.READY, manual=True):
+            result.append(ReadyHumanTask(
+                task_id=str(task.id), element_id=task.task_spec.bpmn_id,
+                name=task.task_spec.bpmn_name or task.task_spec.bpmn_id, lane=task.task_spec.lane,
+                data=dict(task.data), guarding_timers=self._guarding_timers(task)))
+        return result
+
+    def waiting_timers(self) -> list[WaitingTimer]:
+        result = []
+        for task in self.workflow.get_tasks(state=TaskState.WAITING):
+            definition = getattr(task.task_spec, "event_definition", None)
+            if isinstance(definition, TimerEventDefinition):
+                result.append(WaitingTimer(str(task.id), task.task_spec.bpmn_id, _due_at(task)))
+        return result
+
+    def stuck_service_tasks(self) -> list[StuckServiceTask]:
+        return [StuckServiceTask(str(t.id), t.task_spec.bpmn_id, t.task_spec.topic)
+                for t in self.workflow.get_tasks(state=TaskState.STARTED)
+                if isinstance(t.task_spec, ExternalServiceTask)]
+
+    def next_due_at(self) -> datetime | None:
+        dues = [t.due_at for t in self.waiting_timers() if t.due_at is not None]
+        return min(dues) if dues else None
+
+    def _guarding_timers(self, task) -> list[tuple[str, datetime]]:
+        """Timers attached to the task and to every subprocess that encloses it."""
+        found: list[tuple[str, datetime]] = []
+        current = task
+        while current is not None:
+            parent = current.parent
+            if parent is not None and isinstance(parent.task_spec, BoundaryEventSplit):
+                for sibling in parent.children:
+                    definition = getattr(sibling.task_spec, "event_definition", None)
+                    if sibling is not current and isinstance(definition, TimerEventDefinition) \
+                            and sibling.state == TaskState.WAITING:
+                        due = _due_at(sibling)
+                        if due is not None:
+                            found.append((sibling.task_spec.bpmn_id, due))
+            workflow = current.workflow
+            parent_task_id = getattr(workflow, "parent_task_id", None)
+            current = workflow.top_workflow.get_task_from_id(parent_task_id) if parent_task_id else None
+        return found
+
+
+def _due_at(task) -> datetime | None:
+    value = task._get_internal_data("event_value")
+    if value is None:
+        return None
+    if isinstance(task.task_spec.event_definition, CycleTimerEventDefinition):
+        if not isinstance(value, dict) or value.get("cycles") == 0:
+            return None
+        value = value["next"]
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
