@@ -382,21 +382,25 @@ class WorkflowEngine:
             if row.task_uuid not in ready:
                 row.state = "cancelled"
                 uow.audit("task_cancelled", SYSTEM_ACTOR, instance.id, row.element_id, {"task_id": row.id})
+        new_rows = []
         for task_id, task in ready.items():
             if task_id in known:
                 continue
             element = catalog.get(task.element_id, {})
             due_at, limit_name = _limit_of(task.guarding_timers, catalog)
-            row = HumanTask(
+            new_rows.append(HumanTask(
                 instance_id=instance.id, task_uuid=task_id, element_id=task.element_id, name=task.name,
                 process_key=instance.process_key, business_key=instance.business_key,
                 department=element.get("department") or "", form=element.get("form") or {"fields": []},
-                data=_json_safe(task.data), state="open", created_at=uow.now, due_at=due_at, limit_name=limit_name)
-            uow.session.add(row)
-            uow.session.flush()
-            uow.audit("task_ready", SYSTEM_ACTOR, instance.id, task.element_id, {
-                "task_id": row.id, "task": task.name, "department": row.department,
-                "due_at": due_at.isoformat() if due_at else None, "limit": limit_name})
+                data=_json_safe(task.data), state="open", created_at=uow.now, due_at=due_at, limit_name=limit_name))
+        if not new_rows:
+            return
+        uow.session.add_all(new_rows)
+        uow.session.flush()  # once, for the new rows' ids in their audit events
+        for row in new_rows:
+            uow.audit("task_ready", SYSTEM_ACTOR, instance.id, row.element_id, {
+                "task_id": row.id, "task": row.name, "department": row.department,
+                "due_at": row.due_at.isoformat() if row.due_at else None, "limit": row.limit_name})
 
 
 def _limit_of(timers, catalog: dict[str, Any]):
