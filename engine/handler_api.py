@@ -70,6 +70,10 @@ class HandlerContext:
         value = self.properties.get(name)
         return default if value in (None, "") else value
 
+    def property_list(self, name: str) -> list[str]:
+        """A comma-separated property (e.g. department codes) as a list, blanks dropped."""
+        return [item.strip() for item in (self.property(name) or "").split(",") if item.strip()]
+
 
 Handler = Callable[[HandlerContext], Mapping[str, Any] | None]
 

@@ -170,7 +170,7 @@ class WorkflowEngine:
                                    self._runner(uow, instance, deployed, started_by))
             run.advance()
             self._save(uow, instance, run, started_by)
-            self._commit(uow, instance, run)
+            self._commit(uow, instance, run.workflow)
             return instance.id
 
     def complete_task(self, task_id: int, actor: str, submitted: dict[str, Any]) -> None:
@@ -189,7 +189,7 @@ class WorkflowEngine:
             uow.audit("task_completed", actor, instance.id, task.element_id,
                       {"task": task.name, "task_id": task.id, "data": cleaned})
             self._save(uow, instance, run, actor)
-            self._commit(uow, instance, run)
+            self._commit(uow, instance, run.workflow)
 
     def claim_task(self, task_id: int, actor: str) -> None:
         with UnitOfWork(self.db, self.clock) as uow:
@@ -219,7 +219,7 @@ class WorkflowEngine:
             instance.status, instance.ended_at = "cancelled", uow.now
             uow.audit("instance_cancelled", actor, instance.id, detail={"reason": reason})
             self._save(uow, instance, run, actor)
-            self._commit(uow, instance, run)
+            self._commit(uow, instance, run.workflow)
 
     # -- time and retries (the worker calls these) ----------------------------------------------------
     def fire_due_timers(self, limit: int | None = None) -> int:
@@ -258,11 +258,12 @@ class WorkflowEngine:
                     "name": element.get("name"), "due_at": timer.due_at.isoformat() if timer.due_at else None,
                     "sla_kind": props.get("sla_kind"), "sla_name": props.get("sla_name")})
             self._save(uow, instance, run, SYSTEM_ACTOR)
-            self._commit(uow, instance, run)
+            self._commit(uow, instance, run.workflow)
             return len(fired)
 
-    def retry_incident(self, incident_id: int, actor: str) -> None:
-        """Run the failed handler again now (by hand or by the worker)."""
+    def retry_incident(self, incident_id: int, actor: str) -> bool:
+        """Run the failed handler again now (by hand or by the worker); False when there was nothing
+        left to retry and the incident was closed instead."""
         with using_clock(self.clock), UnitOfWork(self.db, self.clock) as uow:
             incident = uow.session.get(Incident, incident_id)
             if incident is None:
@@ -278,12 +279,13 @@ class WorkflowEngine:
                 uow.audit("incident_closed", actor, instance.id, incident.element_id, {
                     "incident_id": incident.id, "reason": "the task is no longer waiting for its handler"})
                 uow.commit()
-                return
+                return False
             uow.audit("incident_retried", actor, instance.id, incident.element_id,
                       {"incident_id": incident.id, "attempt": incident.attempts + 1})
             run.retry_service_task(incident.task_uuid)
             self._save(uow, instance, run, actor)
-            self._commit(uow, instance, run)
+            self._commit(uow, instance, run.workflow)
+            return True
 
     def retry_due_incidents(self) -> int:
         with UnitOfWork(self.db, self.clock) as uow:
@@ -336,11 +338,7 @@ class WorkflowEngine:
         instance = self._instance(uow, instance_id)
         workflow = self._warm.take(instance.id, instance.lock_version)
         flag_modified(instance, "state")
-        uow.session.flush()
-        saved_as = instance.lock_version
-        uow.commit()
-        if workflow is not None:
-            self._warm.put(instance.id, saved_as, workflow)
+        self._commit(uow, instance, workflow)
 
     def _runner(self, uow: UnitOfWork, instance: ProcessInstance, deployed: DeployedVersion,
                 actor: str) -> HandlerRunner:
@@ -356,13 +354,13 @@ class WorkflowEngine:
             return ProcessRun(deployed.compiled, workflow, self.calendar, runner)
         return ProcessRun.load(deployed.compiled, instance.state, self.calendar, runner)
 
-    def _commit(self, uow: UnitOfWork, instance: ProcessInstance, run: ProcessRun) -> None:
+    def _commit(self, uow: UnitOfWork, instance: ProcessInstance, workflow: Any | None) -> None:
         """Commit, then keep the workflow warm under the lock version it was saved with."""
         uow.session.flush()
         saved_as = instance.lock_version
         uow.commit()
-        if instance.status == "running":
-            self._warm.put(instance.id, saved_as, run.workflow)
+        if workflow is not None and instance.status == "running":
+            self._warm.put(instance.id, saved_as, workflow)
 
     def _save(self, uow: UnitOfWork, instance: ProcessInstance, run: ProcessRun, actor: str) -> None:
         instance.state = run.dump()

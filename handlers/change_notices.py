@@ -36,7 +36,7 @@ def issue_change_notice(ctx: HandlerContext) -> dict[str, Any]:
         content=data["change_content"], effective_date=data["effective_date"],
         tooling_required=bool(data.get("tooling_required")), issued_by=ctx.actor, issued_at=ctx.now))
     # Who is told at once is the diagram's business (property `notify`: department codes).
-    for department in [d.strip() for d in (ctx.property("notify") or "").split(",") if d.strip()]:
+    for department in ctx.property_list("notify"):
         ctx.outbox.notify(f"department:{department}", f"技术更改通知 {notice_no}（{ctx.business_key}）",
                           f"{data['change_content']}\n生效日期：{data['effective_date']}。车间在制品、库存、"
                           "市场产品、工装模具及技术文件同时更改。")

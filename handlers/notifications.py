@@ -9,7 +9,7 @@ registry = HandlerRegistry()
 
 
 def _departments(ctx: HandlerContext) -> list[str]:
-    return [d.strip() for d in (ctx.property("departments") or "").split(",") if d.strip()]
+    return ctx.property_list("departments")
 
 
 @registry.handler("notifications.notify_departments")

@@ -177,10 +177,11 @@ def incidents(engine) -> None:
 def retry(engine, incident_id, actor) -> None:
     """Run a failed handler again now."""
     try:
-        engine.retry_incident(incident_id, actor)
+        retried = engine.retry_incident(incident_id, actor)
     except EngineError as err:
         _fail(str(err))
-    click.echo(f"incident {incident_id} retried")
+    click.echo(f"incident {incident_id} retried" if retried else
+               f"incident {incident_id} closed: its task is no longer waiting (the case moved on)")
 
 
 @main.command()

@@ -212,7 +212,7 @@ def test_incident_stays_open_after_last_attempt_until_retried_by_hand(engine, be
     assert incident.attempts == 3 and incident.next_retry_at is None
     clock.advance(timedelta(days=1))
     assert engine.retry_due_incidents() == 0
-    engine.retry_incident(incident.id, "admin.zhang")
+    assert engine.retry_incident(incident.id, "admin.zhang") is True
     assert queries.list_incidents(engine.db) == []
     assert [t.name for t in open_tasks(engine, instance_id)] == ["评审"]
 
