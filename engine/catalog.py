@@ -145,9 +145,24 @@ def build_catalog(diagram: ParsedDiagram, process_element) -> dict[str, Any]:
             entry["attached_to"] = node.get("attachedToRef")
             entry["interrupting"] = node.get("cancelActivity", "true") != "false"
         elements[element_id] = entry
+    process_properties = _properties(process_element)
+    start_lanes = [e["lane"] for e in elements.values()
+                   if e["type"] == "startEvent" and e.get("form") is not None and e.get("lane")]
+    starter_groups = process_element.get(f"{_C}candidateStarterGroups") or ""
     return {
         "process_key": process_element.get("id"),
         "name": process_element.get("name") or process_element.get("id"),
         "start_form": start_form,
+        # Who may start a case from the "new" page: camunda:candidateStarterGroups, else the start event's lane.
+        "starters": [g.strip() for g in starter_groups.split(",") if g.strip()] or start_lanes[:1],
+        # Which case data the inbox shows as customer and category (first present variable wins).
+        "case_fields": {
+            "customer": _names(process_properties.get("case_customer")),
+            "category": _names(process_properties.get("case_category")),
+        },
         "elements": elements,
     }
+
+
+def _names(value: str | None) -> list[str]:
+    return [name.strip() for name in (value or "").split(",") if name.strip()]

@@ -68,9 +68,24 @@ def check_diagram(raw: bytes, handlers: HandlerRegistry, departments: dict[str, 
                 sla_kind = element.get("properties", {}).get("sla_kind")
                 if sla_kind not in (None, "limit", "reminder"):
                     raise DiagramError(f"sla_kind must be 'limit' or 'reminder', not '{sla_kind}'", element_id)
+                share = element.get("properties", {}).get("sla_warn_share")
+                if share is not None and not _is_share(share):
+                    raise DiagramError(f"sla_warn_share must be a number between 0 and 1, not '{share}'",
+                                       element_id)
+    unknown_starters = [g for g in catalog["starters"] if g not in departments]
+    if unknown_starters:
+        raise DiagramError(f"starter group '{unknown_starters[0]}' is not a known department", process_key)
+    catalog["starters"] = sorted({departments[g] for g in catalog["starters"]})
     return CheckedDiagram(process_key=process_key, name=catalog["name"], raw=diagram.raw,
                           content_hash=hashlib.sha256(diagram.raw).hexdigest(), catalog=catalog,
                           compiled=compiled)
+
+
+def _is_share(text: str) -> bool:
+    try:
+        return 0 < float(text) < 1
+    except ValueError:
+        return False
 
 
 def _department_of(element_id: str, element: dict[str, Any], departments: dict[str, str]) -> str:

@@ -24,3 +24,7 @@ class TaskClaimedByOther(EngineError):
 
 class IncidentNotOpen(EngineError):
     pass
+
+
+class NotAColleague(EngineError):
+    """A task handed over to someone who is not an active member of its department."""

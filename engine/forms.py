@@ -30,7 +30,7 @@ class FormField:
     readonly: bool = False
     default: str | None = None
     label_en: str | None = None
-    options: list[tuple[str, str]] = field(default_factory=list)
+    options: list[tuple[str, str, str | None]] = field(default_factory=list)  # id, name, English name
     constraints: dict[str, str] = field(default_factory=dict)
     properties: dict[str, str] = field(default_factory=dict)
 
@@ -46,10 +46,15 @@ class FormDefinition:
     def from_dict(cls, data: dict[str, Any] | None) -> FormDefinition:
         if not data:
             return cls([])
-        return cls([FormField(**{**f, "options": [tuple(o) for o in f["options"]]}) for f in data["fields"]])
+        return cls([FormField(**{**f, "options": [_option(o) for o in f["options"]]}) for f in data["fields"]])
 
     def field_ids(self) -> list[str]:
         return [f.id for f in self.fields]
+
+
+def _option(stored: list[str | None]) -> tuple[str, str, str | None]:
+    """Versions deployed before options had English names stored pairs."""
+    return (stored[0], stored[1], stored[2] if len(stored) > 2 else None)
 
 
 class FormDefinitionError(ValueError):
@@ -84,7 +89,9 @@ def parse_form_data(element) -> FormDefinition | None:
                         f"form field '{field_id}': constraint {bound} needs a number, got '{constraints[bound]}'") from None
         properties = {p.get("id"): p.get("value") or "" for p in
                       node.findall(f"{{{CAMUNDA_NS}}}properties/{{{CAMUNDA_NS}}}property")}
-        options = [(v.get("id"), v.get("name") or v.get("id")) for v in node.findall(f"{{{CAMUNDA_NS}}}value")]
+        # An option's English name is the field property `label_en.<option id>` (the panel edits field properties).
+        options = [(v.get("id"), v.get("name") or v.get("id"), properties.pop(f"label_en.{v.get('id')}", None))
+                   for v in node.findall(f"{{{CAMUNDA_NS}}}value")]
         if field_type == "enum" and not options:
             raise FormDefinitionError(f"enum form field '{field_id}' has no values")
         parsed.append(FormField(
@@ -111,7 +118,7 @@ def _marshmallow_field(form_field: FormField) -> fields.Field:
         checks.append(validate.Length(min=int(float(c["minlength"])) if "minlength" in c else None,
                                       max=int(float(c["maxlength"])) if "maxlength" in c else None))
     if form_field.type in ("string", "text") and form_field.required:
-        checks.append(validate.Length(min=1, error="不能为空 / must not be empty"))
+        checks.append(validate.Length(min=1, error="must not be empty"))
     if form_field.type == "enum":
         checks.append(validate.OneOf([o[0] for o in form_field.options]))
     kinds = {

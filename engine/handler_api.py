@@ -78,11 +78,33 @@ class HandlerContext:
 Handler = Callable[[HandlerContext], Mapping[str, Any] | None]
 
 
+@dataclass(frozen=True)
+class RecordSection:
+    """Business records of one case shown to the people working it (e.g. the sample ledger entries)."""
+
+    title: str
+    title_en: str
+    columns: list[tuple[str, str, str]]  # key, Chinese label, English label
+    rows: list[dict[str, Any]]
+
+    @classmethod
+    def of(cls, title: str, title_en: str, columns: list[tuple[str, str, str]],
+           records: list[Any]) -> RecordSection | None:
+        """A section listing the given columns of ORM records; None when the case has none."""
+        if not records:
+            return None
+        return cls(title, title_en, columns, [{key: getattr(r, key) for key, _, _ in columns} for r in records])
+
+
+CaseRecords = Callable[[Session, int], RecordSection | None]
+
+
 class HandlerRegistry:
     """Handlers by `camunda:topic`; the engine is given one explicit registry."""
 
     def __init__(self) -> None:
         self._handlers: dict[str, Handler] = {}
+        self._case_records: list[CaseRecords] = []
 
     def handler(self, topic: str) -> Callable[[Handler], Handler]:
         def register(function: Handler) -> Handler:
@@ -92,10 +114,19 @@ class HandlerRegistry:
             return function
         return register
 
+    def case_records(self, function: CaseRecords) -> CaseRecords:
+        """Register a read of a business area's records for one case (instance id in, a section out)."""
+        self._case_records.append(function)
+        return function
+
     def include(self, other: HandlerRegistry) -> HandlerRegistry:
         for topic, function in other._handlers.items():
             self.handler(topic)(function)
+        self._case_records.extend(other._case_records)
         return self
+
+    def record_readers(self) -> list[CaseRecords]:
+        return list(self._case_records)
 
     def get(self, topic: str) -> Handler | None:
         return self._handlers.get(topic)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from engine.db import Base, UtcDateTime
@@ -17,6 +17,31 @@ class Department(Base):
     code: Mapped[str] = mapped_column(String(40), primary_key=True)
     name_zh: Mapped[str] = mapped_column(String(80), unique=True)
     name_en: Mapped[str] = mapped_column(String(80))
+
+
+class User(Base):
+    """A person who signs in: department memberships say whose tasks they work, roles what else they may do."""
+
+    __tablename__ = "users"
+    username: Mapped[str] = mapped_column(String(80), primary_key=True)
+    display_name: Mapped[str] = mapped_column(String(120))
+    email: Mapped[str | None] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(String(300))
+    # Roles beyond department membership: process_owner, auditor, admin.
+    roles: Mapped[list[str]] = mapped_column(JSON, default=list)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+    memberships: Mapped[list[Membership]] = relationship(cascade="all, delete-orphan", lazy="selectin")
+
+
+class Membership(Base):
+    """A user's place in a department: a member works its tasks, the head may also reassign them."""
+
+    __tablename__ = "memberships"
+    username: Mapped[str] = mapped_column(ForeignKey("users.username"), primary_key=True)
+    department: Mapped[str] = mapped_column(ForeignKey("departments.code"), primary_key=True, index=True)
+    role: Mapped[str] = mapped_column(String(20))  # member, head
 
 
 class ProcessVersion(Base):
@@ -63,7 +88,7 @@ class HumanTask(Base):
     __tablename__ = "human_tasks"
     __table_args__ = (
         Index("ix_tasks_inbox", "state", "department", "due_at"),
-        Index("ix_tasks_assignee", "state", "claimed_by"),
+        Index("ix_tasks_assignee", "state", "claimed_by", "due_at"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     instance_id: Mapped[int] = mapped_column(ForeignKey("process_instances.id"), index=True)
@@ -72,12 +97,17 @@ class HumanTask(Base):
     name: Mapped[str] = mapped_column(String(200))
     process_key: Mapped[str] = mapped_column(String(120))
     business_key: Mapped[str | None] = mapped_column(String(120))
+    # The case's customer and category as the diagram names them (process properties case_customer /
+    # case_category), copied when the task is created so the inbox can show, filter and search them.
+    customer: Mapped[str | None] = mapped_column(String(200))
+    category: Mapped[str | None] = mapped_column(String(40))
     department: Mapped[str] = mapped_column(String(40))
     form: Mapped[dict[str, Any]] = mapped_column(JSON)
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
     state: Mapped[str] = mapped_column(String(20))  # open, completed, cancelled
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     due_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    warn_at: Mapped[datetime | None] = mapped_column(UtcDateTime)  # "due soon" from here on
     limit_name: Mapped[str | None] = mapped_column(String(200))
     claimed_by: Mapped[str | None] = mapped_column(String(120))
     claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

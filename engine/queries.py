@@ -5,10 +5,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from engine.db import Database
-from engine.models import AuditEvent, HumanTask, Incident, ProcessInstance
+from engine.models import AuditEvent, HumanTask, Incident, ProcessInstance, ProcessVersion
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,12 @@ class TaskView:
     completed_by: str | None
     form: dict[str, Any]
     data: dict[str, Any]
+    customer: str | None = None
+    category: str | None = None
+    warn_at: datetime | None = None
+    claimed_at: datetime | None = None
+    completed_at: datetime | None = None
+    submitted: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -66,7 +72,8 @@ class IncidentView:
 def _task_view(row: HumanTask) -> TaskView:
     return TaskView(row.id, row.instance_id, row.process_key, row.business_key, row.element_id, row.name,
                     row.department, row.state, row.created_at, row.due_at, row.limit_name, row.claimed_by,
-                    row.completed_by, row.form, row.data)
+                    row.completed_by, row.form, row.data, row.customer, row.category, row.warn_at,
+                    row.claimed_at, row.completed_at, row.submitted)
 
 
 def list_tasks(db: Database, department: str | None = None, assignee: str | None = None,
@@ -124,3 +131,40 @@ def list_incidents(db: Database, status: str | None = "open") -> list[IncidentVi
     with db.sessions() as session:
         return [IncidentView(i.id, i.instance_id, i.element_id, i.topic, i.status, i.attempts, i.error,
                              i.next_retry_at) for i in session.scalars(query)]
+
+
+@dataclass(frozen=True)
+class ProcessSummary:
+    """The latest deployed version of a process as the web pages need it."""
+
+    process_key: str
+    name: str
+    version: int
+    version_id: int
+    start_form: dict[str, Any] | None
+    starters: tuple[str, ...]
+    # Display names of the category values (from the enum options of the diagram's category field).
+    category_labels: dict[str, tuple[str, str | None]]
+
+
+def _category_labels(catalog: dict[str, Any]) -> dict[str, tuple[str, str | None]]:
+    names = set(catalog.get("case_fields", {}).get("category") or ())
+    labels: dict[str, tuple[str, str | None]] = {}
+    for element in catalog["elements"].values():
+        for form_field in (element.get("form") or {}).get("fields", []):
+            if form_field["id"] in names and form_field["type"] == "enum":
+                for option in form_field["options"]:
+                    labels.setdefault(option[0], (option[1], option[2] if len(option) > 2 else None))
+    return labels
+
+
+def deployed_processes(db: Database) -> list[ProcessSummary]:
+    latest = (select(ProcessVersion.process_key, func.max(ProcessVersion.version).label("version"))
+              .group_by(ProcessVersion.process_key).subquery())
+    query = (select(ProcessVersion).join(latest, (ProcessVersion.process_key == latest.c.process_key)
+                                         & (ProcessVersion.version == latest.c.version))
+             .order_by(ProcessVersion.process_key))
+    with db.sessions() as session:
+        return [ProcessSummary(v.process_key, v.name, v.version, v.id, v.catalog.get("start_form"),
+                               tuple(v.catalog.get("starters", ())), _category_labels(v.catalog))
+                for v in session.scalars(query)]

@@ -18,16 +18,22 @@ from engine.catalog import DiagramError, parse_xml
 from engine.clock import Clock, SystemClock, using_clock
 from engine.db import Database
 from engine.deploy import check_diagram, department_lookup, store_version
-from engine.errors import ConcurrencyConflict, IncidentNotOpen, NotFound, TaskClaimedByOther, TaskNotOpen
+from engine.errors import (
+    ConcurrencyConflict,
+    IncidentNotOpen,
+    NotAColleague,
+    NotFound,
+    TaskClaimedByOther,
+    TaskNotOpen,
+)
 from engine.forms import FormDefinition, validate_submission
-from engine.handler_api import HandlerRegistry
+from engine.handler_api import HandlerRegistry, RecordSection
 from engine.handler_runtime import HandlerRunner
-from engine.models import HumanTask, Incident, ProcessInstance, ProcessVersion
+from engine.models import HumanTask, Incident, Membership, ProcessInstance, ProcessVersion, User
 from engine.outbox import LogTransport, Transport, deliver_pending
 from engine.spiff import CompiledProcess, ProcessRun, compile_process
-from engine.uow import UnitOfWork
-
-SYSTEM_ACTOR = "system"
+from engine.task_rows import sync_task_rows
+from engine.uow import SYSTEM_ACTOR, UnitOfWork
 
 
 @dataclass(frozen=True)
@@ -39,6 +45,9 @@ class EngineSettings:
     # Workflows kept deserialized between commands (0: always load from the database). A kept one is
     # used only while the instance row's lock version is the one it was saved with.
     warm_workflows: int = 512
+    # Share of a limit after which its task shows as "due soon" (amber), unless the limit's boundary
+    # timer says otherwise with the property sla_warn_share.
+    default_warn_share: float = 0.8
 
     @property
     def max_handler_attempts(self) -> int:
@@ -201,12 +210,30 @@ class WorkflowEngine:
             self._touch_and_commit(uow, task.instance_id)
 
     def unclaim_task(self, task_id: int, actor: str) -> None:
+        """Give a claimed task back to the department; its holder or the department head may."""
         with UnitOfWork(self.db, self.clock) as uow:
             task = self._open_task(uow, task_id)
-            if task.claimed_by not in (None, actor):
+            if task.claimed_by not in (None, actor) and not self._heads(uow, actor, task.department):
                 raise TaskClaimedByOther(f"task {task_id} is claimed by {task.claimed_by}")
+            uow.audit("task_unclaimed", actor, task.instance_id, task.element_id,
+                      {"task_id": task.id, "from": task.claimed_by})
             task.claimed_by, task.claimed_at = None, None
-            uow.audit("task_unclaimed", actor, task.instance_id, task.element_id, {"task_id": task.id})
+            self._touch_and_commit(uow, task.instance_id)
+
+    def hand_over_task(self, task_id: int, actor: str, to_user: str) -> None:
+        """Pass a task to a colleague of its department; its holder, anyone while it is unclaimed, or
+        the department head may."""
+        with UnitOfWork(self.db, self.clock) as uow:
+            task = self._open_task(uow, task_id)
+            if task.claimed_by not in (None, actor) and not self._heads(uow, actor, task.department):
+                raise TaskClaimedByOther(f"task {task_id} is claimed by {task.claimed_by}")
+            colleague = uow.session.get(User, to_user)
+            if (colleague is None or not colleague.active
+                    or uow.session.get(Membership, (to_user, task.department)) is None):
+                raise NotAColleague(f"'{to_user}' is not an active member of department '{task.department}'")
+            uow.audit("task_handed_over", actor, task.instance_id, task.element_id,
+                      {"task_id": task.id, "from": task.claimed_by, "to": to_user})
+            task.claimed_by, task.claimed_at = to_user, uow.now
             self._touch_and_commit(uow, task.instance_id)
 
     def cancel_instance(self, instance_id: int, actor: str, reason: str) -> None:
@@ -220,6 +247,12 @@ class WorkflowEngine:
             uow.audit("instance_cancelled", actor, instance.id, detail={"reason": reason})
             self._save(uow, instance, run, actor)
             self._commit(uow, instance, run.workflow)
+
+    def case_records(self, instance_id: int) -> list[RecordSection]:
+        """The business records of a case (feedback form, sample ledger…) from every business area."""
+        with self.db.sessions() as session:
+            return [section for reader in self.handlers.record_readers()
+                    if (section := reader(session, instance_id)) is not None]
 
     # -- time and retries (the worker calls these) ----------------------------------------------------
     def fire_due_timers(self, limit: int | None = None) -> int:
@@ -326,6 +359,11 @@ class WorkflowEngine:
             raise TaskNotOpen(f"task {task_id} ({task.name}) is {task.state}")
         return task
 
+    @staticmethod
+    def _heads(uow: UnitOfWork, actor: str, department: str) -> bool:
+        membership = uow.session.get(Membership, (actor, department))
+        return membership is not None and membership.role == "head"
+
     def _instance(self, uow: UnitOfWork, instance_id: int) -> ProcessInstance:
         instance = uow.session.get(ProcessInstance, instance_id)
         if instance is None:
@@ -368,52 +406,5 @@ class WorkflowEngine:
         if run.completed and instance.status == "running":
             instance.status, instance.ended_at, instance.next_due_at = "completed", uow.now, None
             uow.audit("instance_completed", actor, instance.id)
-        self._sync_human_tasks(uow, instance, run)
-
-    def _sync_human_tasks(self, uow: UnitOfWork, instance: ProcessInstance, run: ProcessRun) -> None:
-        catalog = self.deployed(uow.session, instance.version_id).catalog["elements"]
-        ready = {t.task_id: t for t in run.ready_human_tasks()} if instance.status == "running" else {}
-        open_rows = uow.session.scalars(select(HumanTask).where(
-            HumanTask.instance_id == instance.id, HumanTask.state == "open")).all()
-        known = {row.task_uuid for row in open_rows}
-        for row in open_rows:
-            if row.task_uuid not in ready:
-                row.state = "cancelled"
-                uow.audit("task_cancelled", SYSTEM_ACTOR, instance.id, row.element_id, {"task_id": row.id})
-        new_rows = []
-        for task_id, task in ready.items():
-            if task_id in known:
-                continue
-            element = catalog.get(task.element_id, {})
-            due_at, limit_name = _limit_of(task.guarding_timers, catalog)
-            new_rows.append(HumanTask(
-                instance_id=instance.id, task_uuid=task_id, element_id=task.element_id, name=task.name,
-                process_key=instance.process_key, business_key=instance.business_key,
-                department=element.get("department") or "", form=element.get("form") or {"fields": []},
-                data=_json_safe(task.data), state="open", created_at=uow.now, due_at=due_at, limit_name=limit_name))
-        if not new_rows:
-            return
-        uow.session.add_all(new_rows)
-        uow.session.flush()  # once, for the new rows' ids in their audit events
-        for row in new_rows:
-            uow.audit("task_ready", SYSTEM_ACTOR, instance.id, row.element_id, {
-                "task_id": row.id, "task": row.name, "department": row.department,
-                "due_at": row.due_at.isoformat() if row.due_at else None, "limit": row.limit_name})
-
-
-def _limit_of(timers, catalog: dict[str, Any]):
-    """The earliest response limit guarding a task: the due time users see."""
-    limits = []
-    for element_id, due in timers:
-        element = catalog.get(element_id, {})
-        kind = element.get("properties", {}).get("sla_kind")
-        if kind == "limit" or (kind is None and element.get("interrupting")):
-            limits.append((due, element.get("properties", {}).get("sla_name") or element.get("name")))
-    if not limits:
-        return None, None
-    return min(limits, key=lambda item: item[0])
-
-
-def _json_safe(data: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in data.items() if isinstance(v, str | int | float | bool | list | dict | type(None))}
-
+        deployed = self.deployed(uow.session, instance.version_id)
+        sync_task_rows(uow, instance, run, deployed.catalog, self.settings.default_warn_share)

@@ -12,6 +12,8 @@ from engine.db import Database
 from engine.errors import ConcurrencyConflict
 from engine.models import AuditEvent
 
+SYSTEM_ACTOR = "system"  # the actor of what the engine does by itself (timers, handlers, retries)
+
 
 class UnitOfWork:
     def __init__(self, db: Database, clock: Clock) -> None:

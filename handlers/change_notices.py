@@ -5,10 +5,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Boolean, Integer, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from engine.db import UtcDateTime
-from engine.handler_api import Base, HandlerContext, HandlerRegistry
+from engine.handler_api import Base, HandlerContext, HandlerRegistry, RecordSection
 from handlers.numbering import next_number
 
 registry = HandlerRegistry()
@@ -41,3 +41,13 @@ def issue_change_notice(ctx: HandlerContext) -> dict[str, Any]:
                           f"{data['change_content']}\n生效日期：{data['effective_date']}。车间在制品、库存、"
                           "市场产品、工装模具及技术文件同时更改。")
     return {"change_notice_no": notice_no}
+
+
+@registry.case_records
+def change_notice_record(session: Session, instance_id: int) -> RecordSection | None:
+    return RecordSection.of("技术更改通知", "Technical change notices", [
+        ("notice_no", "编号", "Number"), ("content", "更改内容", "Change"),
+        ("effective_date", "生效日期", "Effective"), ("tooling_required", "需工装模具", "Tooling needed"),
+        ("issued_by", "发出人", "Issued by"), ("issued_at", "发出时间", "Issued at"),
+    ], session.query(TechnicalChangeNotice).filter_by(instance_id=instance_id)
+       .order_by(TechnicalChangeNotice.id).all())

@@ -5,10 +5,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Boolean, Integer, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from engine.db import UtcDateTime
-from engine.handler_api import Base, BpmnError, HandlerContext, HandlerRegistry
+from engine.handler_api import Base, BpmnError, HandlerContext, HandlerRegistry, RecordSection
 from handlers.numbering import next_number
 
 registry = HandlerRegistry()
@@ -113,3 +113,17 @@ def close_form(ctx: HandlerContext) -> dict[str, Any]:
     ctx.outbox.notify("department:sales", f"信息反馈处理单 {form.form_no} 已关闭",
                       f"客户 {form.customer} 的质量问题整改已验证有效，处理单关闭。")
     return {"closed_at": ctx.now.isoformat()}
+
+
+@registry.case_records
+def feedback_form_record(session: Session, instance_id: int) -> RecordSection | None:
+    """The filed form and its category decision, for everyone who works the case."""
+    return RecordSection.of("信息反馈处理单", "Information Feedback Form", [
+        ("form_no", "编号", "Number"), ("customer", "客户", "Customer"), ("product_name", "产品名称", "Product"),
+        ("spec_model", "规格型号", "Spec/model"), ("batch_no", "批次", "Batch"),
+        ("quantity_shipped", "发货数量", "Shipped"), ("quantity_nonconforming", "不合格数量", "Nonconforming"),
+        ("recurring", "重复发生", "Recurs"), ("problem_description", "问题描述", "Problem"),
+        ("suggested_category", "系统判定类别", "Derived category"), ("category", "信息类别", "Category"),
+        ("override_reason", "改判理由", "Override reason"), ("filed_by", "填写人", "Filed by"),
+        ("filed_at", "填写时间", "Filed at"),
+    ], session.query(FeedbackForm).filter_by(instance_id=instance_id).all())

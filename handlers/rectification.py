@@ -5,10 +5,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Integer, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from engine.db import UtcDateTime
-from engine.handler_api import Base, HandlerContext, HandlerRegistry
+from engine.handler_api import Base, HandlerContext, HandlerRegistry, RecordSection
 from handlers.numbering import next_number
 
 registry = HandlerRegistry()
@@ -42,3 +42,12 @@ def issue_report(ctx: HandlerContext) -> dict[str, Any]:
     ctx.outbox.notify("department:sales", f"书面整改报告 {report_no}（{ctx.business_key}）",
                       f"{data['report_content']}\n\n请及时答复客户 {data.get('customer', '')}。")
     return {"report_no": report_no}
+
+
+@registry.case_records
+def rectification_report_record(session: Session, instance_id: int) -> RecordSection | None:
+    return RecordSection.of("书面整改报告", "Written rectification report", [
+        ("report_no", "编号", "Number"), ("content", "报告内容", "Content"),
+        ("improvement_measures", "改进措施", "Improvement measures"), ("issued_by", "发出人", "Issued by"),
+        ("issued_at", "发出时间", "Issued at"),
+    ], session.query(RectificationReport).filter_by(instance_id=instance_id).order_by(RectificationReport.id).all())

@@ -5,10 +5,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Integer, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from engine.db import UtcDateTime
-from engine.handler_api import Base, HandlerContext, HandlerRegistry
+from engine.handler_api import Base, HandlerContext, HandlerRegistry, RecordSection
 from handlers.numbering import next_number
 
 registry = HandlerRegistry()
@@ -57,3 +57,13 @@ def transfer_to_sample_room(ctx: HandlerContext) -> dict[str, Any]:
         ctx.outbox.notify("department:sample_room", f"样品移交：{ctx.business_key}",
                           "、".join(f"{e.label_no} {e.name}" for e in entries) + " 检测完毕，请接收保管。")
     return {"samples_in_sample_room": len(entries)}
+
+
+@registry.case_records
+def sample_ledger_record(session: Session, instance_id: int) -> RecordSection | None:
+    """The case's entries of the sample ledger, with where each sample is kept now."""
+    return RecordSection.of("样品登记台帐", "Sample ledger", [
+        ("label_no", "标签号", "Label"), ("name", "样品名称", "Sample"), ("spec_model", "规格型号", "Spec/model"),
+        ("supplier", "提供厂家", "Supplier"), ("arrival_date", "到达时间", "Arrived"),
+        ("custodian", "保管人", "Custodian"), ("quantity", "数量", "Quantity"), ("location", "存放", "Kept at"),
+    ], session.query(SampleLedgerEntry).filter_by(instance_id=instance_id).order_by(SampleLedgerEntry.id).all())

@@ -1,1 +1,58 @@
-"""The web layer and command line: the composition root that wires the engine, handlers and settings."""
+"""The web app: department inbox (more areas follow: audit, modeller, API). Application factory."""
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from engine.directory import Directory
+from engine.service import WorkflowEngine
+
+
+def create_app(engine: WorkflowEngine | None = None, config: dict[str, Any] | None = None) -> Flask:
+    """Build the app around one engine (built from the environment when not given)."""
+    app = Flask(__name__, instance_path=os.environ.get("AFTERSALES_INSTANCE_PATH") or None)
+    app.config.update(
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=os.environ.get("AFTERSALES_SECURE_COOKIES", "") == "1",
+        # A signed-in user who does nothing for this long signs in again (checked against the engine's clock).
+        SESSION_IDLE_MINUTES=int(os.environ.get("AFTERSALES_SESSION_IDLE_MINUTES", "120")),
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
+        BABEL_DEFAULT_LOCALE="zh",
+        BABEL_DEFAULT_TIMEZONE="Asia/Shanghai",
+        INBOX_PAGE_SIZE=25,
+    )
+    app.config.update(config or {})
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = os.environ.get("AFTERSALES_SECRET_KEY") or _instance_secret(app)
+
+    if engine is None:
+        from webapp.composition import build_engine
+        engine = build_engine()
+    app.extensions["aftersales.engine"] = engine
+    app.extensions["aftersales.directory"] = Directory(engine.db, engine.clock)
+
+    from webapp import auth, display, inbox, security
+    security.init_app(app)
+    display.init_app(app)
+    auth.init_app(app)
+    app.register_blueprint(auth.blueprint)
+    app.register_blueprint(inbox.blueprint)
+    return app
+
+
+def _instance_secret(app: Flask) -> str:
+    """A secret key kept in the instance folder, so sessions survive a restart of the embedded server."""
+    path = Path(app.instance_path) / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key

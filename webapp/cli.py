@@ -12,6 +12,7 @@ from engine import queries
 from engine.catalog import DiagramError
 from engine.errors import EngineError
 from engine.forms import InvalidForm
+from engine.directory import Directory
 from engine.worker import run_worker
 from webapp.composition import PROCESSES_DIR, build_engine, initialise
 
@@ -203,3 +204,80 @@ def worker(engine, once: bool, poll: float) -> None:
         run_worker(engine, poll)
     except KeyboardInterrupt:
         click.echo("timer worker stopped")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--poll", default=5.0, show_default=True, help="seconds between timer worker rounds")
+@click.option("--no-worker", is_flag=True, help="web only (run `aftersales worker` elsewhere)")
+@click.option("--no-demo-users", is_flag=True, help="do not create the demo users on an empty database")
+@click.pass_obj
+def serve(engine, host: str, port: int, poll: float, no_worker: bool, no_demo_users: bool) -> None:
+    """Initialise the database, then run the web app and the timer worker in one process."""
+    import threading
+
+    import waitress
+
+    from webapp import create_app
+    from webapp.demo import DEMO_PASSWORD, seed_demo_users
+
+    try:
+        for result in initialise(engine):
+            click.echo(f"{result.process_key} v{result.version} {'deployed' if result.created else 'unchanged'}")
+    except DiagramError as err:
+        _fail(str(err))
+    created = [] if no_demo_users else seed_demo_users(Directory(engine.db, engine.clock))
+    if created:
+        click.echo(f"\nDemo users created (password for all: {DEMO_PASSWORD}; shown only this once):")
+        for user in created:
+            roles = ", ".join([f"{code}:{role}" for code, role in user.departments.items()] + list(user.roles))
+            click.echo(f"  {user.username:<12} {user.display_name:<8} {roles}")
+    app = create_app(engine)
+    stop = threading.Event()
+    if not no_worker:
+        threading.Thread(target=run_worker, args=(engine, poll, stop), name="timer-worker", daemon=True).start()
+        click.echo(f"\ntimer worker running, every {poll:g} s")
+    click.echo(f"web app on {engine.db.engine.url.render_as_string(hide_password=True)}")
+    click.echo(f"\nOpen http://{host}:{port}/ in a browser (Ctrl-C to stop)")
+    try:
+        waitress.serve(app, host=host, port=port, threads=8, _quiet=True)
+    finally:
+        stop.set()
+
+
+@main.group()
+def user() -> None:
+    """People who sign in to the web app."""
+
+
+@user.command("add")
+@click.argument("username")
+@click.option("--name", "display_name", required=True, help="name shown on pages, e.g. 王强")
+@click.option("--department", "departments", multiple=True, help="CODE or CODE:head, e.g. quality:head")
+@click.option("--role", "roles", multiple=True, type=click.Choice(["process_owner", "auditor", "admin"]))
+@click.option("--email", default=None)
+@click.password_option()
+@click.pass_obj
+def add_user(engine, username, display_name, departments, roles, email, password) -> None:
+    from webapp.auth import hash_password
+
+    memberships = {}
+    for entry in departments:
+        code, _, role = entry.partition(":")
+        memberships[code] = role or "member"
+    try:
+        Directory(engine.db, engine.clock).add_user(username, display_name, hash_password(password), memberships,
+                                                    tuple(roles), email=email, actor="cli")
+    except EngineError as err:
+        _fail(str(err))
+    click.echo(f"user {username} added")
+
+
+@user.command("list")
+@click.pass_obj
+def list_users(engine) -> None:
+    for u in Directory(engine.db, engine.clock).users():
+        memberships = ", ".join(f"{code}:{role}" for code, role in u.departments.items())
+        click.echo(f"{u.username:<14} {u.display_name:<8} {memberships} {' '.join(u.roles)}"
+                   f"{'' if u.active else ' (inactive)'}")

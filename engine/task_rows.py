@@ -1,0 +1,90 @@
+"""The denormalised human-task rows kept in step with the workflow, so inboxes never load one."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from engine.models import HumanTask, ProcessInstance
+from engine.spiff import ProcessRun
+from engine.uow import SYSTEM_ACTOR, UnitOfWork
+
+
+def sync_task_rows(uow: UnitOfWork, instance: ProcessInstance, run: ProcessRun, deployed_catalog: dict[str, Any],
+                   default_warn_share: float) -> None:
+    """Open a row for each newly ready user task and cancel rows whose task is no longer ready."""
+    catalog = deployed_catalog["elements"]
+    case_fields = deployed_catalog.get("case_fields", {})
+    ready = {t.task_id: t for t in run.ready_human_tasks()} if instance.status == "running" else {}
+    open_rows = uow.session.scalars(select(HumanTask).where(
+        HumanTask.instance_id == instance.id, HumanTask.state == "open")).all()
+    known = {row.task_uuid for row in open_rows}
+    for row in open_rows:
+        if row.task_uuid not in ready:
+            row.state = "cancelled"
+            uow.audit("task_cancelled", SYSTEM_ACTOR, instance.id, row.element_id, {"task_id": row.id})
+    new_rows = []
+    for task_id, task in ready.items():
+        if task_id in known:
+            continue
+        element = catalog.get(task.element_id, {})
+        limit = _limit_of(task.guarding_timers, catalog)
+        warn_at = None
+        if limit.due_at is not None:
+            share = limit.warn_share if limit.warn_share is not None else default_warn_share
+            warn_at = uow.now + (limit.due_at - uow.now) * share
+        new_rows.append(HumanTask(
+            instance_id=instance.id, task_uuid=task_id, element_id=task.element_id, name=task.name,
+            process_key=instance.process_key, business_key=instance.business_key,
+            customer=_first_value(task.data, case_fields.get("customer"), 200),
+            category=_first_value(task.data, case_fields.get("category"), 40),
+            department=element.get("department") or "", form=element.get("form") or {"fields": []},
+            data=_json_safe(task.data), state="open", created_at=uow.now, due_at=limit.due_at,
+            warn_at=warn_at, limit_name=limit.name))
+    if not new_rows:
+        return
+    uow.session.add_all(new_rows)
+    uow.session.flush()  # once, for the new rows' ids in their audit events
+    for row in new_rows:
+        uow.audit("task_ready", SYSTEM_ACTOR, instance.id, row.element_id, {
+            "task_id": row.id, "task": row.name, "department": row.department,
+            "due_at": row.due_at.isoformat() if row.due_at else None, "limit": row.limit_name})
+
+
+@dataclass(frozen=True)
+class _Limit:
+    due_at: datetime | None = None
+    name: str | None = None
+    warn_share: float | None = None
+
+
+def _limit_of(timers, catalog: dict[str, Any]) -> _Limit:
+    """The earliest response limit guarding a task: the due time users see."""
+    limits = []
+    for element_id, due in timers:
+        element = catalog.get(element_id, {})
+        properties = element.get("properties", {})
+        kind = properties.get("sla_kind")
+        if kind == "limit" or (kind is None and element.get("interrupting")):
+            share = properties.get("sla_warn_share")
+            limits.append(_Limit(due, properties.get("sla_name") or element.get("name"),
+                                 float(share) if share else None))
+    if not limits:
+        return _Limit()
+    return min(limits, key=lambda limit: limit.due_at)
+
+
+def _first_value(data: dict[str, Any], names: list[str] | None, max_length: int) -> str | None:
+    """The first of the named case variables that has a value, as text fit for its column."""
+    for name in names or ():
+        value = data.get(name)
+        if value not in (None, ""):
+            return str(value)[:max_length]
+    return None
+
+
+def _json_safe(data: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in data.items() if isinstance(v, str | int | float | bool | list | dict | type(None))}
+

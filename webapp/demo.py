@@ -1,0 +1,53 @@
+"""Demo users, one or two per department plus a process owner, an auditor and an admin, so a fresh
+install can be tried at once. Created only on an empty user table; their passwords are printed then."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from engine.directory import Directory
+from webapp.auth import hash_password
+
+DEMO_PASSWORD = "demo-2026"
+
+
+@dataclass(frozen=True)
+class DemoUser:
+    username: str
+    display_name: str
+    departments: dict[str, str]
+    roles: tuple[str, ...] = ()
+
+
+DEMO_USERS: tuple[DemoUser, ...] = (
+    DemoUser("sales.li", "李娜", {"sales": "member"}),
+    DemoUser("sales.zhao", "赵刚", {"sales": "head"}),
+    DemoUser("qa.wang", "王强", {"quality": "member"}),
+    DemoUser("qa.chen", "陈静", {"quality": "head"}),
+    DemoUser("dev.liu", "刘洋", {"development": "member"}),
+    DemoUser("dev.sun", "孙伟", {"development": "head"}),
+    DemoUser("prod.zhou", "周敏", {"production": "member"}),
+    DemoUser("prod.wu", "吴磊", {"production": "head"}),
+    DemoUser("ws.zheng", "郑军", {"workshops": "member"}),
+    DemoUser("ws.he", "何平", {"workshops": "head"}),
+    DemoUser("svc.huang", "黄丽", {"after_sales": "member"}),
+    DemoUser("svc.lin", "林峰", {"after_sales": "head"}),
+    DemoUser("biz.tang", "唐雪", {"business_office": "member"}),
+    DemoUser("log.feng", "冯超", {"logistics": "member"}),
+    DemoUser("order.xie", "谢婷", {"order_management": "member"}),
+    DemoUser("pm.han", "韩冰", {"product_management": "member"}),
+    DemoUser("sample.gao", "高洁", {"sample_room": "member"}),
+    DemoUser("owner.xu", "徐涛", {}, ("process_owner",)),
+    DemoUser("audit.ma", "马兰", {}, ("auditor",)),
+    DemoUser("admin", "系统管理员", {}, ("admin",)),
+)
+
+
+def seed_demo_users(directory: Directory) -> list[DemoUser]:
+    """Create the demo users when nobody exists yet; returns those created (none on later starts)."""
+    if directory.users():
+        return []
+    password_hash = hash_password(DEMO_PASSWORD)
+    for user in DEMO_USERS:
+        directory.add_user(user.username, user.display_name, password_hash, user.departments, user.roles,
+                           email=f"{user.username}@example.com")
+    return list(DEMO_USERS)
