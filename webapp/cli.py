@@ -10,9 +10,9 @@ import click
 
 from engine import queries
 from engine.catalog import DiagramError
+from engine.directory import Directory
 from engine.errors import EngineError
 from engine.forms import InvalidForm
-from engine.directory import Directory
 from engine.worker import run_worker
 from webapp.composition import PROCESSES_DIR, build_engine, initialise
 
