@@ -88,12 +88,18 @@ class RecordSection:
     rows: list[dict[str, Any]]
 
     @classmethod
-    def of(cls, title: str, title_en: str, columns: list[tuple[str, str, str]],
-           records: list[Any]) -> RecordSection | None:
-        """A section listing the given columns of ORM records; None when the case has none."""
+    def of(cls, title: str, title_en: str, columns: list[tuple[str, str, str]], records: list[Any],
+           labels: dict[str, dict[str, tuple[str, str]]] | None = None) -> RecordSection | None:
+        """A section listing the given columns of ORM records; None when the case has none. `labels`
+        turns coded values into (Chinese, English) names, e.g. a sample's location."""
         if not records:
             return None
-        return cls(title, title_en, columns, [{key: getattr(r, key) for key, _, _ in columns} for r in records])
+        labels = labels or {}
+
+        def shown(key: str, value: Any) -> Any:
+            return labels[key].get(value, value) if key in labels else value
+        return cls(title, title_en, columns,
+                   [{key: shown(key, getattr(r, key)) for key, _, _ in columns} for r in records])
 
 
 CaseRecords = Callable[[Session, int], RecordSection | None]

@@ -13,6 +13,8 @@ from handlers.numbering import next_number
 
 registry = HandlerRegistry()
 
+LOCATIONS = {"with_custodian": ("保管人处", "With the custodian"), "sample_room": ("样品室", "Sample room")}
+
 
 class SampleLedgerEntry(Base):
     __tablename__ = "sample_ledger"
@@ -66,4 +68,5 @@ def sample_ledger_record(session: Session, instance_id: int) -> RecordSection | 
         ("label_no", "标签号", "Label"), ("name", "样品名称", "Sample"), ("spec_model", "规格型号", "Spec/model"),
         ("supplier", "提供厂家", "Supplier"), ("arrival_date", "到达时间", "Arrived"),
         ("custodian", "保管人", "Custodian"), ("quantity", "数量", "Quantity"), ("location", "存放", "Kept at"),
-    ], session.query(SampleLedgerEntry).filter_by(instance_id=instance_id).order_by(SampleLedgerEntry.id).all())
+    ], session.query(SampleLedgerEntry).filter_by(instance_id=instance_id).order_by(SampleLedgerEntry.id).all(),
+        labels={"location": LOCATIONS})
