@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy import func, or_, select
 
 from engine.db import Database
-from engine.models import HumanTask
+from engine.models import NO_LIMIT, HumanTask
 
 DUE_STATES = ("overdue", "due_soon", "on_time", "no_limit")
 SORTS = ("due", "-due", "created", "-created")
@@ -82,15 +82,17 @@ def _filtered(query: InboxQuery, statement):
     if query.category:
         statement = statement.where(HumanTask.category == query.category)
     now = query.now
+    # On due_order (the indexed due time, the end of time when there is no limit), not on due_at.
     if query.due_state == "overdue":
-        statement = statement.where(HumanTask.due_at <= now)
+        statement = statement.where(HumanTask.due_order <= now)
     elif query.due_state == "due_soon":
-        statement = statement.where(HumanTask.due_at > now, HumanTask.warn_at <= now)
+        statement = statement.where(HumanTask.due_order > now, HumanTask.due_order < NO_LIMIT,
+                                    HumanTask.warn_at <= now)
     elif query.due_state == "on_time":
-        statement = statement.where(HumanTask.due_at > now,
+        statement = statement.where(HumanTask.due_order > now, HumanTask.due_order < NO_LIMIT,
                                     or_(HumanTask.warn_at.is_(None), HumanTask.warn_at > now))
     elif query.due_state == "no_limit":
-        statement = statement.where(HumanTask.due_at.is_(None))
+        statement = statement.where(HumanTask.due_order == NO_LIMIT)
     if query.search and query.search.strip():
         pattern = f"%{_escape_like(query.search.strip())}%"
         statement = statement.where(or_(HumanTask.business_key.like(pattern, escape="\\"),
@@ -105,14 +107,16 @@ def list_inbox(db: Database, query: InboxQuery) -> InboxPage:
     per_page = max(1, min(query.per_page, 200))
     page = max(1, query.page)
     order = {
-        "due": (HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.id),
-        "-due": (HumanTask.due_at.is_(None), HumanTask.due_at.desc(), HumanTask.id.desc()),
+        "due": (HumanTask.due_order, HumanTask.id),  # tasks without a limit last
+        "-due": (HumanTask.due_order.desc(), HumanTask.id.desc()),
         "created": (HumanTask.created_at, HumanTask.id),
         "-created": (HumanTask.created_at.desc(), HumanTask.id.desc()),
     }[query.sort if query.sort in SORTS else "due"]
     with db.sessions() as session:
         total = session.scalar(_filtered(query, select(func.count()).select_from(HumanTask))) or 0
         page = min(page, max(1, -(-total // per_page)))
-        rows = session.execute(_filtered(query, select(*_COLUMNS)).order_by(*order)
-                               .limit(per_page).offset((page - 1) * per_page)).all()
-        return InboxPage([InboxRow(*row) for row in rows], total, page, per_page)
+        # The page's ids first, from the index alone (skipped rows are never read), then those rows.
+        ids = session.scalars(_filtered(query, select(HumanTask.id)).order_by(*order)
+                              .limit(per_page).offset((page - 1) * per_page)).all()
+        rows = {row.id: row for row in session.execute(select(*_COLUMNS).where(HumanTask.id.in_(ids)))}
+        return InboxPage([InboxRow(*rows[i]) for i in ids], total, page, per_page)

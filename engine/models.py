@@ -1,7 +1,7 @@
 """The engine's tables: deployed versions, instances, human tasks, audit, incidents, outbox."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
@@ -87,8 +87,12 @@ class HumanTask(Base):
 
     __tablename__ = "human_tasks"
     __table_args__ = (
-        Index("ix_tasks_inbox", "state", "department", "due_at"),
-        Index("ix_tasks_assignee", "state", "claimed_by", "due_at"),
+        # The inbox lists a department's open tasks by due time and filters them on these columns; with
+        # them in the index a page is read in due order without touching the rows it skips.
+        Index("ix_tasks_inbox", "state", "department", "due_order", "warn_at", "claimed_by", "category",
+              "business_key", "customer", "id"),
+        Index("ix_tasks_assignee", "state", "claimed_by", "department", "due_order"),
+        Index("ix_tasks_created", "state", "department", "created_at"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     instance_id: Mapped[int] = mapped_column(ForeignKey("process_instances.id"), index=True)
@@ -108,12 +112,17 @@ class HumanTask(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     due_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     warn_at: Mapped[datetime | None] = mapped_column(UtcDateTime)  # "due soon" from here on
+    # due_at, or the end of time for a task without a limit: one indexable order with those last.
+    due_order: Mapped[datetime] = mapped_column(UtcDateTime)
     limit_name: Mapped[str | None] = mapped_column(String(200))
     claimed_by: Mapped[str | None] = mapped_column(String(120))
     claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     completed_by: Mapped[str | None] = mapped_column(String(120))
     completed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     submitted: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+NO_LIMIT = datetime(9999, 12, 31, tzinfo=UTC)
 
 
 class AuditEvent(Base):

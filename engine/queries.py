@@ -158,13 +158,23 @@ def _category_labels(catalog: dict[str, Any]) -> dict[str, tuple[str, str | None
     return labels
 
 
-def deployed_processes(db: Database) -> list[ProcessSummary]:
-    latest = (select(ProcessVersion.process_key, func.max(ProcessVersion.version).label("version"))
-              .group_by(ProcessVersion.process_key).subquery())
-    query = (select(ProcessVersion).join(latest, (ProcessVersion.process_key == latest.c.process_key)
-                                         & (ProcessVersion.version == latest.c.version))
-             .order_by(ProcessVersion.process_key))
+def latest_versions(db: Database) -> dict[str, int]:
+    """The latest deployed version id of each process (cheap: no catalogs are read)."""
+    query = select(ProcessVersion.process_key, func.max(ProcessVersion.id)).group_by(ProcessVersion.process_key)
     with db.sessions() as session:
-        return [ProcessSummary(v.process_key, v.name, v.version, v.id, v.catalog.get("start_form"),
-                               tuple(v.catalog.get("starters", ())), _category_labels(v.catalog))
-                for v in session.scalars(query)]
+        return dict(session.execute(query).all())
+
+
+def process_summary(db: Database, version_id: int) -> ProcessSummary | None:
+    """One deployed version as the pages need it; versions never change, so callers may keep it."""
+    with db.sessions() as session:
+        v = session.get(ProcessVersion, version_id)
+        if v is None:
+            return None
+        return ProcessSummary(v.process_key, v.name, v.version, v.id, v.catalog.get("start_form"),
+                              tuple(v.catalog.get("starters", ())), _category_labels(v.catalog))
+
+
+def deployed_processes(db: Database) -> list[ProcessSummary]:
+    return [summary for _key, version_id in sorted(latest_versions(db).items())
+            if (summary := process_summary(db, version_id)) is not None]

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from engine.models import HumanTask, ProcessInstance
+from engine.models import NO_LIMIT, HumanTask, ProcessInstance
 from engine.spiff import ProcessRun
 from engine.uow import SYSTEM_ACTOR, UnitOfWork
 
@@ -42,7 +42,7 @@ def sync_task_rows(uow: UnitOfWork, instance: ProcessInstance, run: ProcessRun, 
             category=_first_value(task.data, case_fields.get("category"), 40),
             department=element.get("department") or "", form=element.get("form") or {"fields": []},
             data=_json_safe(task.data), state="open", created_at=uow.now, due_at=limit.due_at,
-            warn_at=warn_at, limit_name=limit.name))
+            warn_at=warn_at, due_order=limit.due_at or NO_LIMIT, limit_name=limit.name))
     if not new_rows:
         return
     uow.session.add_all(new_rows)

@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 from engine.queries import ProcessSummary
-from webapp.runtime import directory
+from webapp.runtime import departments
 
 
 def visible_departments(user) -> tuple[str, ...]:
     """Departments whose tasks the user sees (auditors and process owners without a department see none)."""
     if user.has_role("admin"):
-        return tuple(d.code for d in directory().departments())
+        return tuple(departments())
     return tuple(sorted(user.departments))
 
 

@@ -9,7 +9,7 @@ from flask_babel import Babel, format_datetime, get_locale
 from flask_babel import gettext as _
 
 from engine import queries
-from webapp.runtime import directory, engine
+from webapp.runtime import departments, engine, latest_processes
 
 LANGUAGES = {"zh": "中文", "en": "English"}
 
@@ -77,15 +77,13 @@ def _span(delta: timedelta) -> str:
 def department_name(code: str | None) -> str:
     if not code:
         return ""
-    if "departments" not in g:
-        g.departments = {d.code: d for d in directory().departments()}
-    department = g.departments.get(code)
+    department = departments().get(code)
     return pick(department.name_zh, department.name_en) if department else code
 
 
 def processes() -> dict[str, queries.ProcessSummary]:
     if "processes" not in g:
-        g.processes = {p.process_key: p for p in queries.deployed_processes(engine().db)}
+        g.processes = latest_processes()
     return g.processes
 
 

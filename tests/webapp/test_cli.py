@@ -72,3 +72,22 @@ def test_a_broken_diagram_is_rejected_and_nothing_is_stored(cli, tmp_path):
     broken.write_bytes(b"<bpmn:definitions xmlns:bpmn='http://www.omg.org/spec/BPMN/20100524/MODEL'>")
     result = cli("deploy", str(broken))
     assert result.exit_code == 2 and "not well-formed XML" in result.output
+
+
+def test_users_added_from_the_shell_can_sign_in(cli, database):
+    assert cli("init").exit_code == 0
+    result = cli("user", "add", "qa.li", "--name", "李强", "--department", "quality:head",
+                 "--password", "s3cret-pass")
+    assert result.exit_code == 0, result.output
+    listing = cli("user", "list").output
+    assert "qa.li" in listing and "quality:head" in listing
+    refused = cli("user", "add", "qa.li", "--name", "又一个", "--password", "x")
+    assert refused.exit_code == 2 and "already exists" in refused.output
+    refused = cli("user", "add", "x.y", "--name", "某人", "--department", "marketing", "--password", "x")
+    assert refused.exit_code == 2 and "unknown department 'marketing'" in refused.output
+
+    from werkzeug.security import check_password_hash
+
+    from engine.directory import Directory
+    stored = Directory(database, None).get("qa.li")
+    assert stored.heads("quality") and check_password_hash(stored.password_hash, "s3cret-pass")

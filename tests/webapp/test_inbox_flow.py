@@ -219,3 +219,21 @@ def test_english_pages_use_the_diagram_english_labels(engine, as_user, filed_cas
     assert '<option value="important" selected>Important information</option>' in page
     assert "Information Feedback Form" in page and "Quality" in page
     assert "2026-11-16 09:00" in page  # still Beijing time
+
+
+def test_the_inbox_reads_task_rows_only_never_a_workflow(engine, as_user, filed_case):
+    from sqlalchemy import event
+
+    quality = as_user("qa.wang")
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+    event.listen(engine.db.engine, "before_cursor_execute", record)
+    try:
+        page = quality.text("/inbox?view=department&due=on_time&q=杭州&sort=-due")
+    finally:
+        event.remove(engine.db.engine, "before_cursor_execute", record)
+    assert "确认信息类别" not in page  # no limit: not "on time"
+    assert statements and not [s for s in statements if "process_instances" in s or "audit_events" in s]
+    assert not [s for s in statements if "human_tasks.form" in s or "human_tasks.data" in s]
