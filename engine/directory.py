@@ -106,6 +106,14 @@ class Directory:
                 Membership.department == department, User.active.is_(True)).order_by(User.username))
             return [_view(u) for u in users]
 
+    def display_names(self, usernames: set[str]) -> dict[str, str]:
+        """Names to show for the people in a case's history."""
+        if not usernames:
+            return {}
+        with self.db.sessions() as session:
+            return dict(session.execute(select(User.username, User.display_name)
+                                        .where(User.username.in_(usernames))).all())
+
     def users(self) -> list[UserView]:
         with self.db.sessions() as session:
             return [_view(u) for u in session.scalars(select(User).order_by(User.username))]

@@ -173,8 +173,3 @@ def process_summary(db: Database, version_id: int) -> ProcessSummary | None:
             return None
         return ProcessSummary(v.process_key, v.name, v.version, v.id, v.catalog.get("start_form"),
                               tuple(v.catalog.get("starters", ())), _category_labels(v.catalog))
-
-
-def deployed_processes(db: Database) -> list[ProcessSummary]:
-    return [summary for _key, version_id in sorted(latest_versions(db).items())
-            if (summary := process_summary(db, version_id)) is not None]

@@ -88,7 +88,10 @@ def login():
         valid = check_password_hash(view.password_hash if view else _DUMMY_HASH, password)
         if view is None or not valid or not view.active:
             return render_template("login.html", error=_("Wrong user name or password."), username=username), 401
-        session.clear()  # a new session on sign-in (no fixation)
+        language = session.get("language")
+        session.clear()  # a new session on sign-in (no fixation), keeping the language chosen on this page
+        if language:
+            session["language"] = language
         session.permanent = True
         login_user(SignedInUser(view))
         session["seen_at"] = engine().clock.now().isoformat()

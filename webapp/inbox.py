@@ -77,7 +77,9 @@ def _render_task(task: queries.TaskView, values: dict | None = None, errors: dic
     shown_values = {**task.data, **(task.submitted or {}), **(values or {})}
     colleagues = [u for u in directory().colleagues(task.department) if u.username != task.claimed_by]
     history = queries.audit_trail(engine().db, task.instance_id)
-    people = {u.username: u.display_name for u in directory().users()}
+    mentioned = ({e.actor for e in history} | {task.claimed_by, task.completed_by}
+                 | {e.detail.get("to") for e in history if e.kind == "task_handed_over"})
+    people = directory().display_names(mentioned - {None})
     return render_template(
         "inbox/task.html", task=task, instance=instance, fields=widgets(task.form, shown_values, errors),
         errors=errors or {}, colleagues=colleagues, history=history, people=people,

@@ -95,3 +95,12 @@ def test_session_cookie_is_http_only(app):
     response = client.login("qa.wang")
     cookie = response.headers.get("Set-Cookie", "")
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_the_language_chosen_on_the_sign_in_page_stays_after_signing_in(app):
+    client = UserClient(app.test_client())
+    client.page("/login")
+    client.post("/language", {"language": "en", "next": "/login"})
+    assert "Sign in" in client.text("/login")
+    client.login("qa.wang")
+    assert "My tasks" in client.text("/inbox")
