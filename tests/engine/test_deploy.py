@@ -135,3 +135,19 @@ def test_running_instances_keep_their_version(engine, clock):
     assert new_task.due_at == clock.now() + timedelta(hours=4)
     engine.complete_task(old_task.id, "qa", {"decision": "approve"})
     assert queries.get_instance(engine.db, old).status == "completed"
+
+
+@pytest.mark.parametrize("share", [b"0.0", b"1.5", b"80%"])
+def test_warning_share_of_a_limit_must_be_a_fraction(engine, share):
+    raw = DIAGRAM.replace(b'<camunda:property name="sla_kind" value="limit" />',
+                          b'<camunda:property name="sla_kind" value="limit" /><camunda:property name="sla_warn_share" '
+                          b'value="' + share + b'" />')
+    err = rejected(engine, raw)
+    assert err.element_id == "Timer_review_limit" and "sla_warn_share" in err.problem
+
+
+def test_unknown_starter_department_is_refused(engine):
+    raw = DIAGRAM.replace(b'<bpmn:process id="simple_review"',
+                          b'<bpmn:process camunda:candidateStarterGroups="marketing" id="simple_review"')
+    err = rejected(engine, raw)
+    assert err.element_id == "simple_review" and "marketing" in err.problem
