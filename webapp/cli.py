@@ -32,6 +32,16 @@ def _data(data: str | None, data_file: str | None) -> dict:
         return {}
 
 
+def _initialise(engine) -> None:
+    """Create the schema, seed departments, deploy processes/, and say what was deployed."""
+    try:
+        for result in initialise(engine):
+            state = "deployed" if result.created else "unchanged"
+            click.echo(f"{result.process_key} v{result.version} {state}")
+    except DiagramError as err:
+        _fail(str(err))
+
+
 @click.group()
 @click.option("--database-url", envvar="DATABASE_URL", default=None, help="SQLAlchemy URL (default: SQLite file)")
 @click.pass_context
@@ -46,12 +56,7 @@ def main(ctx: click.Context, database_url: str | None) -> None:
 @click.pass_obj
 def init(engine) -> None:
     """Create the database, seed the departments and deploy every diagram in processes/."""
-    try:
-        for result in initialise(engine):
-            state = "deployed" if result.created else "unchanged"
-            click.echo(f"{result.process_key} v{result.version} {state}")
-    except DiagramError as err:
-        _fail(str(err))
+    _initialise(engine)
 
 
 @main.command()
@@ -222,11 +227,7 @@ def serve(engine, host: str, port: int, poll: float, no_worker: bool, no_demo_us
     from webapp import create_app
     from webapp.demo import DEMO_PASSWORD, seed_demo_users
 
-    try:
-        for result in initialise(engine):
-            click.echo(f"{result.process_key} v{result.version} {'deployed' if result.created else 'unchanged'}")
-    except DiagramError as err:
-        _fail(str(err))
+    _initialise(engine)
     created = [] if no_demo_users else seed_demo_users(Directory(engine.db, engine.clock))
     if created:
         click.echo(f"\nDemo users created (password for all: {DEMO_PASSWORD}; shown only this once):")
