@@ -143,18 +143,28 @@ class ProcessSummary:
     version_id: int
     start_form: dict[str, Any] | None
     starters: tuple[str, ...]
-    # Display names of the category values (from the enum options of the diagram's category field).
-    category_labels: dict[str, tuple[str, str | None]]
+    # Names of the coded values of the diagram's enum fields: field id -> value -> (Chinese, English).
+    option_labels: dict[str, dict[str, tuple[str, str | None]]]
+    # The case's category field(s), as the process property case_category names them.
+    category_fields: tuple[str, ...]
+
+    @property
+    def category_labels(self) -> dict[str, tuple[str, str | None]]:
+        labels: dict[str, tuple[str, str | None]] = {}
+        for field_id in self.category_fields:
+            for value, label in self.option_labels.get(field_id, {}).items():
+                labels.setdefault(value, label)
+        return labels
 
 
-def _category_labels(catalog: dict[str, Any]) -> dict[str, tuple[str, str | None]]:
-    names = set(catalog.get("case_fields", {}).get("category") or ())
-    labels: dict[str, tuple[str, str | None]] = {}
+def _option_labels(catalog: dict[str, Any]) -> dict[str, dict[str, tuple[str, str | None]]]:
+    labels: dict[str, dict[str, tuple[str, str | None]]] = {}
     for element in catalog["elements"].values():
         for form_field in (element.get("form") or {}).get("fields", []):
-            if form_field["id"] in names and form_field["type"] == "enum":
+            if form_field["type"] == "enum":
+                options = labels.setdefault(form_field["id"], {})
                 for option in form_field["options"]:
-                    labels.setdefault(option[0], (option[1], option[2] if len(option) > 2 else None))
+                    options.setdefault(option[0], (option[1], option[2] if len(option) > 2 else None))
     return labels
 
 
@@ -172,4 +182,5 @@ def process_summary(db: Database, version_id: int) -> ProcessSummary | None:
         if v is None:
             return None
         return ProcessSummary(v.process_key, v.name, v.version, v.id, v.catalog.get("start_form"),
-                              tuple(v.catalog.get("starters", ())), _category_labels(v.catalog))
+                              tuple(v.catalog.get("starters", ())), _option_labels(v.catalog),
+                              tuple(v.catalog.get("case_fields", {}).get("category") or ()))

@@ -100,6 +100,13 @@ def category_label(process_key: str, value: str | None) -> str:
     return pick(label[0], label[1]) if label else value
 
 
+def option_name(process_key: str, field_id: str, value):
+    """A coded value of one of the diagram's enum fields by its option name; other values as they are."""
+    summary = processes().get(process_key)
+    label = summary.option_labels.get(field_id, {}).get(value) if summary and isinstance(value, str) else None
+    return pick(label[0], label[1]) if label else value
+
+
 def field_label(form_field: dict[str, Any]) -> str:
     return pick(form_field.get("label"), form_field.get("label_en"))
 
@@ -128,7 +135,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals.update(
         LANGUAGES=LANGUAGES, current_language=lambda: str(get_locale()), pick=pick,
         local_time=local_time, due_state=due_state, time_left=time_left, department_name=department_name,
-        process_name=process_name, category_label=category_label, field_label=field_label,
+        process_name=process_name, category_label=category_label, option_name=option_name, field_label=field_label,
         option_label=option_label, event_label=event_label,
     )
 

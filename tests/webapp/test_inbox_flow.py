@@ -77,6 +77,8 @@ def test_task_page_renders_the_diagram_form_with_the_case_data(engine, as_user, 
     assert 'title="必填">*</span>' in page
     # The data needed to act: the feedback form as registered, and who did what so far.
     assert "信息反馈处理单" in page and task.business_key in page and "阀芯卡滞，批量退货" in page
+    assert page.count("<td>重要信息</td>") == 1  # the derived category, named as in the diagram
+    assert "<td>key</td>" not in page and "<td>important</td>" not in page
     assert "案件发起" in page and "李娜" in page and "2026-11-16 09:00" in page
 
 
@@ -218,6 +220,7 @@ def test_english_pages_use_the_diagram_english_labels(engine, as_user, filed_cas
     assert "Reason for overriding the derived category" in page
     assert '<option value="important" selected>Important information</option>' in page
     assert "Information Feedback Form" in page and "Quality" in page
+    assert page.count("<td>Important information</td>") == 1
     assert "2026-11-16 09:00" in page  # still Beijing time
 
 
