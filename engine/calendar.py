@@ -1,31 +1,93 @@
 """Chinese business calendar: working-day limits skip weekends and public holidays, and count the
-officially adjusted working weekends (调休上班)."""
+officially adjusted working weekends (调休上班); working-hour limits count only the company's working
+hours (08:30-17:30 Beijing time unless the company says otherwise) on working days."""
 from __future__ import annotations
 
 import math
-from datetime import date, datetime, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import holidays
 
 BUSINESS_TZ = ZoneInfo("Asia/Shanghai")
+_SEARCH_DAYS = 3700  # no company is closed for ten years: beyond this a calendar is broken
+
+
+def parse_clock_time(value: time | str, what: str = "a time") -> time:
+    """A wall-clock time written HH:MM (as the CLI and forms write it); ValueError names the bad text."""
+    if isinstance(value, time):
+        return value.replace(tzinfo=None)
+    text = str(value).strip()
+    try:
+        parsed = time.fromisoformat(text)
+    except ValueError:
+        parsed = None
+    if parsed is None or len(text) != 5 or text[2] != ":":
+        raise ValueError(f"{what} must be written HH:MM, e.g. 08:30; got '{value}'")
+    return parsed
+
+
+@dataclass(frozen=True)
+class WorkingHours:
+    """The company's working hours of a working day, with an optional lunch break that does not count."""
+
+    start: time = time(8, 30)
+    end: time = time(17, 30)
+    lunch_start: time | None = None
+    lunch_end: time | None = None
+
+    def __post_init__(self) -> None:
+        if self.start >= self.end:
+            raise ValueError(f"work must start before it ends: {self.start:%H:%M} is not before {self.end:%H:%M}")
+        if (self.lunch_start is None) != (self.lunch_end is None):
+            raise ValueError("a lunch break needs both its start and its end")
+        if self.lunch_start is not None and self.lunch_end is not None:
+            if not self.start < self.lunch_start < self.lunch_end < self.end:
+                raise ValueError(f"the lunch break {self.lunch_start:%H:%M}-{self.lunch_end:%H:%M} must lie "
+                                 f"inside the working hours {self.start:%H:%M}-{self.end:%H:%M}")
+
+    @classmethod
+    def parse(cls, start: time | str, end: time | str, lunch_start: time | str | None = None,
+              lunch_end: time | str | None = None) -> WorkingHours:
+        """Working hours from HH:MM texts; ValueError with a plain message when they make no sense."""
+        return cls(parse_clock_time(start, "the start of work"), parse_clock_time(end, "the end of work"),
+                   None if lunch_start in (None, "") else parse_clock_time(lunch_start, "the start of lunch"),
+                   None if lunch_end in (None, "") else parse_clock_time(lunch_end, "the end of lunch"))
+
+    def periods(self) -> list[tuple[time, time]]:
+        """The stretches of a working day that count, in order."""
+        if self.lunch_start is None or self.lunch_end is None:
+            return [(self.start, self.end)]
+        return [(self.start, self.lunch_start), (self.lunch_end, self.end)]
+
+    def describe(self) -> str:
+        text = f"{self.start:%H:%M}-{self.end:%H:%M}"
+        if self.lunch_start is not None and self.lunch_end is not None:
+            text += f" (lunch {self.lunch_start:%H:%M}-{self.lunch_end:%H:%M})"
+        return text
 
 
 class BusinessCalendar:
-    """Working days of one company: the `holidays` China calendar plus company overrides."""
+    """Working days and hours of one company: the `holidays` China calendar plus company overrides."""
 
     def __init__(self, extra_days_off: set[date] | None = None, extra_working_days: set[date] | None = None,
-                 tz: ZoneInfo = BUSINESS_TZ) -> None:
+                 tz: ZoneInfo = BUSINESS_TZ, hours: WorkingHours | None = None) -> None:
         self._china = holidays.China()
         self.extra_days_off = set(extra_days_off or ())
         self.extra_working_days = set(extra_working_days or ())
         self.tz = tz
+        self.hours = hours or WorkingHours()
 
     def is_working_day(self, day: date) -> bool:
         if day in self.extra_working_days:
             return True
         if day in self.extra_days_off:
             return False
+        return self._china.is_working_day(day)
+
+    def is_official_working_day(self, day: date) -> bool:
+        """What the State Council calendar says, without the company's overrides."""
         return self._china.is_working_day(day)
 
     def add_working_days(self, start: datetime, days: float) -> datetime:
@@ -51,8 +113,39 @@ class BusinessCalendar:
                 moment = datetime.combine(self._next_working_day(moment.date()), moment.timetz())
         return moment.astimezone(start.tzinfo)
 
-    def _next_working_day(self, day: date) -> date:
-        day += timedelta(days=1)
-        while not self.is_working_day(day):
+    def add_working_hours(self, start: datetime, hours: float) -> datetime:
+        """The moment after `hours` of working time counted from `start`.
+
+        Only time inside the working hours of working days counts: a limit started at 17:00 with two
+        working hours (08:30-17:30) uses 17:00-17:30 and ends at 10:00 on the next working day. A limit
+        started on a day off, outside the hours or during lunch starts at the next opening. A limit
+        that uses up a day exactly ends at that day's closing time.
+        """
+        if hours < 0:
+            raise ValueError("working hours must not be negative")
+        remaining = timedelta(hours=hours)
+        cursor = start.astimezone(self.tz)
+        day = cursor.date()
+        for _ in range(_SEARCH_DAYS):
+            if self.is_working_day(day):
+                for opens, closes in self.hours.periods():
+                    period_start = datetime.combine(day, opens, self.tz)
+                    period_end = datetime.combine(day, closes, self.tz)
+                    if cursor >= period_end:
+                        continue
+                    cursor = max(cursor, period_start)
+                    available = period_end - cursor
+                    if remaining <= available:
+                        return (cursor + remaining).astimezone(start.tzinfo)
+                    remaining -= available
+                    cursor = period_end
             day += timedelta(days=1)
-        return day
+            cursor = max(cursor, datetime.combine(day, time.min, self.tz))
+        raise ValueError(f"no working time found within {_SEARCH_DAYS} days after {start.isoformat()}")
+
+    def _next_working_day(self, day: date) -> date:
+        for _ in range(_SEARCH_DAYS):
+            day += timedelta(days=1)
+            if self.is_working_day(day):
+                return day
+        raise ValueError(f"no working day within {_SEARCH_DAYS} days after {day.isoformat()}")
