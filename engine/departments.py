@@ -17,6 +17,8 @@ SPEC_DEPARTMENTS: tuple[tuple[str, str, str], ...] = (
     ("order_management", "订单管理部", "Order management"),
     ("product_management", "产品经理", "Product management"),
     ("sample_room", "样品室", "Sample room"),
+    ("tech_support", "技术支持", "Technical support"),
+    ("service_supervisors", "售后主管", "After-sales supervisors"),
 )
 
 
