@@ -86,10 +86,6 @@ class BusinessCalendar:
             return False
         return self._china.is_working_day(day)
 
-    def is_official_working_day(self, day: date) -> bool:
-        """What the State Council calendar says, without the company's overrides."""
-        return self._china.is_working_day(day)
-
     def add_working_days(self, start: datetime, days: float) -> datetime:
         """The moment `days` working days after `start`, at the same local time of day.
 
