@@ -1,22 +1,77 @@
-"""The timer worker: polls for due timers, handler retries and pending notifications."""
+"""The timer worker: polls for due timers, handler retries and pending notifications.
+
+Several workers may run against one PostgreSQL database: each due instance is fired by whichever
+worker locks it first (FOR UPDATE SKIP LOCKED), in its own transaction, so a worker killed mid-batch
+loses nothing (its uncommitted instance is unlocked and fired by another) and fires nothing twice.
+
+Latency: after a round that found work the worker goes again at once; after an idle round it sleeps
+until the earliest due time or the poll interval, whichever is sooner, so a timer fires within about
+a poll interval of its due time even when it was created after the last round."""
 from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
+from datetime import datetime
 
-from engine.service import WorkflowEngine
+from sqlalchemy import func, select
+
+from engine.models import ProcessInstance
+from engine.service import WorkerTick, WorkflowEngine
 
 log = logging.getLogger("aftersales.worker")
 
+DEFAULT_POLL_SECONDS = 1.0
+# Never spin: when due instances exist but other workers hold them, look again after this long.
+MIN_WAIT_SECONDS = 0.05
+# Timers are due strictly after their due time; wake a hair after it, not at it.
+DUE_MARGIN_SECONDS = 0.002
 
-def run_worker(engine: WorkflowEngine, poll_seconds: float = 5.0, stop: threading.Event | None = None) -> None:
-    """Run until `stop` is set; several workers may run against one PostgreSQL database."""
+
+def next_due_at(engine: WorkflowEngine) -> datetime | None:
+    """Earliest due time of a running instance: one index-only read of ix_instances_due."""
+    with engine.db.sessions() as session:
+        return session.scalar(select(func.min(ProcessInstance.next_due_at))
+                              .where(ProcessInstance.status == "running"))
+
+
+def seconds_to_wait(engine: WorkflowEngine, poll_seconds: float) -> tuple[float, bool]:
+    """How long an idle worker sleeps, and whether anything is due already (held by another worker)."""
+    due = next_due_at(engine)
+    if due is None:
+        return poll_seconds, False
+    until_due = (due - engine.clock.now()).total_seconds()
+    if until_due < 0:
+        return min(poll_seconds, MIN_WAIT_SECONDS), True
+    return min(poll_seconds, max(until_due + DUE_MARGIN_SECONDS, MIN_WAIT_SECONDS)), False
+
+
+def run_worker(engine: WorkflowEngine, poll_seconds: float = DEFAULT_POLL_SECONDS,
+               stop: threading.Event | None = None, until_idle: bool = False,
+               on_tick: Callable[[WorkerTick], None] | None = None) -> int:
+    """Run rounds until `stop` is set (or, with `until_idle`, until nothing is due any more, counting
+    instances other workers are still firing); returns the number of timers this worker fired."""
     stop = stop or threading.Event()
+    fired = 0
     while not stop.is_set():
         tick = engine.worker_tick()
-        if tick.timers_fired or tick.incidents_retried or tick.messages_sent:
+        fired += tick.timers_fired
+        if on_tick is not None:
+            on_tick(tick)
+        busy = bool(tick.timers_fired or tick.incidents_retried or tick.messages_sent)
+        if busy:
             log.info("timers fired %d, incidents retried %d, messages sent %d",
                      tick.timers_fired, tick.incidents_retried, tick.messages_sent)
         for error in tick.errors:
             log.error("worker step failed: %s", error)
-        stop.wait(poll_seconds)
+        if busy and not tick.errors:
+            continue  # more may be due right now: no pause between full rounds
+        try:
+            wait, overdue = seconds_to_wait(engine, poll_seconds)
+        except Exception as err:  # the database may be away for a moment; keep polling
+            log.error("reading the next due time failed: %s", err)
+            wait, overdue = poll_seconds, True
+        if until_idle and not overdue and not busy:
+            return fired
+        stop.wait(wait)
+    return fired
