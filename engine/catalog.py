@@ -119,6 +119,8 @@ def build_catalog(diagram: ParsedDiagram, process_element) -> dict[str, Any]:
                 ancestor = ancestor.getparent()
         entry["lane"] = lanes.get(ancestor.get("id")) if ancestor is not None else None
         entry["has_shape"] = element_id in diagram_ids
+        # Enclosing subprocesses, innermost first: which open tasks hold up a limit on a subprocess.
+        entry["scope"] = [a.get("id") for a in node.iterancestors(f"{_B}subProcess", f"{_B}transaction")]
         entry["incoming"] = incoming.get(element_id, [])
         properties = _properties(node)
         if properties:

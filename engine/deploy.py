@@ -3,6 +3,7 @@ immutable version. A bad file is rejected with the element named and nothing is 
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,13 +66,13 @@ def check_diagram(raw: bytes, handlers: HandlerRegistry, departments: dict[str, 
             except TimerValueError as err:
                 raise DiagramError(f"bad timer: {err}", element_id) from None
             if element["type"] == "boundaryEvent":
-                sla_kind = element.get("properties", {}).get("sla_kind")
-                if sla_kind not in (None, "limit", "reminder"):
-                    raise DiagramError(f"sla_kind must be 'limit' or 'reminder', not '{sla_kind}'", element_id)
-                share = element.get("properties", {}).get("sla_warn_share")
-                if share is not None and not _is_share(share):
-                    raise DiagramError(f"sla_warn_share must be a number between 0 and 1, not '{share}'",
-                                       element_id)
+                _check_sla_properties(element_id, element, departments)
+    for element_id, element in catalog["elements"].items():
+        pause = element.get("properties", {}).get("sla_pause")
+        if pause is not None and pause.lower() not in ("true", "false"):
+            raise DiagramError(f"sla_pause must be 'true' or 'false', not '{pause}'", element_id)
+        if element.get("properties", {}).get("sla_kind"):
+            element["sla_department"] = _sla_department(element, catalog["elements"], departments)
     unknown_starters = [g for g in catalog["starters"] if g not in departments]
     if unknown_starters:
         raise DiagramError(f"starter group '{unknown_starters[0]}' is not a known department", process_key)
@@ -79,6 +80,45 @@ def check_diagram(raw: bytes, handlers: HandlerRegistry, departments: dict[str, 
     return CheckedDiagram(process_key=process_key, name=catalog["name"], raw=diagram.raw,
                           content_hash=hashlib.sha256(diagram.raw).hexdigest(), catalog=catalog,
                           compiled=compiled)
+
+
+SLA_KINDS = ("limit", "reminder", "duty")
+_NOTIFY_WORDS = ("assignee", "head")
+_NOTIFY_PREFIXES = ("department:", "head:", "user:")
+
+
+def _check_sla_properties(element_id: str, element: dict[str, Any], departments: dict[str, str]) -> None:
+    props = element.get("properties", {})
+    sla_kind = props.get("sla_kind")
+    if sla_kind not in (None, *SLA_KINDS):
+        raise DiagramError(f"sla_kind must be one of {', '.join(SLA_KINDS)}, not '{sla_kind}'", element_id)
+    if sla_kind == "duty" and (element["timer"]["kind"] != "cycle" or element.get("interrupting")):
+        raise DiagramError("a duty (sla_kind=duty) is a non-interrupting cycle timer such as R/PT2H", element_id)
+    share = props.get("sla_warn_share")
+    if share is not None and not _is_share(share):
+        raise DiagramError(f"sla_warn_share must be a number between 0 and 1, not '{share}'", element_id)
+    for token in (t.strip() for t in (props.get("sla_notify") or "").split(",") if t.strip()):
+        prefix = next((p for p in _NOTIFY_PREFIXES if token.startswith(p)), None)
+        if token not in _NOTIFY_WORDS and prefix is None:
+            raise DiagramError(f"sla_notify entry '{token}' is none of assignee, head, department:<code>, "
+                               "head:<code>, user:<name>", element_id)
+        if prefix in ("department:", "head:") and token[len(prefix):] not in departments:
+            raise DiagramError(f"sla_notify entry '{token}' names an unknown department", element_id)
+    responsible = props.get("responsible_department")
+    if responsible and responsible not in departments:
+        raise DiagramError(f"responsible_department '{responsible}' is not a known department", element_id)
+
+
+def _sla_department(timer: dict[str, Any], elements: dict[str, dict[str, Any]], departments: dict[str, str]) -> str:
+    """The department a limit is counted against until someone holds the work: the diagram's
+    responsible_department, else the guarded task's department, else the guarded activity's lane."""
+    responsible = timer.get("properties", {}).get("responsible_department")
+    if responsible:
+        return departments[responsible]
+    guarded = elements.get(timer.get("attached_to") or "", {})
+    if guarded.get("department"):
+        return guarded["department"]
+    return departments.get(guarded.get("lane") or "", "")
 
 
 def _is_share(text: str) -> bool:
@@ -90,6 +130,11 @@ def _is_share(text: str) -> bool:
 
 def _department_of(element_id: str, element: dict[str, Any], departments: dict[str, str]) -> str:
     groups = element.get("candidate_groups") or []
+    variable = re.fullmatch(r"\$\{\s*([A-Za-z_]\w*)\s*\}", groups[0]) if len(groups) == 1 else None
+    if variable:
+        # The department is chosen at run time (a form field holding a department code).
+        element["department_variable"] = variable.group(1)
+        return departments.get(element.get("lane") or "", "")
     if groups:
         unknown = [g for g in groups if g not in departments]
         if unknown:

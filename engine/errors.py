@@ -28,3 +28,7 @@ class IncidentNotOpen(EngineError):
 
 class NotAColleague(EngineError):
     """A task handed over to someone who is not an active member of its department."""
+
+
+class TaskRoutingError(EngineError):
+    """A task whose department comes from case data that names no department; nothing was saved."""

@@ -169,8 +169,14 @@ class OutboxMessage(Base):
     subject: Mapped[str] = mapped_column(String(300))
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
-    status: Mapped[str] = mapped_column(String(20))  # pending, sent, failed
+    # pending, sending (claimed by a worker until claimed_until), sent, failed
+    status: Mapped[str] = mapped_column(String(20))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # A worker's lease on a `sending` message: nobody else sends it before this moment; after it, the
+    # message is sent again under the same idempotency key (the worker may have died mid-send).
+    claimed_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    claim_token: Mapped[str | None] = mapped_column(String(80))
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    delivered_to: Mapped[str | None] = mapped_column(Text)  # the addresses the recipient resolved to
     last_error: Mapped[str | None] = mapped_column(Text)

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from engine.db import Database
 from engine.models import AuditEvent, HumanTask, Incident, ProcessInstance, ProcessVersion
+from engine.sla import SlaRecord
 
 
 @dataclass(frozen=True)
@@ -131,6 +132,80 @@ def list_incidents(db: Database, status: str | None = "open") -> list[IncidentVi
     with db.sessions() as session:
         return [IncidentView(i.id, i.instance_id, i.element_id, i.topic, i.status, i.attempts, i.error,
                              i.next_retry_at) for i in session.scalars(query)]
+
+
+@dataclass(frozen=True)
+class SlaView:
+    """One measured limit or duty occurrence of a case (see engine/sla.py)."""
+
+    id: int
+    instance_id: int
+    business_key: str | None
+    kind: str
+    element_id: str
+    name: str
+    department: str
+    person: str | None
+    status: str
+    started_at: datetime
+    due_at: datetime
+    warned_at: datetime | None
+    met_at: datetime | None
+    breached_at: datetime | None
+    paused_seconds: int
+    holders: list[dict[str, Any]]
+
+
+def sla_records(db: Database, instance_id: int | None = None, status: str | None = None) -> list[SlaView]:
+    query = select(SlaRecord).order_by(SlaRecord.id)
+    if instance_id is not None:
+        query = query.where(SlaRecord.instance_id == instance_id)
+    if status:
+        query = query.where(SlaRecord.status == status)
+    with db.sessions() as session:
+        return [SlaView(r.id, r.instance_id, r.business_key, r.kind, r.element_id, r.name, r.department, r.person,
+                        r.status, r.started_at, r.due_at, r.warned_at, r.met_at, r.breached_at, r.paused_seconds,
+                        list(r.holders or [])) for r in session.scalars(query)]
+
+
+@dataclass(frozen=True)
+class Attainment:
+    """Limits met and missed by one department or person in a period (the warning → deduction rule
+    of P4 step 8 reads `breached`)."""
+
+    who: str
+    met: int
+    breached: int
+
+    @property
+    def total(self) -> int:
+        return self.met + self.breached
+
+    @property
+    def rate(self) -> float | None:
+        return self.met / self.total if self.total else None
+
+
+def sla_attainment(db: Database, start: datetime, end: datetime, by: str = "department",
+                   process_key: str | None = None, kind: str | None = None) -> list[Attainment]:
+    """Attainment of the limits and duties that fell due in [start, end), by department or person;
+    a breach without a named person counts for the department only."""
+    if by not in ("department", "person"):
+        raise ValueError("attainment is by 'department' or 'person'")
+    column = SlaRecord.department if by == "department" else SlaRecord.person
+    query = (select(column, SlaRecord.status, func.count())
+             .where(SlaRecord.due_at >= start, SlaRecord.due_at < end, SlaRecord.status.in_(("met", "breached")),
+                    column.is_not(None), column != "")
+             .group_by(column, SlaRecord.status))
+    if process_key:
+        query = query.where(SlaRecord.process_key == process_key)
+    if kind:
+        query = query.where(SlaRecord.kind == kind)
+    counts: dict[str, dict[str, int]] = {}
+    with db.sessions() as session:
+        for who, status, count in session.execute(query):
+            counts.setdefault(who, {"met": 0, "breached": 0})[status] = count
+    return [Attainment(who, c["met"], c["breached"]) for who, c in sorted(counts.items())]
 
 
 @dataclass(frozen=True)

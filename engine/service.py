@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +13,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
 
-from engine.calendar import BusinessCalendar
+from engine import calendar_store
+from engine.calendar import BusinessCalendar, WorkingHours
 from engine.catalog import DiagramError, parse_xml
 from engine.clock import Clock, SystemClock, using_clock
 from engine.db import Database
@@ -30,8 +31,9 @@ from engine.forms import FormDefinition, validate_submission
 from engine.handler_api import HandlerRegistry, RecordSection
 from engine.handler_runtime import HandlerRunner
 from engine.models import HumanTask, Incident, Membership, ProcessInstance, ProcessVersion, User
-from engine.outbox import LogTransport, Transport, deliver_pending
-from engine.spiff import CompiledProcess, ProcessRun, compile_process
+from engine.outbox import OutboxRelay, Transport, Transports
+from engine.sla import SlaBook
+from engine.spiff import CompiledProcess, ProcessRun, WaitingTimer, compile_process
 from engine.task_rows import sync_task_rows
 from engine.uow import SYSTEM_ACTOR, UnitOfWork
 
@@ -48,6 +50,9 @@ class EngineSettings:
     # Share of a limit after which its task shows as "due soon" (amber), unless the limit's boundary
     # timer says otherwise with the property sla_warn_share.
     default_warn_share: float = 0.8
+    # How often (seconds, at most) an engine checks whether the company calendar changed in the
+    # database; an edit through the same engine is seen at once.
+    calendar_check_seconds: float = 5.0
 
     @property
     def max_handler_attempts(self) -> int:
@@ -110,14 +115,18 @@ class WorkflowEngine:
     """Commands on deployed processes and their instances; the web app and the CLI call only these."""
 
     def __init__(self, db: Database, handlers: HandlerRegistry, clock: Clock | None = None,
-                 calendar: BusinessCalendar | None = None, transport: Transport | None = None,
+                 calendar: BusinessCalendar | None = None, transport: Transport | Transports | None = None,
                  settings: EngineSettings | None = None) -> None:
         self.db = db
         self.handlers = handlers
         self.clock = clock or SystemClock()
-        self.calendar = calendar or BusinessCalendar()
-        self.transport = transport or LogTransport()
+        # No calendar given: the company calendar in the database (China calendar + company overrides).
+        self._fixed_calendar = calendar
+        # One transport for every channel, or a Transports registry (email -> SMTP, webhook -> robot).
+        self.transports = Transports.of(transport)
         self.settings = settings or EngineSettings()
+        self.outbox = OutboxRelay(db, self.transports, self.clock, batch=self.settings.worker_batch)
+        self._stored_calendar = calendar_store.DatabaseCalendar(db, self.settings.calendar_check_seconds)
         self._versions: dict[int, DeployedVersion] = {}
         self._versions_lock = threading.Lock()
         self._warm = WarmWorkflows(self.settings.warm_workflows)
@@ -290,7 +299,7 @@ class WorkflowEngine:
                 uow.audit("timer_fired", SYSTEM_ACTOR, instance.id, timer.element_id, {
                     "name": element.get("name"), "due_at": timer.due_at.isoformat() if timer.due_at else None,
                     "sla_kind": props.get("sla_kind"), "sla_name": props.get("sla_name")})
-            self._save(uow, instance, run, SYSTEM_ACTOR)
+            self._save(uow, instance, run, SYSTEM_ACTOR, fired)
             self._commit(uow, instance, run.workflow)
             return len(fired)
 
@@ -330,11 +339,8 @@ class WorkflowEngine:
         return len(due)
 
     def deliver_outbox(self) -> int:
-        with UnitOfWork(self.db, self.clock) as uow:
-            sent = deliver_pending(uow.session, self.transport, self.clock, self.db.is_postgresql,
-                                   self.settings.worker_batch)
-            uow.commit()
-            return sent
+        """Send due notifications (claim, send, record: see engine.outbox); returns how many were sent."""
+        return self.outbox.deliver_due().sent
 
     def worker_tick(self) -> WorkerTick:
         """One round of the timer worker: due timers, due handler retries, pending notifications."""
@@ -346,6 +352,38 @@ class WorkflowEngine:
             except Exception as err:  # one failing step must not stop the others
                 tick.errors.append(f"{name}: {type(err).__name__}: {err}")
         return tick
+
+    # -- business calendar ---------------------------------------------------------------------------
+    @property
+    def calendar(self) -> BusinessCalendar:
+        """What every working-day/-hour timer counts with: the calendar this engine was given, else the
+        company calendar stored in the database (reloaded when someone changed it)."""
+        return self._fixed_calendar if self._fixed_calendar is not None else self._stored_calendar.current()
+
+    def set_calendar_day(self, day: date | str, kind: str, actor: str, note: str = "") -> None:
+        """Make a date a company day off (`day_off`) or working day (`working_day`); timers started
+        from now on count with it, timers already waiting keep their due time."""
+        self._edit_calendar(actor, lambda session, now: calendar_store.set_day(session, day, kind, actor, now, note))
+
+    def clear_calendar_day(self, day: date | str, actor: str) -> None:
+        """Drop the company's override of a date: the China calendar decides it again."""
+        self._edit_calendar(actor, lambda session, now: calendar_store.clear_day(session, day, actor, now))
+
+    def set_working_hours(self, start: time | str, end: time | str, actor: str,
+                          lunch_start: time | str | None = None, lunch_end: time | str | None = None) -> None:
+        """The company's working hours (HH:MM) for working-hour limits; ValueError when they make no sense."""
+        hours = WorkingHours.parse(start, end, lunch_start, lunch_end)
+        self._edit_calendar(actor, lambda session, now: calendar_store.set_hours(session, hours, actor, now))
+
+    def calendar_overrides(self) -> calendar_store.CalendarOverrides:
+        with self.db.sessions() as session:
+            return calendar_store.read_overrides(session)
+
+    def _edit_calendar(self, actor: str, change) -> None:
+        with UnitOfWork(self.db, self.clock) as uow:
+            uow.audit("calendar_changed", actor, detail=change(uow.session, uow.now))
+            uow.commit()
+        self._stored_calendar.invalidate()
 
     # -- internals ---------------------------------------------------------------------------------
     def _open_task(self, uow: UnitOfWork, task_id: int) -> HumanTask:
@@ -400,11 +438,19 @@ class WorkflowEngine:
         if workflow is not None and instance.status == "running":
             self._warm.put(instance.id, saved_as, workflow)
 
-    def _save(self, uow: UnitOfWork, instance: ProcessInstance, run: ProcessRun, actor: str) -> None:
-        instance.state = run.dump()
-        instance.next_due_at = run.next_due_at() if instance.status == "running" else None
-        if run.completed and instance.status == "running":
-            instance.status, instance.ended_at, instance.next_due_at = "completed", uow.now, None
-            uow.audit("instance_completed", actor, instance.id)
+    def _save(self, uow: UnitOfWork, instance: ProcessInstance, run: ProcessRun, actor: str,
+              fired: list[WaitingTimer] | None = None) -> None:
+        completed_now = run.completed and instance.status == "running"
+        if completed_now:
+            instance.status, instance.ended_at = "completed", uow.now
         deployed = self.deployed(uow.session, instance.version_id)
+        # SLA bookkeeping pauses or resumes timers, so it runs before task rows and serialization.
+        sla = SlaBook(uow, instance, run, deployed.catalog, self.settings.default_warn_share)
+        sla.settle_pauses()
         sync_task_rows(uow, instance, run, deployed.catalog, self.settings.default_warn_share)
+        sla_due = sla.track(fired or [])
+        if completed_now:
+            uow.audit("instance_completed", actor, instance.id)
+        instance.state = run.dump()
+        dues = [due for due in (run.next_due_at(), sla_due) if due is not None]
+        instance.next_due_at = min(dues) if dues and instance.status == "running" else None

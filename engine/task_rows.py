@@ -7,7 +7,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from engine.models import NO_LIMIT, HumanTask, ProcessInstance
+from engine.errors import TaskRoutingError
+from engine.models import NO_LIMIT, Department, HumanTask, ProcessInstance
 from engine.spiff import ProcessRun
 from engine.uow import SYSTEM_ACTOR, UnitOfWork
 
@@ -40,7 +41,7 @@ def sync_task_rows(uow: UnitOfWork, instance: ProcessInstance, run: ProcessRun, 
             process_key=instance.process_key, business_key=instance.business_key,
             customer=_first_value(task.data, case_fields.get("customer"), 200),
             category=_first_value(task.data, case_fields.get("category"), 40),
-            department=element.get("department") or "", form=element.get("form") or {"fields": []},
+            department=_department(uow, element, task), form=element.get("form") or {"fields": []},
             data=_json_safe(task.data), state="open", created_at=uow.now, due_at=limit.due_at,
             warn_at=warn_at, due_order=limit.due_at or NO_LIMIT, limit_name=limit.name))
     if not new_rows:
@@ -74,6 +75,18 @@ def _limit_of(timers, catalog: dict[str, Any]) -> _Limit:
     if not limits:
         return _Limit()
     return min(limits, key=lambda limit: limit.due_at)
+
+
+def _department(uow: UnitOfWork, element: dict[str, Any], task) -> str:
+    """The task's department: fixed by the diagram, or named by a case variable (`${variable}`)."""
+    variable = element.get("department_variable")
+    if not variable:
+        return element.get("department") or ""
+    code = task.data.get(variable)
+    if isinstance(code, str) and uow.session.get(Department, code) is not None:
+        return code
+    raise TaskRoutingError(f"task '{task.name}' goes to the department named by the case variable "
+                           f"'{variable}', which holds {code!r}, not a department code")
 
 
 def _first_value(data: dict[str, Any], names: list[str] | None, max_length: int) -> str | None:

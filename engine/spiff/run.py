@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -44,6 +44,7 @@ class WaitingTimer:
     task_id: str
     element_id: str
     due_at: datetime | None
+    paused: bool = False
 
 
 @dataclass(frozen=True)
@@ -148,6 +149,31 @@ class ProcessRun:
             self.advance()
         return due
 
+    def pause_timer(self, task_id: str) -> bool:
+        """Stop a waiting timer's clock (the case waits on the customer): its remaining time is kept
+        with the timer and it cannot fire until resumed. False when it is not a waiting, running timer."""
+        task = self._task(task_id)
+        if task is None or task.state != TaskState.WAITING or _paused_remaining(task) is not None:
+            return False
+        due = _due_at(task)
+        if due is None:
+            return False
+        remaining = max((due - active_clock().now()).total_seconds(), 0.0)
+        task._set_internal_data(**{_PAUSED: remaining})
+        _set_due(task, _FAR_FUTURE)
+        return True
+
+    def resume_timer(self, task_id: str) -> datetime | None:
+        """Restart a paused timer with the time it had left; returns its new due time."""
+        task = self._task(task_id)
+        remaining = _paused_remaining(task) if task is not None else None
+        if remaining is None:
+            return None
+        task.internal_data.pop(_PAUSED, None)
+        due = active_clock().now() + timedelta(seconds=remaining)
+        _set_due(task, due)
+        return due
+
     def cancel(self) -> None:
         self.workflow.cancel()
 
@@ -180,7 +206,9 @@ class ProcessRun:
         for task in self.workflow.get_tasks(state=TaskState.WAITING):
             definition = getattr(task.task_spec, "event_definition", None)
             if isinstance(definition, TimerEventDefinition):
-                result.append(WaitingTimer(str(task.id), task.task_spec.bpmn_id, _due_at(task)))
+                paused = _paused_remaining(task) is not None
+                result.append(WaitingTimer(str(task.id), task.task_spec.bpmn_id,
+                                           None if paused else _due_at(task), paused))
         return result
 
     def stuck_service_tasks(self) -> list[StuckServiceTask]:
@@ -202,7 +230,7 @@ class ProcessRun:
                 for sibling in parent.children:
                     definition = getattr(sibling.task_spec, "event_definition", None)
                     if sibling is not current and isinstance(definition, TimerEventDefinition) \
-                            and sibling.state == TaskState.WAITING:
+                            and sibling.state == TaskState.WAITING and _paused_remaining(sibling) is None:
                         due = _due_at(sibling)
                         if due is not None:
                             found.append((sibling.task_spec.bpmn_id, due))
@@ -210,6 +238,23 @@ class ProcessRun:
             parent_task_id = getattr(workflow, "parent_task_id", None)
             current = workflow.top_workflow.get_task_from_id(parent_task_id) if parent_task_id else None
         return found
+
+
+_PAUSED = "aftersales_paused_remaining_seconds"
+_FAR_FUTURE = datetime(9999, 1, 1, tzinfo=UTC)
+
+
+def _paused_remaining(task) -> float | None:
+    return task._get_internal_data(_PAUSED)
+
+
+def _set_due(task, due: datetime) -> None:
+    """Move a waiting timer's stored due time (the one SpiffWorkflow compares with the clock)."""
+    value = task._get_internal_data("event_value")
+    if isinstance(task.task_spec.event_definition, CycleTimerEventDefinition) and isinstance(value, dict):
+        task._set_internal_data(event_value={**value, "next": due.isoformat()})
+    else:
+        task._set_internal_data(event_value=due.isoformat())
 
 
 def _due_at(task) -> datetime | None:
