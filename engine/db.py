@@ -61,12 +61,12 @@ class Database:
         Business record tables of the handlers are on the same metadata once the handler modules are
         imported, which building the handler registry does.
         """
-        from engine import calendar_store, models, sla  # noqa: F401
+        from engine import calendar_store, models  # noqa: F401
 
         Base.metadata.create_all(self.engine)
 
     def drop_schema(self) -> None:
-        from engine import calendar_store, models, sla  # noqa: F401
+        from engine import calendar_store, models  # noqa: F401
 
         Base.metadata.drop_all(self.engine)
 

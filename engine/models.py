@@ -156,6 +156,39 @@ class Incident(Base):
     resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
+class SlaRecord(Base):
+    """One measured limit (or one occurrence of a duty) of one case."""
+
+    __tablename__ = "sla_records"
+    __table_args__ = (
+        Index("ix_sla_instance_status", "instance_id", "status"),
+        Index("ix_sla_department_due", "department", "due_at"),
+        Index("ix_sla_person_due", "person", "due_at"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instances.id"))
+    process_key: Mapped[str] = mapped_column(String(120))
+    business_key: Mapped[str | None] = mapped_column(String(120))
+    kind: Mapped[str] = mapped_column(String(10))  # limit, duty
+    element_id: Mapped[str] = mapped_column(String(120))  # the timer in the diagram
+    name: Mapped[str] = mapped_column(String(200))
+    timer_task_uuid: Mapped[str] = mapped_column(String(36))
+    guarded_element_id: Mapped[str | None] = mapped_column(String(120))  # limit: the activity; duty: its task
+    duty_task_id: Mapped[int | None] = mapped_column(Integer)  # the human task that fulfils a duty
+    department: Mapped[str] = mapped_column(String(40))
+    person: Mapped[str | None] = mapped_column(String(120))
+    holders: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    status: Mapped[str] = mapped_column(String(20))  # running, paused, met, breached, cancelled
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    due_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    warn_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    warned_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    met_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    breached_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    paused_since: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    paused_seconds: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class OutboxMessage(Base):
     """A notification written with the step that caused it and delivered later by the worker."""
 

@@ -8,8 +8,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from engine.db import Database
-from engine.models import AuditEvent, HumanTask, Incident, ProcessInstance, ProcessVersion
-from engine.sla import SlaRecord
+from engine.models import AuditEvent, HumanTask, Incident, ProcessInstance, ProcessVersion, SlaRecord
 
 
 @dataclass(frozen=True)
