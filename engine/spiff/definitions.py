@@ -150,12 +150,19 @@ class AftersalesScriptEngine(PythonScriptEngine):
         self.calendar = calendar
         self.services = services or _NoServices()
         self.pending_errors: dict[UUID, str] = {}
-        super().__init__(environment=TaskDataEnvironment({"working_days": self.working_days}))
+        super().__init__(environment=TaskDataEnvironment({"working_days": self.working_days,
+                                                          "working_hours": self.working_hours}))
 
     def working_days(self, days: float) -> str:
         """Duration from now to the same time `days` Chinese working days later (ISO 8601)."""
         now = active_clock().now()
         seconds = (self.calendar.add_working_days(now, float(days)) - now).total_seconds()
+        return f"PT{int(round(seconds))}S"
+
+    def working_hours(self, hours: float) -> str:
+        """Duration from now until `hours` of the company's working hours on working days have passed."""
+        now = active_clock().now()
+        seconds = (self.calendar.add_working_hours(now, float(hours)) - now).total_seconds()
         return f"PT{int(round(seconds))}S"
 
     def evaluate(self, task, expression, external_context=None):
