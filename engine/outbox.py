@@ -238,11 +238,15 @@ class OutboxRelay:
             due = due.with_for_update(skip_locked=True)
         claimed: list[_Claimed] = []
         with self.db.sessions.begin() as session:
+            # Two statements, not UPDATE .. WHERE id IN (SELECT .. LIMIT): PostgreSQL may evaluate such a
+            # subquery more than once and claim far more than a batch. The rows stay locked until commit;
+            # the repeated condition keeps SQLite (no row locks, one writer) from claiming a taken one.
+            ids = session.scalars(due).all()
             ids = session.scalars(
-                update(OutboxMessage).where(OutboxMessage.id.in_(due.scalar_subquery()), claimable)
+                update(OutboxMessage).where(OutboxMessage.id.in_(ids), claimable)
                 .values(status="sending", claimed_until=lease_end, claim_token=token,
                         attempts=OutboxMessage.attempts + 1)
-                .returning(OutboxMessage.id).execution_options(synchronize_session=False)).all()
+                .returning(OutboxMessage.id).execution_options(synchronize_session=False)).all() if ids else []
             messages = session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(ids))
                                        .order_by(OutboxMessage.id)).all() if ids else []
             for message in messages:
