@@ -5,7 +5,8 @@ while a mail server or a chat robot answers:
 
 1. claim: due `pending` messages (and `sending` ones whose lease ran out) become `sending` with a lease
    (`claimed_until`) and this run's `claim_token`; on PostgreSQL several workers pick disjoint rows with
-   FOR UPDATE SKIP LOCKED. Recipients are resolved to people here; nobody -> `failed` at once.
+   FOR UPDATE SKIP LOCKED. Recipients are resolved to people here; nobody -> `failed` at once (except
+   for the log and file transports, which only record what would be sent).
 2. send: through the transport of the message's channel, carrying the idempotency key (Message-ID,
    Idempotency-Key header). A worker sends only while at least half of its lease is left.
 3. record: `sent`, or `pending` again with back-off, or `failed` - only if the row still carries this
@@ -96,12 +97,18 @@ class PermanentDeliveryError(Exception):
 
 
 class Transport(Protocol):
+    """Delivers envelopes; an optional class attribute `needs_people = False` lets it take a message whose
+    recipient names nobody (the default is a permanent failure)."""
+
     def send(self, envelope: Envelope) -> None:
         """Deliver one message or raise (PermanentDeliveryError when retrying is pointless)."""
 
 
 class LogTransport:
     """Writes messages to the application log (the default when nothing else is configured)."""
+
+    # A record for people to read, not a delivery: kept even when the recipient names nobody yet.
+    needs_people = False
 
     def send(self, envelope: Envelope) -> None:
         log.info("notify %s (%s) via %s: %s", envelope.recipient, ", ".join(envelope.addresses),
@@ -110,6 +117,8 @@ class LogTransport:
 
 class FileTransport:
     """Appends messages as JSON lines to a file, so a person or a test can read what was sent."""
+
+    needs_people = False  # as LogTransport: a record, written also before any user exists
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
@@ -136,6 +145,10 @@ class Transports:
         if isinstance(transport, Transports):
             return transport
         return cls(default=transport or LogTransport())
+
+    def needs_people(self, channel: str) -> bool:
+        """Whether a message on this channel fails when its recipient names nobody (real deliveries do)."""
+        return getattr(self.channels.get(channel, self.default), "needs_people", True)
 
     def for_channel(self, channel: str) -> Transport:
         transport = self.channels.get(channel, self.default)
@@ -251,7 +264,7 @@ class OutboxRelay:
                                        .order_by(OutboxMessage.id)).all() if ids else []
             for message in messages:
                 people, unresolved = resolve_recipients(session, message.recipient)
-                if not people:
+                if not people and self.transports.needs_people(message.channel):
                     self._fail(message, f"recipient '{message.recipient}' resolves to nobody "
                                         f"(no active user, member or head: {', '.join(unresolved)})")
                     run.failed += 1

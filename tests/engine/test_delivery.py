@@ -14,7 +14,7 @@ from engine.delivery import SmtpTransport, WebhookTransport, message_id
 from engine.directory import Directory
 from engine.handler_api import HandlerRegistry
 from engine.models import OutboxMessage, User
-from engine.outbox import DELIVERY_BACKOFF, Envelope, OutboxWriter, Transports
+from engine.outbox import DELIVERY_BACKOFF, Envelope, FileTransport, OutboxWriter, Transports
 from engine.service import WorkflowEngine
 from webapp.composition import transports_from_environment
 
@@ -102,6 +102,18 @@ def test_a_recipient_that_names_nobody_fails_for_good_without_stopping_the_other
     assert "'user:dev.liu' has no e-mail address (dev.liu)" in rows[3].last_error
     assert "'assignee' resolves to nobody" in rows[4].last_error
     assert engine.deliver_outbox() == 0 and len(smtp_catcher.messages) == 1  # failed ones are not retried
+
+
+def test_the_file_transport_records_what_would_be_sent_even_before_anyone_is_registered(database, clock,
+                                                                                        tmp_path):
+    path = tmp_path / "outbox.jsonl"
+    engine = WorkflowEngine(database, HandlerRegistry(), clock=clock, transport=FileTransport(path))
+    [key] = queue(engine, ("department:logistics", "物流通知"))
+    assert engine.deliver_outbox() == 1
+    [line] = path.read_text(encoding="utf-8").splitlines()
+    assert json.loads(line) == {"key": key, "channel": "email", "to": "department:logistics", "addresses": [],
+                                "subject": "物流通知", "body": "正文：物流通知", "instance": None}
+    assert row(engine, key).status == "sent"
 
 
 def test_a_down_server_is_retried_with_back_off_and_the_mail_arrives_once(engine, smtp_catcher, clock):
