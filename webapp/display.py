@@ -126,8 +126,17 @@ def event_label(kind: str) -> str:
         "incident_resolved": _("Automatic step recovered"), "incident_closed": _("Incident closed"),
         "category_overridden": _("Category overridden"), "sla_reminded": _("Reminder sent"),
         "escalated": _("Limit missed, escalated"), "bpmn_error": _("Sent back by a check"),
+        "sla_warned": _("Limit nearly due"), "sla_met": _("Limit met"), "sla_breached": _("Limit missed"),
+        "sla_paused": _("Limits paused, waiting on the customer"), "sla_resumed": _("Limits resumed"),
+        "sla_cancelled": _("Limit no longer applies"), "calendar_changed": _("Business calendar changed"),
     }
     return labels.get(kind, kind)
+
+
+def sla_status_label(status: str) -> str:
+    labels = {"running": _("Running"), "paused": _("Paused"), "met": _("Met"), "breached": _("Missed"),
+              "cancelled": _("No longer applies")}
+    return labels.get(status, status)
 
 
 def init_app(app: Flask) -> None:
@@ -136,7 +145,7 @@ def init_app(app: Flask) -> None:
         LANGUAGES=LANGUAGES, current_language=lambda: str(get_locale()), pick=pick,
         local_time=local_time, due_state=due_state, time_left=time_left, department_name=department_name,
         process_name=process_name, category_label=category_label, option_name=option_name, field_label=field_label,
-        option_label=option_label, event_label=event_label,
+        option_label=option_label, event_label=event_label, sla_status_label=sla_status_label,
     )
 
     @app.context_processor

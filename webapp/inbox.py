@@ -84,6 +84,7 @@ def _render_task(task: queries.TaskView, values: dict | None = None, errors: dic
         "inbox/task.html", task=task, instance=instance, fields=widgets(task.form, shown_values, errors),
         errors=errors or {}, colleagues=colleagues, history=history, people=people,
         records=engine().case_records(task.instance_id),
+        limits=queries.sla_records(engine().db, task.instance_id),
         may_complete=task.state == "open" and task.claimed_by in (None, current_user.username),
         heads=current_user.departments.get(task.department) == "head"), status
 
