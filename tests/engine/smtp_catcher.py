@@ -23,15 +23,17 @@ class CaughtMail:
 class SmtpCatcher:
     """Collects mail; `down` makes it refuse every transaction (451), as a broken server would."""
 
-    def __init__(self) -> None:
+    def __init__(self, **controller_options) -> None:
+        """`controller_options` go to aiosmtpd's Controller (tls_context, ssl_context, authenticator...)."""
         self.caught: list[CaughtMail] = []
         self.down = False
+        self.logins: list = []  # per mail, who had authenticated (None: nobody)
         # Called (in the server's thread) after a mail is kept and before the server answers 250.
         self.on_mail: Callable[[CaughtMail], None] | None = None
         self._lock = threading.Lock()
         self.host = "127.0.0.1"
         self.port = _free_port()
-        self._controller = Controller(self, hostname=self.host, port=self.port)
+        self._controller = Controller(self, hostname=self.host, port=self.port, **controller_options)
 
     # -- aiosmtpd handler hooks ------------------------------------------------------------------
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
@@ -41,6 +43,7 @@ class SmtpCatcher:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802
+        self.logins.append(session.auth_data if session.authenticated else None)
         mail = CaughtMail(session.host_name or "", tuple(envelope.rcpt_tos),
                           message_from_bytes(envelope.content, policy=policy.default))
         with self._lock:

@@ -3,11 +3,16 @@ resolved from the directory, retries with back-off on the injected clock, leases
 from __future__ import annotations
 
 import json
+import shutil
+import ssl
+import subprocess
 import threading
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
+from aiosmtpd.smtp import AuthResult
 from sqlalchemy import select
 
 from engine.delivery import SmtpTransport, WebhookTransport, message_id
@@ -16,6 +21,7 @@ from engine.handler_api import HandlerRegistry
 from engine.models import OutboxMessage, User
 from engine.outbox import DELIVERY_BACKOFF, Envelope, FileTransport, OutboxWriter, Transports
 from engine.service import WorkflowEngine
+from tests.engine.smtp_catcher import SmtpCatcher
 from webapp.composition import transports_from_environment
 
 MINUTE = timedelta(minutes=1)
@@ -312,3 +318,50 @@ def _closed_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+@pytest.fixture
+def certificate(tmp_path) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1, made with the openssl tool."""
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
+                    "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+                   check=True, capture_output=True)
+    return cert, key
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")  # it is TLS: implicit
+@pytest.mark.parametrize("security", ["starttls", "ssl"])
+def test_mail_over_tls_with_a_login(database, clock, people, certificate, security):
+    cert, key = certificate
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_tls.load_cert_chain(cert, key)
+
+    def authenticator(server, session, envelope, mechanism, auth_data):
+        return AuthResult(success=(auth_data.login, auth_data.password) == (b"bot", b"s3cret"),
+                          handled=False, auth_data=auth_data.login)
+
+    # With implicit TLS aiosmtpd does not see that the socket is encrypted, so it is told AUTH is fine.
+    tls_option = {"tls_context": server_tls, "require_starttls": True} if security == "starttls" else {
+        "ssl_context": server_tls, "auth_require_tls": False}
+    server = SmtpCatcher(authenticator=authenticator, auth_required=True, **tls_option).start()
+    try:
+        client_tls = ssl.create_default_context(cafile=str(cert))
+        good = SmtpTransport(server.host, server.port, username="bot", password="s3cret", security=security,
+                             ssl_context=client_tls, timeout=5)
+        engine = WorkflowEngine(database, HandlerRegistry(), clock=clock, transport=good)
+        [key] = queue(engine, ("user:qa.wang", "加密通道"))
+        assert engine.deliver_outbox() == 1
+        assert server.subjects("qa.wang@example.com") == ["加密通道"] and server.logins == [b"bot"]
+
+        wrong = SmtpTransport(server.host, server.port, username="bot", password="wrong", security=security,
+                              ssl_context=client_tls, timeout=5)
+        engine = WorkflowEngine(database, HandlerRegistry(), clock=clock, transport=wrong)
+        [key] = queue(engine, ("user:qa.wang", "密码错误"), key="wrong")
+        assert engine.deliver_outbox() == 0
+        assert "SMTPAuthenticationError" in row(engine, key).last_error and row(engine, key).status == "pending"
+        assert len(server.messages) == 1
+    finally:
+        server.stop()
