@@ -48,6 +48,14 @@ class ServiceCase(Base):
     satisfaction: Mapped[str | None] = mapped_column(String(40))
     archived_at: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
 
+    @property
+    def departments_text(self) -> str:
+        return "、".join(self.departments)
+
+    @property
+    def people_text(self) -> str:
+        return "、".join(self.people)
+
     def mark(self, point: str, at: datetime, person: str, department: str | None = None) -> None:
         """Add a time point and whoever acted (lists are replaced, so the JSON change is saved)."""
         self.time_points = [*self.time_points, {"point": point, "at": at.isoformat(), "by": person,
@@ -169,7 +177,7 @@ def service_case_record(session: Session, instance_id: int) -> RecordSection | N
         ("product_service", "产品/服务", "Product / service"), ("content", "问题内容", "Request"),
         ("received_at", "接入时间", "Received at"), ("first_response_at", "首次响应时间", "First response at"),
         ("request_type", "问题类型", "Request type"), ("urgency", "紧急程度", "Urgency"),
-        ("departments", "处理部门", "Departments"), ("people", "处理人员", "People"),
+        ("departments_text", "处理部门", "Departments"), ("people_text", "处理人员", "People"),
         ("result", "处理结果", "Result"), ("satisfaction", "满意度", "Satisfaction"),
         ("restarts", "重新处理次数", "Restarts"), ("archived_at", "归档时间", "Archived at"),
     ], session.query(ServiceCase).filter_by(instance_id=instance_id).all())

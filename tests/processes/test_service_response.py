@@ -112,7 +112,8 @@ def test_general_request_answered_directly_and_archived(deployed, clock):
     assert [p["point"] for p in record.time_points] == ["接入", "首次响应并分类", "归档"]
     assert record.people == [SPECIALIST] and record.departments == ["after_sales"]
     [section] = deployed.case_records(case.id)
-    assert section.title == "服务记录" and section.rows[0]["case_no"] == "SR-2026-0001"
+    assert section.title == "服务记录"
+    assert (section.rows[0]["case_no"], section.rows[0]["people_text"]) == ("SR-2026-0001", SPECIALIST)
     assert all(r.status == "met" for r in queries.sla_records(deployed.db, case.id))
 
 
@@ -428,3 +429,33 @@ def test_13_urgent_resolved_within_4_hours(deployed, clock, travel):
     assert "Timer_urg_resolve" in fired(case) and "Task_urg_resolve" in case.open_elements()
     [record] = sla(deployed, case, "Timer_urg_resolve")
     assert (record.status, record.department) == ("breached", "tech_support")
+
+
+def saved_state_size(engine, case: Case) -> int:
+    from engine.models import ProcessInstance
+    with engine.db.sessions() as session:
+        return len(session.get(ProcessInstance, case.id).state)
+
+
+def test_a_long_emergency_with_many_reports_and_restarts_stays_small_and_closes(deployed, travel):
+    """Far past a realistic case: 12 hours of half-hourly reports to the customer and 50 rounds of an
+    unsatisfied customer; the saved state must not grow with them (the task tree is compacted)."""
+    case = open_case(deployed)
+    urgent_to_team(case)
+    travel(by=SECOND)
+    for _ in range(24):
+        travel(by=30 * MINUTE)
+        case.complete("Task_urg_progress", SPECIALIST, progress_to_customer="进展")
+    sizes = {}
+    for round_no in range(1, 51):
+        case.complete("Task_urg_resolve", "ts.qian", measures=f"第{round_no}轮", result="已处理")
+        feedback(case, "dissatisfied")
+        case.complete("Task_record_demands", SPECIALIST, unsatisfied_demands="仍不满意")
+        if round_no in (1, 50):
+            sizes[round_no] = saved_state_size(deployed, case)
+    assert sizes[50] <= sizes[1] * 1.1
+    case.complete("Task_urg_resolve", "ts.qian", measures="最终", result="解决")
+    feedback(case, "satisfied")
+    assert case.instance.status == "completed" and service_case(deployed).restarts == 50
+    duties = sla(deployed, case, "Timer_urg_progress")
+    assert len(duties) == 24 and all(d.status == "met" for d in duties)
