@@ -167,7 +167,9 @@ class SlaBook:
             HumanTask.id.in_([d.duty_task_id for d in duties if d.duty_task_id is not None])))}
         for duty in duties:
             row = rows.get(duty.duty_task_id)
-            if row is not None and row.state == "completed":
+            if row is not None and row.state == "cancelled":
+                self._close(duty, "cancelled")  # the handling ended before the report was due
+            elif row is not None and row.state == "completed":
                 duty.department, duty.person = row.department, row.completed_by
                 if row.completed_at <= duty.due_at:
                     duty.met_at = row.completed_at
@@ -258,6 +260,8 @@ class SlaBook:
                                if d]
             else:
                 recipients.append(token)
+        # A department's message reaches its head too: no second copy addressed to the head.
+        recipients = [r for r in recipients if not (r.startswith("head:") and f"department:{r[5:]}" in recipients)]
         due = record.due_at.astimezone(BUSINESS_TZ).strftime("%Y-%m-%d %H:%M")
         case = record.business_key or f"#{record.instance_id}"
         held_by = "、".join(sorted({h.person or h.department for h in holders})) or record.department or "—"

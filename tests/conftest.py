@@ -12,11 +12,13 @@ import pytest
 
 from engine.clock import FrozenClock
 from engine.db import Database
+from engine.delivery import SmtpTransport
 from engine.departments import ensure_departments
+from engine.directory import Directory
 from engine.handler_api import HandlerRegistry
-from engine.outbox import FileTransport
 from engine.service import EngineSettings, WorkflowEngine
 from handlers import build_registry
+from tests.engine.smtp_catcher import SmtpCatcher
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 PROCESSES = Path(__file__).resolve().parents[1] / "processes"
@@ -46,8 +48,29 @@ def outbox_file(tmp_path) -> Path:
     return tmp_path / "outbox.jsonl"
 
 
+@pytest.fixture
+def smtp_catcher() -> Iterator[SmtpCatcher]:
+    """A real SMTP server on 127.0.0.1: `.messages` are the parsed mails it accepted, `.to(address)` those
+    for one recipient; engines from make_engine deliver to it (read it after `engine.deliver_outbox()`)."""
+    catcher = SmtpCatcher().start()
+    yield catcher
+    catcher.stop()
+
+
+@pytest.fixture
+def staff(database, clock) -> Directory:
+    """The demo users (one or two per department, a head in most) with e-mails <username>@example.com."""
+    from webapp.demo import DEMO_USERS
+
+    directory = Directory(database, clock)
+    for user in DEMO_USERS:
+        directory.add_user(user.username, user.display_name, "-", user.departments, user.roles,
+                           email=f"{user.username}@example.com")
+    return directory
+
+
 @pytest.fixture(params=["warm", "reloaded"])
-def make_engine(request, database, clock, outbox_file):
+def make_engine(request, database, clock, smtp_catcher):
     """Every engine test runs twice: with workflows kept warm between commands (as production runs)
     and with every command rebuilding the workflow from its saved JSON (a save → load round trip after
     every step, as after a restart or on another web process)."""
@@ -55,5 +78,7 @@ def make_engine(request, database, clock, outbox_file):
 
     def build(handlers: HandlerRegistry | None = None) -> WorkflowEngine:
         return WorkflowEngine(database, handlers or build_registry(), clock=clock,
-                              transport=FileTransport(outbox_file), settings=settings)
+                              transport=SmtpTransport(smtp_catcher.host, smtp_catcher.port,
+                                                      from_address="aftersales@example.com"),
+                              settings=settings)
     return build

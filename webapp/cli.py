@@ -207,7 +207,7 @@ def worker(engine, once: bool, poll: float) -> None:
             click.echo(f"error: {error}", err=True)
         return
     click.echo(f"timer worker running on {engine.db.engine.url.render_as_string(hide_password=True)}, "
-               f"polling every {poll:g} s (Ctrl-C to stop)")
+               f"polling every {poll:g} s or sooner when a timer comes due (Ctrl-C to stop)")
     try:
         run_worker(engine, poll)
     except KeyboardInterrupt:
@@ -217,7 +217,8 @@ def worker(engine, once: bool, poll: float) -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
-@click.option("--poll", default=5.0, show_default=True, help="seconds between timer worker rounds")
+@click.option("--poll", default=DEFAULT_POLL_SECONDS, show_default=True,
+              help="longest pause between idle timer worker rounds")
 @click.option("--no-worker", is_flag=True, help="web only (run `aftersales worker` elsewhere)")
 @click.option("--no-demo-users", is_flag=True, help="do not create the demo users on an empty database")
 @click.pass_obj

@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 from engine.clock import Clock
 from engine.db import Database
+from engine.delivery import SmtpTransport, WebhookTransport
 from engine.departments import ensure_departments
-from engine.outbox import FileTransport, LogTransport, Transport
+from engine.outbox import FileTransport, LogTransport, Transport, Transports
 from engine.service import WorkflowEngine
 from handlers import build_registry
 
@@ -15,10 +17,27 @@ PROCESSES_DIR = Path(os.environ.get("AFTERSALES_PROCESSES", Path(__file__).resol
 
 
 def build_engine(database_url: str | None = None, clock: Clock | None = None,
-                 transport: Transport | None = None) -> WorkflowEngine:
-    outbox_file = os.environ.get("AFTERSALES_OUTBOX_FILE")
-    transport = transport or (FileTransport(outbox_file) if outbox_file else LogTransport())
-    return WorkflowEngine(Database(database_url), build_registry(), clock=clock, transport=transport)
+                 transport: Transport | Transports | None = None) -> WorkflowEngine:
+    return WorkflowEngine(Database(database_url), build_registry(), clock=clock,
+                          transport=transport or transports_from_environment(os.environ))
+
+
+def transports_from_environment(env: Mapping[str, str]) -> Transports:
+    """Notification transports from AFTERSALES_* variables: channel `email` over SMTP when
+    AFTERSALES_SMTP_HOST is set, channel `webhook` to the chat robot at AFTERSALES_WEBHOOK_URL; any other
+    channel (and these when not configured) to AFTERSALES_OUTBOX_FILE as JSON lines, else to the log."""
+    outbox_file = env.get("AFTERSALES_OUTBOX_FILE")
+    channels: dict[str, Transport] = {}
+    if env.get("AFTERSALES_SMTP_HOST"):
+        port = env.get("AFTERSALES_SMTP_PORT")
+        channels["email"] = SmtpTransport(
+            env["AFTERSALES_SMTP_HOST"], int(port) if port else None, username=env.get("AFTERSALES_SMTP_USER"),
+            password=env.get("AFTERSALES_SMTP_PASSWORD"), security=env.get("AFTERSALES_SMTP_SECURITY", "none"),
+            from_address=env.get("AFTERSALES_SMTP_FROM", "aftersales@localhost"),
+            timeout=float(env.get("AFTERSALES_SMTP_TIMEOUT", "30")))
+    if env.get("AFTERSALES_WEBHOOK_URL"):
+        channels["webhook"] = WebhookTransport(env["AFTERSALES_WEBHOOK_URL"])
+    return Transports(channels, default=FileTransport(outbox_file) if outbox_file else LogTransport())
 
 
 def initialise(engine: WorkflowEngine, deployed_by: str = "system") -> list:

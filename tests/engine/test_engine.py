@@ -1,7 +1,6 @@
 """Engine behaviour on a small diagram: start, tasks, timers, handler errors, incidents, crashes."""
 from __future__ import annotations
 
-import json
 import os
 import threading
 from datetime import timedelta
@@ -85,7 +84,8 @@ def test_start_runs_to_the_first_person_task_with_its_due_time(engine, clock):
     assert (task.name, task.department) == ("评审", "quality")
     assert task.due_at == clock.now() + timedelta(hours=2)
     assert task.limit_name == "2小时内评审"
-    assert instance.next_due_at == task.due_at
+    # The worker next looks at the case when the limit's warning falls due (80 % of it, the default).
+    assert instance.next_due_at == task.warn_at == clock.now() + timedelta(minutes=96)
     assert [f["id"] for f in task.form["fields"]] == ["decision", "comment"]
 
 
@@ -173,7 +173,8 @@ def test_bpmn_error_nobody_catches_is_an_incident_and_the_task_waits(engine, beh
     assert queries.get_instance(engine.db, instance_id).status == "completed"
 
 
-def test_failing_handler_opens_incident_and_worker_retry_resolves_it(engine, behaviour, clock, outbox_file):
+def test_failing_handler_opens_incident_and_worker_retry_resolves_it(engine, behaviour, clock, staff,
+                                                                    smtp_catcher):
     behaviour.prepare_failures = 2
     instance_id = start(engine)
     [incident] = queries.list_incidents(engine.db)
@@ -199,7 +200,8 @@ def test_failing_handler_opens_incident_and_worker_retry_resolves_it(engine, beh
     assert kinds.count("incident_opened") == 1 and "incident_resolved" in kinds
     # The successful run's notification is delivered exactly once.
     engine.deliver_outbox()
-    assert [json.loads(line)["subject"] for line in outbox_file.read_text().splitlines()] == ["prepared"]
+    assert smtp_catcher.subjects() == ["prepared"]
+    assert smtp_catcher.subjects("qa.wang@example.com") == ["prepared"]
 
 
 def test_incident_stays_open_after_last_attempt_until_retried_by_hand(engine, behaviour, clock):

@@ -81,8 +81,8 @@ def test_interrupting_limit_just_before_and_just_after(engine, case, clock):
     assert (breach.status, breach.department, breach.person) == ("breached", "quality", None)
     assert breach.breached_at == START + timedelta(hours=1) + SECOND
     assert open_task(engine, case, "Task_escalated").department == "after_sales"
-    # Nobody had claimed the task: the department is told, and its head (the default at a breach).
-    assert messages(engine, "超时") == ["department:quality", "head:quality"]
+    # Nobody had claimed the task: the whole department is told, its head included (no second copy).
+    assert messages(engine, "超时") == ["department:quality"]
 
 
 def test_warning_at_the_diagrams_share_goes_to_the_assignee(engine, case, clock):
