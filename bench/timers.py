@@ -3,7 +3,7 @@ second with 1 and with 3 worker processes, then the delay from due time to firin
 timers come due at a steady rate below that throughput. Targets: >= 500 timers/s, p99 <= 1 s.
 
     DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test_wrk .venv/bin/python bench/timers.py \
-        [--instances 100000] [--due 10000] [--workers 1,3] [--latency-seconds 30] [--rate 0]
+        [--instances 100000] [--due 10000] [--workers 1,3] [--latency-seconds 30] [--rate 0] [--profile]
 
 Method. One case of tests/engine/diagrams/timer_wait.bpmn (a task with a one-hour interrupting limit)
 is started through the engine; the other instances are bulk-inserted copies of it: its saved workflow,
@@ -248,6 +248,58 @@ def bench(url: str, args: argparse.Namespace, workers: int) -> None:
     db.dispose()
 
 
+# -- where the time goes ----------------------------------------------------------------------------
+PARTS = (  # (label, file suffix, function): inclusive time of these, per fired timer
+    ("fire one due instance (all below)", "engine/service.py", "_fire_next_due_instance"),
+    ("  load the workflow (JSON -> objects)", "engine/service.py", "_load"),
+    ("  SpiffWorkflow: fire + advance", "engine/spiff/run.py", "fire_due_timers"),
+    ("  save: state, task rows, SLA (below)", "engine/service.py", "_save"),
+    ("    serialize the workflow", "engine/spiff/run.py", "dump"),
+    ("    sync task rows", "engine/task_rows.py", "sync_task_rows"),
+    ("    SLA: settle pauses", "engine/sla.py", "settle_pauses"),
+    ("    SLA: track (breach, notify)", "engine/sla.py", "track"),
+    ("  flush + commit", "engine/service.py", "_commit"),
+    ("deliver the notifications", "engine/service.py", "deliver_outbox"),
+    ("connection checkout pre-ping", "_psycopg_common.py", "do_ping"),
+)
+LIBRARIES = ("sqlalchemy", "psycopg", "SpiffWorkflow", "/engine/", "/json/")
+
+
+def profile(url: str, args: argparse.Namespace) -> None:
+    """One worker in this process under cProfile over the due set: milliseconds per fired timer by part
+    of the work and by library (own time; psycopg includes waiting for the server), and SQL statements."""
+    import cProfile
+    import pstats
+    db, due_ids, other_ids = fill(url, args.instances, args.due)
+    engine = WorkflowEngine(db, build_registry(), clock=FrozenClock(FIRE_AT + timedelta(seconds=1)),
+                            transport=LogTransport())
+    statements = []
+    event.listen(db.engine, "before_cursor_execute", lambda *_a: statements.append(1))
+    profiler = cProfile.Profile()
+    t0, cpu = time.perf_counter(), time.process_time()
+    profiler.enable()
+    fired = run_worker(engine, poll_seconds=0.1, until_idle=True)
+    profiler.disable()
+    wall, cpu = time.perf_counter() - t0, time.process_time() - cpu
+    check_fired_once(db, due_ids, other_ids)
+    stats = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
+    print(f"\nprofile of one in-process worker, {fired:,} timers: {wall / fired * 1000:.2f} ms wall, "
+          f"{cpu / fired * 1000:.2f} ms CPU, {len(statements) / fired:.1f} SQL statements per timer "
+          f"(under cProfile, which slows Python down)")
+    for label, suffix, name in PARTS:
+        spent = sum(v[3] for (file, _, fn), v in stats.items() if fn == name and file.endswith(suffix))
+        print(f"  {label:<40} {spent / fired * 1000:6.2f} ms")
+    own = dict.fromkeys(LIBRARIES, 0.0)
+    for (file, _, _), v in stats.items():
+        for library in LIBRARIES:
+            if library in file:
+                own[library] += v[2]
+                break
+    print("  own time by library: " + ", ".join(f"{lib.strip('/')} {t / fired * 1000:.2f} ms" for lib, t in own.items())
+          + f", rest {(sum(v[2] for v in stats.values()) - sum(own.values())) / fired * 1000:.2f} ms")
+    db.dispose()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL"))
@@ -256,6 +308,7 @@ def main() -> None:
     parser.add_argument("--workers", default="1,3")
     parser.add_argument("--latency-seconds", type=int, default=30)
     parser.add_argument("--rate", type=int, default=0, help="timers coming due per second (0: half the throughput)")
+    parser.add_argument("--profile", action="store_true", help="profile one in-process worker instead")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--now", help=argparse.SUPPRESS)
     parser.add_argument("--seconds", type=float, default=0, help=argparse.SUPPRESS)
@@ -268,6 +321,9 @@ def main() -> None:
         return
     print(f"timers benchmark on {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
           f"load average {os.getloadavg()[0]:.1f}")
+    if args.profile:
+        profile(args.database_url, args)
+        return
     for workers in (int(n) for n in args.workers.split(",")):
         bench(args.database_url, args, workers)
 
