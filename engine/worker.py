@@ -35,15 +35,16 @@ def next_due_at(engine: WorkflowEngine) -> datetime | None:
                               .where(ProcessInstance.status == "running"))
 
 
-def seconds_to_wait(engine: WorkflowEngine, poll_seconds: float) -> tuple[float, bool]:
-    """How long an idle worker sleeps, and whether anything is due already (held by another worker)."""
-    due = next_due_at(engine)
+def wait_seconds(due: datetime | None, now: datetime, poll_seconds: float, stalled_rounds: int = 0) -> float:
+    """How long an idle worker sleeps: until the earliest due time, at most the poll interval. When that
+    time has passed already the case is being fired by another worker (or does not fire at all): look
+    again soon, and the longer it stays unchanged (`stalled_rounds`), the later, up to the poll."""
     if due is None:
-        return poll_seconds, False
-    until_due = (due - engine.clock.now()).total_seconds()
+        return poll_seconds
+    until_due = (due - now).total_seconds()
     if until_due < 0:
-        return min(poll_seconds, MIN_WAIT_SECONDS), True
-    return min(poll_seconds, max(until_due + DUE_MARGIN_SECONDS, MIN_WAIT_SECONDS)), False
+        return min(poll_seconds, MIN_WAIT_SECONDS * 2 ** min(stalled_rounds, 16))
+    return min(poll_seconds, max(until_due + DUE_MARGIN_SECONDS, MIN_WAIT_SECONDS))
 
 
 def run_worker(engine: WorkflowEngine, poll_seconds: float = DEFAULT_POLL_SECONDS,
@@ -52,7 +53,8 @@ def run_worker(engine: WorkflowEngine, poll_seconds: float = DEFAULT_POLL_SECOND
     """Run rounds until `stop` is set (or, with `until_idle`, until nothing is due any more, counting
     instances other workers are still firing); returns the number of timers this worker fired."""
     stop = stop or threading.Event()
-    fired = 0
+    fired = stalled = 0
+    last_due: datetime | None = None
     while not stop.is_set():
         tick = engine.worker_tick()
         fired += tick.timers_fired
@@ -65,13 +67,20 @@ def run_worker(engine: WorkflowEngine, poll_seconds: float = DEFAULT_POLL_SECOND
         for error in tick.errors:
             log.error("worker step failed: %s", error)
         if busy and not tick.errors:
+            stalled = 0
             continue  # more may be due right now: no pause between full rounds
         try:
-            wait, overdue = seconds_to_wait(engine, poll_seconds)
+            due = next_due_at(engine)
         except Exception as err:  # the database may be away for a moment; keep polling
             log.error("reading the next due time failed: %s", err)
-            wait, overdue = poll_seconds, True
+            stop.wait(poll_seconds)
+            continue
+        now = engine.clock.now()
+        overdue = due is not None and due < now
         if until_idle and not overdue and not busy:
             return fired
-        stop.wait(wait)
+        # Due cases that were not fired this round: another worker holds them, or they do not fire.
+        stalled = stalled + 1 if overdue and due == last_due else 0
+        last_due = due
+        stop.wait(wait_seconds(due, now, poll_seconds, stalled))
     return fired

@@ -11,7 +11,7 @@ from engine import queries
 from engine.clock import FrozenClock
 from engine.outbox import LogTransport
 from engine.service import WorkflowEngine
-from engine.worker import MIN_WAIT_SECONDS, next_due_at, run_worker, seconds_to_wait
+from engine.worker import MIN_WAIT_SECONDS, next_due_at, run_worker, wait_seconds
 from handlers import build_registry
 
 DIAGRAM = Path(__file__).parent / "diagrams" / "timer_wait.bpmn"
@@ -35,16 +35,17 @@ def build(database, clock) -> WorkflowEngine:
 
 def test_idle_worker_sleeps_until_the_earliest_due_time_not_the_whole_poll(database, clock: FrozenClock):
     engine = build(database, clock)
-    assert seconds_to_wait(engine, 30.0) == (30.0, False)  # nothing waiting: the poll interval
+    assert next_due_at(engine) is None
+    assert wait_seconds(None, clock.now(), 30.0) == 30.0  # nothing waiting: the poll interval
     engine.start_instance("timer_wait", {}, "sales.li")
     due = next_due_at(engine)  # the case's first due moment (its limit, or a warning before it)
-    assert due is not None and due <= clock.now() + timedelta(hours=1)
-    clock.set(due - timedelta(seconds=2))
-    wait, overdue = seconds_to_wait(engine, 30.0)
-    assert 2.0 <= wait < 2.1 and not overdue
-    assert seconds_to_wait(engine, 1.0) == (1.0, False)  # a later due time never stretches the poll
-    clock.advance(timedelta(seconds=3))  # due, but (say) another worker holds it: look again soon
-    assert seconds_to_wait(engine, 30.0) == (MIN_WAIT_SECONDS, True)
+    assert due is not None and clock.now() < due <= clock.now() + timedelta(hours=1)
+    assert 2.0 <= wait_seconds(due, due - timedelta(seconds=2), 30.0) < 2.1
+    assert wait_seconds(due, due - timedelta(seconds=2), 1.0) == 1.0  # a later due time never stretches the poll
+    # Due already but not fired (another worker holds it): look again soon, later the longer it lasts.
+    late = due + timedelta(seconds=1)
+    waits = [wait_seconds(due, late, 1.0, stalled) for stalled in range(8)]
+    assert waits[0] == MIN_WAIT_SECONDS and waits == sorted(waits) and waits[-1] == 1.0
 
 
 def test_worker_with_a_long_poll_fires_a_timer_right_after_it_comes_due(database, clock: FrozenClock):
