@@ -67,10 +67,12 @@ def check_diagram(raw: bytes, handlers: HandlerRegistry, departments: dict[str, 
                 raise DiagramError(f"bad timer: {err}", element_id) from None
             if element["type"] == "boundaryEvent":
                 _check_sla_properties(element_id, element, departments)
+    catalog["has_pauses"] = False
     for element_id, element in catalog["elements"].items():
         pause = element.get("properties", {}).get("sla_pause")
         if pause is not None and pause.lower() not in ("true", "false"):
             raise DiagramError(f"sla_pause must be 'true' or 'false', not '{pause}'", element_id)
+        catalog["has_pauses"] |= (pause or "").lower() == "true"
         if element.get("properties", {}).get("sla_kind"):
             element["sla_department"] = _sla_department(element, catalog["elements"], departments)
     unknown_starters = [g for g in catalog["starters"] if g not in departments]

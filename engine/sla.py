@@ -38,6 +38,8 @@ class SlaBook:
         self.instance = instance
         self.run = run
         self.elements: dict[str, dict[str, Any]] = catalog["elements"]
+        # Whether any task pauses limits: said by deploy; scanned for versions deployed before it said so.
+        self.has_pauses: bool = catalog.get("has_pauses", True)
         self.default_warn_share = default_warn_share
         self.now = uow.now
         self._open_rows: list[HumanTask] | None = None
@@ -59,7 +61,7 @@ class SlaBook:
             if timer.task_id not in recorded and not timer.paused and timer.due_at is not None \
                     and self._props(timer.element_id).get("sla_kind") == "limit":
                 self._records.append(self._start_limit(timer))
-        if any(e.get("properties", {}).get("sla_pause", "").lower() == "true" for e in self.elements.values()):
+        if self.has_pauses:
             self._pause_or_resume()
 
     def track(self, fired: list[WaitingTimer]) -> datetime | None:
@@ -269,9 +271,9 @@ class SlaBook:
             subject, body = f"时限预警：{record.name}（{case}）", f"该时限将于 {due}（北京时间）到期，当前办理：{held_by}。"
         else:
             subject, body = f"超时：{record.name}（{case}）", f"已超过时限（{due}，北京时间），责任：{held_by}。请督办。"
-        if record.id is None:
-            self.uow.session.flush()  # the record's id makes the messages' idempotency keys
-        writer = OutboxWriter(self.uow.session, self.now, self.instance.id, f"sla:{record.id}:{event}")
+        # One command on one instance version notifies each timer's event once: that makes the key.
+        key = f"sla:{self.instance.id}:{self.instance.lock_version}:{record.timer_task_uuid}:{event}"
+        writer = OutboxWriter(self.uow.session, self.now, self.instance.id, key)
         for recipient in dict.fromkeys(recipients):
             writer.notify(recipient, subject, body)
 
@@ -302,4 +304,3 @@ class SlaBook:
             HumanTask.instance_id == self.instance.id, HumanTask.state == "completed",
             HumanTask.completed_at == self.now))
         return next((r for r in rows if self._inside(r.element_id, record.guarded_element_id)), None)
-
