@@ -81,6 +81,11 @@ def expand(text: str, data: Any) -> str | None:
     return _VARIABLE.sub(lambda m: str(data[m.group(1)]), text)
 
 
+def _department(ctx: HandlerContext) -> str | None:
+    """The department a time point is credited to: the task's `department` property (may be `${var}`)."""
+    return expand(ctx.property("department") or "", ctx.data) or None
+
+
 @registry.handler("service_desk.register_case")
 def register_case(ctx: HandlerContext) -> dict[str, Any]:
     """Number the request (SR-2026-0001) as the case's business key and record the intake time."""
@@ -91,7 +96,7 @@ def register_case(ctx: HandlerContext) -> dict[str, Any]:
                        product_service=data["product_service"], content=data["content"], received_at=ctx.now,
                        received_by=ctx.actor, departments=[], people=[], measures=[], time_points=[],
                        demands=[], restarts=0)
-    case.mark("接入", ctx.now, ctx.actor, ctx.property("department", "after_sales"))
+    case.mark("接入", ctx.now, ctx.actor, _department(ctx))
     ctx.session.add(case)
     ctx.assign_business_key(case_no)
     return {"case_no": case_no}
@@ -105,7 +110,7 @@ def record_classification(ctx: HandlerContext) -> dict[str, Any]:
     case.first_response_at = ctx.now
     case.request_type, case.urgency = ctx.data.get("request_type"), ctx.data.get("urgency")
     case.urgency_basis = ctx.data.get("urgency_basis")
-    case.mark("首次响应并分类", ctx.now, ctx.actor, "after_sales")
+    case.mark("首次响应并分类", ctx.now, ctx.actor, _department(ctx))
     return {}
 
 
@@ -114,7 +119,7 @@ def record_step(ctx: HandlerContext) -> dict[str, Any]:
     """A time point of the case, with the department (property `department`, may name `${variable}`)
     and the measure the form just gave (property `measure_field` names the field)."""
     point = ctx.property("time_point") or ctx.element_name
-    department = expand(ctx.property("department") or "", ctx.data) or None
+    department = _department(ctx)
     case = _case(ctx)
     case.mark(point, ctx.now, ctx.actor, department)
     field = ctx.property("measure_field")
@@ -152,7 +157,7 @@ def record_restart(ctx: HandlerContext) -> dict[str, Any]:
     case.demands = [*case.demands, {"at": ctx.now.isoformat(), "by": ctx.actor,
                                     "satisfaction": ctx.data.get("satisfaction"),
                                     "demands": ctx.data.get("unsatisfied_demands")}]
-    case.mark(f"客户不满意，第{case.restarts}次重新处理", ctx.now, ctx.actor, "after_sales")
+    case.mark(f"客户不满意，第{case.restarts}次重新处理", ctx.now, ctx.actor, _department(ctx))
     return {"restarts": case.restarts}
 
 
@@ -164,7 +169,7 @@ def archive(ctx: HandlerContext) -> dict[str, Any]:
     case.customer_confirmed = bool(ctx.data.get("customer_confirmed"))
     case.satisfaction = ctx.data.get("satisfaction")
     case.archived_at = ctx.now
-    case.mark("归档", ctx.now, ctx.actor, "after_sales")
+    case.mark("归档", ctx.now, ctx.actor, _department(ctx))
     return {"archived_at": ctx.now.isoformat()}
 
 
