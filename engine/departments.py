@@ -19,6 +19,9 @@ SPEC_DEPARTMENTS: tuple[tuple[str, str, str], ...] = (
     ("sample_room", "样品室", "Sample room"),
     ("tech_support", "技术支持", "Technical support"),
     ("service_supervisors", "售后主管", "After-sales supervisors"),
+    ("process_engineering", "工艺部", "Process engineering"),
+    ("test_center", "测试中心", "Test center"),
+    ("engineering", "工程部", "Engineering"),
 )
 
 

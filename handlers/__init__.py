@@ -2,11 +2,16 @@
 from __future__ import annotations
 
 from engine.handler_api import HandlerRegistry
-from handlers import change_notices, feedback, notifications, rectification, samples, service_desk
+from handlers import (
+    after_sales_cases, change_notices, dispatching, electronics_service, feedback, field_service,
+    monthly_reviews, notifications, product_improvement, quality_analysis, rectification, samples, service_desk,
+)
 
 
 def build_registry() -> HandlerRegistry:
     registry = HandlerRegistry()
-    for module in (feedback, samples, rectification, change_notices, notifications, service_desk):
+    for module in (feedback, samples, rectification, change_notices, notifications, service_desk,
+                   after_sales_cases, quality_analysis, field_service, dispatching, product_improvement,
+                   electronics_service, monthly_reviews):
         registry.include(module.registry)
     return registry
