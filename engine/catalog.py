@@ -132,6 +132,9 @@ def build_catalog(diagram: ParsedDiagram, process_element) -> dict[str, Any]:
         if kind == "userTask":
             groups = node.get(f"{_C}candidateGroups") or ""
             entry["candidate_groups"] = [g.strip() for g in groups.split(",") if g.strip()]
+            assignee = (node.get(f"{_C}assignee") or "").strip()
+            if assignee:
+                entry["assignee"] = assignee
             entry["form"] = (form.to_dict() if form else {"fields": []})
         elif kind == "startEvent" and form is not None:
             entry["form"] = form.to_dict()

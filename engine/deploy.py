@@ -60,6 +60,7 @@ def check_diagram(raw: bytes, handlers: HandlerRegistry, departments: dict[str, 
             raise DiagramError(f"no handler is registered for topic '{element.get('topic')}'", element_id)
         if kind == "userTask":
             element["department"] = _department_of(element_id, element, departments)
+            _check_assignee(element_id, element)
         if "timer" in element:
             try:
                 check_timer_value(element["timer"]["kind"], element["timer"]["value"], calendar)
@@ -149,6 +150,23 @@ def _department_of(element_id: str, element: dict[str, Any], departments: dict[s
     if lane not in departments:
         raise DiagramError(f"lane '{lane}' is not a known department", element_id)
     return departments[lane]
+
+
+_VARIABLE = re.compile(r"\$\{\s*([A-Za-z_]\w*)\s*\}")
+_USERNAME = re.compile(r"[A-Za-z0-9_.@-]+")
+
+
+def _check_assignee(element_id: str, element: dict[str, Any]) -> None:
+    """`camunda:assignee` names the person (a user name) or the case variable holding one (`${var}`);
+    whether that person exists is checked when the task becomes ready (users change after deploy)."""
+    assignee = element.get("assignee")
+    if not assignee:
+        return
+    variable = _VARIABLE.fullmatch(assignee)
+    if variable:
+        element["assignee_variable"] = variable.group(1)
+    elif not _USERNAME.fullmatch(assignee):
+        raise DiagramError(f"camunda:assignee must be a user name or ${{variable}}, not '{assignee}'", element_id)
 
 
 def _check_flows(process) -> None:
