@@ -1,6 +1,426 @@
-"""P7 electronic product service requests: warranty check, quotes, work orders, replaced parts with serial numbers, fees and surveys."""
+"""P7 electronic product service requests (电子产品售后服务): warranty check from the serial number and
+purchase date, remote first fix, quote and consent, work order, replaced parts with serial numbers, sign-off,
+fee settlement, archive and the satisfaction survey of the callback. Limits and routes live in the diagram."""
 from __future__ import annotations
 
-from engine.handler_api import HandlerRegistry
+import calendar
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Boolean, Date, ForeignKey, Integer, Numeric, String, Text, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from engine.db import UtcDateTime
+from engine.handler_api import Base, BpmnError, HandlerContext, HandlerRegistry, RecordSection
+from handlers.numbering import next_number
 
 registry = HandlerRegistry()
+BEIJING = ZoneInfo("Asia/Shanghai")
+# Serial numbers carry the model and the production month: <model code>-<YYMM>-<sequence>, e.g. EM200-2503-00123.
+SERIAL = re.compile(r"^(?P<model>[A-Z0-9]+)-(?P<yy>\d{2})(?P<mm>\d{2})-(?P<sequence>\d{4,})$")
+
+
+class ProductWarranty(Base):
+    """Warranty period by model: the longest matching model prefix wins (EM-9 before EM)."""
+
+    __tablename__ = "product_warranties"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    model_prefix: Mapped[str] = mapped_column(String(40), unique=True)
+    product_name: Mapped[str] = mapped_column(String(120))
+    warranty_months: Mapped[int] = mapped_column(Integer)
+
+
+@dataclass(frozen=True)
+class DefaultWarranty:
+    model_prefix: str
+    product_name: str
+    warranty_months: int
+
+
+DEFAULT_WARRANTIES = (
+    DefaultWarranty("EC", "工业控制器", 24),
+    DefaultWarranty("EM", "电子测量仪表", 12),
+    DefaultWarranty("EM-9", "高精度测量仪表", 36),
+    DefaultWarranty("EP", "电源模块", 18),
+    DefaultWarranty("ES", "智能传感器", 12),
+)
+
+
+def seed_product_warranties(session: Session) -> int:
+    """Enter the default warranty periods (an existing prefix keeps what an administrator set)."""
+    known = set(session.scalars(select(ProductWarranty.model_prefix)))
+    added = [ProductWarranty(model_prefix=w.model_prefix, product_name=w.product_name,
+                             warranty_months=w.warranty_months) for w in DEFAULT_WARRANTIES
+             if w.model_prefix not in known]
+    session.add_all(added)
+    return len(added)
+
+
+class ElectronicsServiceRequest(Base):
+    """One service request from intake to callback: the product and its warranty, the quote and consent,
+    the work order and engineer, the service, sign-off, fee and the customer's survey."""
+
+    __tablename__ = "electronics_service_requests"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    request_no: Mapped[str] = mapped_column(String(40), unique=True)
+    instance_id: Mapped[int] = mapped_column(Integer, index=True)
+    status: Mapped[str] = mapped_column(String(20), index=True)  # open, declined, archived, surveyed
+    customer_name: Mapped[str] = mapped_column(String(200), index=True)
+    identity_check: Mapped[str] = mapped_column(String(40))
+    contact_phone: Mapped[str] = mapped_column(String(60))
+    contact_email: Mapped[str | None] = mapped_column(String(200))
+    region: Mapped[str] = mapped_column(String(20), index=True)
+    address: Mapped[str] = mapped_column(String(300))
+    model: Mapped[str] = mapped_column(String(60), index=True)
+    serial_no: Mapped[str] = mapped_column(String(60), index=True)
+    purchase_date: Mapped[date] = mapped_column(Date)
+    problem: Mapped[str] = mapped_column(Text)
+    received_by: Mapped[str] = mapped_column(String(120))
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    product_name: Mapped[str] = mapped_column(String(120))
+    warranty_months: Mapped[int] = mapped_column(Integer)
+    warranty_until: Mapped[date] = mapped_column(Date)
+    in_warranty: Mapped[bool] = mapped_column(Boolean)
+    remote_guidance: Mapped[str | None] = mapped_column(Text)
+    remote_resolved: Mapped[bool | None] = mapped_column(Boolean)
+    remote_by: Mapped[str | None] = mapped_column(String(120))
+    diagnosis: Mapped[str | None] = mapped_column(Text)
+    knowledge_base_ref: Mapped[str | None] = mapped_column(Text)
+    solution: Mapped[str | None] = mapped_column(String(40))
+    labour_fee: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    parts_fee: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    fee_total: Mapped[Decimal] = mapped_column(Numeric(12, 2), default=Decimal("0"))
+    chargeable: Mapped[bool] = mapped_column(Boolean, default=False)
+    customer_consent: Mapped[str | None] = mapped_column(String(20))
+    consent_note: Mapped[str | None] = mapped_column(Text)
+    consent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    work_order_no: Mapped[str | None] = mapped_column(String(40), unique=True)
+    engineer: Mapped[str | None] = mapped_column(String(120), index=True)
+    engineer_name: Mapped[str | None] = mapped_column(String(120))
+    dispatched_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    work_done: Mapped[str | None] = mapped_column(Text)
+    fix_demonstrated: Mapped[bool | None] = mapped_column(Boolean)
+    serviced_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    sign_off_method: Mapped[str | None] = mapped_column(String(20))
+    signed_by: Mapped[str | None] = mapped_column(String(120))
+    online_rating: Mapped[int | None] = mapped_column(Integer)
+    signed_off_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    amount_received: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    payment_method: Mapped[str | None] = mapped_column(String(20))
+    fee_invoice_no: Mapped[str | None] = mapped_column(String(60))
+    settled_by: Mapped[str | None] = mapped_column(String(120))
+    settled_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    archived_at: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
+    response_speed: Mapped[int | None] = mapped_column(Integer)
+    professionalism: Mapped[int | None] = mapped_column(Integer)
+    attitude: Mapped[int | None] = mapped_column(Integer)
+    resolution: Mapped[int | None] = mapped_column(Integer)
+    survey_comment: Mapped[str | None] = mapped_column(Text)
+    surveyed_by: Mapped[str | None] = mapped_column(String(120))
+    surveyed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class ReplacedPart(Base):
+    """A part the engineer replaced: the old part's and the new part's serial numbers (P7 step 5)."""
+
+    __tablename__ = "replaced_parts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("electronics_service_requests.id"), index=True)
+    instance_id: Mapped[int] = mapped_column(Integer, index=True)
+    part_name: Mapped[str] = mapped_column(String(120))
+    old_serial_no: Mapped[str] = mapped_column(String(80), index=True)
+    new_serial_no: Mapped[str] = mapped_column(String(80), unique=True)
+    engineer: Mapped[str] = mapped_column(String(120))
+    replaced_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+def _compact(model: str) -> str:
+    return re.sub(r"[^A-Z0-9]", "", model.upper())
+
+
+def _add_months(day: date, months: int) -> date:
+    month = day.month - 1 + months
+    year, month = day.year + month // 12, month % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+@dataclass(frozen=True)
+class WarrantyStatus:
+    product_name: str
+    warranty_months: int
+    warranty_until: date
+    in_warranty: bool
+
+
+def check_warranty(session: Session, model: str, serial_no: str, purchase_date: date, today: date) -> WarrantyStatus:
+    """Warranty from the serial number and purchase date; a serial that does not belong to the model, an
+    unknown model or an impossible purchase date raise ValueError with the reason."""
+    found = SERIAL.match(serial_no.strip().upper())
+    if not found:
+        raise ValueError(f"serial number '{serial_no}' is not <model code>-<YYMM>-<sequence> (e.g. EM200-2503-00123)")
+    if found["model"] != _compact(model):
+        raise ValueError(f"serial number '{serial_no}' belongs to model code {found['model']}, not to '{model}'")
+    if not 1 <= int(found["mm"]) <= 12:
+        raise ValueError(f"serial number '{serial_no}' has no valid production month")
+    produced = date(2000 + int(found["yy"]), int(found["mm"]), 1)
+    if purchase_date > today or purchase_date < produced:
+        raise ValueError(f"purchase date {purchase_date} is not between production ({produced:%Y-%m}) and today")
+    matches = [w for w in session.scalars(select(ProductWarranty)) if _compact(model).startswith(_compact(w.model_prefix))]
+    if not matches:
+        raise ValueError(f"model '{model}' is in no warranty rule (product_warranties); add its prefix first")
+    rule = max(matches, key=lambda w: len(_compact(w.model_prefix)))
+    until = _add_months(purchase_date, rule.warranty_months) - timedelta(days=1)
+    return WarrantyStatus(rule.product_name, rule.warranty_months, until, today <= until)
+
+
+def _today(ctx: HandlerContext) -> date:
+    return ctx.now.astimezone(BEIJING).date()
+
+
+def _request(ctx: HandlerContext) -> ElectronicsServiceRequest:
+    request = ctx.session.scalar(select(ElectronicsServiceRequest).filter_by(instance_id=ctx.instance_id))
+    if request is None:
+        raise LookupError(f"instance {ctx.instance_id} has no registered electronics service request")
+    return request
+
+
+def _money(value: Any) -> Decimal | None:
+    return None if value in (None, "") else Decimal(str(value)).quantize(Decimal("0.01"))
+
+
+@registry.handler("electronics_service.register_request")
+def register_request(ctx: HandlerContext) -> dict[str, Any]:
+    """Number the request (DZ-2026-0001) and check the warranty (P7 step 1); a product that cannot be
+    verified raises PRODUCT_NOT_VERIFIED so the desk checks model, serial number and date with the customer."""
+    data = ctx.data
+    purchase_date = date.fromisoformat(data["purchase_date"])
+    try:
+        status = check_warranty(ctx.session, data["model"], data["serial_no"], purchase_date, _today(ctx))
+    except ValueError as err:
+        raise BpmnError("PRODUCT_NOT_VERIFIED", str(err)) from None
+    request_no = next_number(ctx.session, ElectronicsServiceRequest.request_no, ctx.property("prefix", "DZ"), ctx.now)
+    ctx.session.add(ElectronicsServiceRequest(
+        request_no=request_no, instance_id=ctx.instance_id, status="open", customer_name=data["customer_name"],
+        identity_check=data["identity_check"], contact_phone=data["contact_phone"],
+        contact_email=data.get("contact_email") or None, region=data["region"], address=data["address"],
+        model=data["model"].strip().upper(), serial_no=data["serial_no"].strip().upper(), purchase_date=purchase_date,
+        problem=data["problem"], received_by=ctx.actor, received_at=ctx.now, product_name=status.product_name,
+        warranty_months=status.warranty_months, warranty_until=status.warranty_until,
+        in_warranty=status.in_warranty, fee_total=Decimal("0"), chargeable=False))
+    ctx.assign_business_key(request_no)
+    return {"request_no": request_no, "product_name": status.product_name, "in_warranty": status.in_warranty,
+            "warranty_until": status.warranty_until.isoformat(), "warranty_months": status.warranty_months,
+            "chargeable": False}
+
+
+@registry.handler("electronics_service.record_remote_fix")
+def record_remote_fix(ctx: HandlerContext) -> dict[str, Any]:
+    """What tech support guided the customer through by phone or online, and whether it fixed it (step 2)."""
+    request = _request(ctx)
+    request.remote_guidance = ctx.data.get("remote_guidance")
+    request.remote_resolved = bool(ctx.data.get("remote_resolved"))
+    request.remote_by = ctx.actor
+    return {}
+
+
+@registry.handler("electronics_service.record_quote")
+def record_quote(ctx: HandlerContext) -> dict[str, Any]:
+    """Diagnosis, solution and - out of warranty - the quoted fee (step 3). The skill the solution needs
+    comes from the task's properties (`skill.<solution>`, else `default_skill`). Out of warranty without a
+    quote raises QUOTE_REQUIRED; in warranty nothing is charged."""
+    data, request = ctx.data, _request(ctx)
+    labour, parts = _money(data.get("labour_fee")), _money(data.get("parts_fee"))
+    if not request.in_warranty and labour is None and parts is None:
+        raise BpmnError("QUOTE_REQUIRED", f"{request.request_no} is out of warranty: quote the labour and parts fee")
+    if any(fee is not None and fee < 0 for fee in (labour, parts)):
+        raise BpmnError("QUOTE_REQUIRED", "fees cannot be negative")
+    skill = ctx.property(f"skill.{data['solution']}") or ctx.property("default_skill")
+    if not skill:
+        raise ValueError("the task needs the property default_skill (or skill.<solution>)")
+    if request.in_warranty:
+        labour = parts = None
+    total = (labour or Decimal("0")) + (parts or Decimal("0"))
+    request.diagnosis, request.knowledge_base_ref = data.get("diagnosis"), data.get("knowledge_base_ref")
+    request.solution, request.labour_fee, request.parts_fee = data["solution"], labour, parts
+    request.fee_total, request.chargeable = total, total > 0
+    return {"fee_total": float(total), "chargeable": total > 0, "required_skill": skill}
+
+
+@registry.handler("electronics_service.record_consent")
+def record_consent(ctx: HandlerContext) -> dict[str, Any]:
+    """The customer's answer to the solution and quote; a refusal closes the request as declined."""
+    request = _request(ctx)
+    request.customer_consent, request.consent_note = ctx.data["customer_consent"], ctx.data.get("consent_note")
+    request.consent_at = ctx.now
+    if request.customer_consent == "declined":
+        request.status, request.archived_at = "declined", ctx.now
+        ctx.audit("quote_declined", {"request_no": request.request_no, "fee_total": float(request.fee_total)})
+    return {}
+
+
+@registry.handler("electronics_service.open_work_order")
+def open_work_order(ctx: HandlerContext) -> dict[str, Any]:
+    """The work order number the engineer and the customer refer to (step 4)."""
+    request = _request(ctx)
+    request.work_order_no = next_number(ctx.session, ElectronicsServiceRequest.work_order_no,
+                                        ctx.property("prefix", "GD"), ctx.now)
+    return {"work_order_no": request.work_order_no}
+
+
+@registry.handler("electronics_service.notify_dispatch")
+def notify_dispatch(ctx: HandlerContext) -> dict[str, Any]:
+    """Tell the engineer and the customer who comes (step 4); without an e-mail the desk phones the customer."""
+    request = _request(ctx)
+    request.engineer, request.engineer_name = ctx.data["engineer"], ctx.data.get("engineer_name")
+    request.dispatched_at = ctx.now
+    ctx.outbox.notify(f"user:{request.engineer}", f"派工通知：{request.work_order_no} {request.customer_name}",
+                      f"地址：{request.address}（{request.region}）\n联系电话：{request.contact_phone}\n"
+                      f"产品：{request.model} 序列号 {request.serial_no}\n问题：{request.problem}\n"
+                      f"诊断：{request.diagnosis}\n方案：{request.solution}")
+    to_customer = f"您的服务工单 {request.work_order_no} 已派工：工程师 {request.engineer_name}，将尽快与您联系。"
+    if request.contact_email:
+        ctx.outbox.notify(request.contact_email, f"服务工单已派工：{request.work_order_no}", to_customer)
+    else:
+        ctx.outbox.notify(f"department:{ctx.property('phone_department', 'after_sales')}",
+                          f"请电话通知客户：{request.work_order_no}", f"{request.contact_phone}：{to_customer}")
+    return {}
+
+
+def parse_parts(text: str | None) -> list[tuple[str, str, str]]:
+    """`零件名称,旧序列号,新序列号` one per line (a full-width comma works too); raises ValueError naming the line."""
+    parts: list[tuple[str, str, str]] = []
+    for number, line in enumerate((text or "").splitlines(), start=1):
+        if not line.strip():
+            continue
+        fields = [f.strip() for f in line.replace("，", ",").split(",")]
+        if len(fields) != 3 or not all(fields):
+            raise ValueError(f"line {number} '{line.strip()}' is not 零件名称,旧序列号,新序列号")
+        name, old, new = fields[0], fields[1].upper(), fields[2].upper()
+        if old == new:
+            raise ValueError(f"line {number}: the new part has the old part's serial number {old}")
+        if any(new in (o, n) or old in (o, n) for _, o, n in parts):
+            raise ValueError(f"line {number}: serial number {old} or {new} is listed twice")
+        parts.append((name, old, new))
+    return parts
+
+
+@registry.handler("electronics_service.record_service")
+def record_service(ctx: HandlerContext) -> dict[str, Any]:
+    """The engineer's visit: the parts replaced with their serial numbers and whether the fix was shown to
+    the customer (step 5). A malformed or duplicate parts list raises PARTS_INVALID and records nothing."""
+    request = _request(ctx)
+    try:
+        parts = parse_parts(ctx.data.get("parts_replaced"))
+    except ValueError as err:
+        raise BpmnError("PARTS_INVALID", str(err)) from None
+    fitted = set(ctx.session.scalars(select(ReplacedPart.new_serial_no).where(
+        ReplacedPart.new_serial_no.in_([new for _, _, new in parts]))))
+    if fitted:
+        raise BpmnError("PARTS_INVALID", f"new part serial number(s) {', '.join(sorted(fitted))} already recorded")
+    for name, old, new in parts:
+        ctx.session.add(ReplacedPart(request_id=request.id, instance_id=ctx.instance_id, part_name=name,
+                                     old_serial_no=old, new_serial_no=new, engineer=ctx.actor, replaced_at=ctx.now))
+    request.work_done, request.fix_demonstrated = ctx.data.get("work_done"), bool(ctx.data.get("fix_demonstrated"))
+    request.serviced_at = ctx.now
+    return {"parts_recorded": len(parts)}
+
+
+@registry.handler("electronics_service.record_sign_off")
+def record_sign_off(ctx: HandlerContext) -> dict[str, Any]:
+    """The customer's signature on the service record or online rating (step 6)."""
+    request = _request(ctx)
+    request.sign_off_method, request.signed_by = ctx.data["sign_off_method"], ctx.data.get("signed_by")
+    request.online_rating, request.signed_off_at = ctx.data.get("online_rating"), ctx.now
+    return {}
+
+
+@registry.handler("electronics_service.record_settlement")
+def record_settlement(ctx: HandlerContext) -> dict[str, Any]:
+    """The fee the business office collected against the quote (step 6, chargeable requests only)."""
+    request = _request(ctx)
+    request.amount_received = _money(ctx.data["amount_received"])
+    request.payment_method, request.fee_invoice_no = ctx.data["payment_method"], ctx.data.get("fee_invoice_no")
+    request.settled_by, request.settled_at = ctx.actor, ctx.now
+    return {"fee_outstanding": float(request.fee_total - request.amount_received)}
+
+
+@registry.handler("electronics_service.archive")
+def archive(ctx: HandlerContext) -> dict[str, Any]:
+    """The request's record is complete (step 6); the callback adds the survey later."""
+    request = _request(ctx)
+    request.status, request.archived_at = "archived", ctx.now
+    return {"archived_at": ctx.now.isoformat()}
+
+
+@registry.handler("electronics_service.record_survey")
+def record_survey(ctx: HandlerContext) -> dict[str, Any]:
+    """The callback's satisfaction survey, 1-5 for each aspect the procedure names (step 7)."""
+    request = _request(ctx)
+    for aspect in ("response_speed", "professionalism", "attitude", "resolution"):
+        setattr(request, aspect, int(ctx.data[aspect]))
+    request.survey_comment, request.surveyed_by, request.surveyed_at = ctx.data.get("survey_comment"), ctx.actor, ctx.now
+    request.status = "surveyed"
+    return {}
+
+
+def _requests(session: Session, instance_id: int) -> list[ElectronicsServiceRequest]:
+    return list(session.scalars(select(ElectronicsServiceRequest).filter_by(instance_id=instance_id)))
+
+
+STATUSES = {"open": ("处理中", "Open"), "declined": ("客户拒绝方案", "Declined by the customer"),
+            "archived": ("已归档", "Archived"), "surveyed": ("已回访", "Surveyed")}
+
+
+@registry.case_records
+def request_record(session: Session, instance_id: int) -> RecordSection | None:
+    return RecordSection.of("电子产品服务请求", "Electronics service request", [
+        ("request_no", "编号", "Number"), ("status", "状态", "Status"), ("customer_name", "客户", "Customer"),
+        ("contact_phone", "联系电话", "Phone"), ("region", "区域", "Region"), ("address", "地址", "Address"),
+        ("problem", "问题", "Problem"), ("remote_guidance", "远程指导", "Remote guidance"),
+        ("diagnosis", "诊断", "Diagnosis"), ("solution", "方案", "Solution"), ("work_order_no", "工单号", "Work order"),
+        ("engineer_name", "工程师", "Engineer"), ("work_done", "服务内容", "Work done"),
+        ("fix_demonstrated", "已演示修复", "Fix demonstrated"), ("sign_off_method", "签收方式", "Sign-off"),
+        ("archived_at", "归档时间", "Archived at"),
+    ], _requests(session, instance_id), labels={"status": STATUSES})
+
+
+@registry.case_records
+def warranty_record(session: Session, instance_id: int) -> RecordSection | None:
+    return RecordSection.of("保修核验", "Warranty check", [
+        ("model", "型号", "Model"), ("product_name", "产品", "Product"), ("serial_no", "序列号", "Serial number"),
+        ("purchase_date", "购买日期", "Purchased"), ("warranty_months", "保修期（月）", "Warranty (months)"),
+        ("warranty_until", "保修截止", "Warranty until"), ("in_warranty", "在保", "In warranty"),
+    ], _requests(session, instance_id))
+
+
+@registry.case_records
+def parts_record(session: Session, instance_id: int) -> RecordSection | None:
+    return RecordSection.of("更换零件", "Replaced parts", [
+        ("part_name", "零件名称", "Part"), ("old_serial_no", "旧序列号", "Old serial number"),
+        ("new_serial_no", "新序列号", "New serial number"), ("engineer", "工程师", "Engineer"),
+        ("replaced_at", "更换时间", "Replaced at"),
+    ], list(session.scalars(select(ReplacedPart).filter_by(instance_id=instance_id).order_by(ReplacedPart.id))))
+
+
+@registry.case_records
+def fee_record(session: Session, instance_id: int) -> RecordSection | None:
+    return RecordSection.of("费用", "Fee", [
+        ("labour_fee", "人工费", "Labour"), ("parts_fee", "零件费", "Parts"), ("fee_total", "报价合计", "Quoted total"),
+        ("customer_consent", "客户同意", "Customer consent"), ("amount_received", "实收金额", "Received"),
+        ("payment_method", "付款方式", "Payment"), ("fee_invoice_no", "发票号", "Invoice"),
+        ("settled_at", "结算时间", "Settled at"),
+    ], [r for r in _requests(session, instance_id) if r.chargeable or r.customer_consent])
+
+
+@registry.case_records
+def survey_record(session: Session, instance_id: int) -> RecordSection | None:
+    return RecordSection.of("回访满意度调查", "Callback survey", [
+        ("response_speed", "响应速度", "Response speed"), ("professionalism", "专业程度", "Professionalism"),
+        ("attitude", "服务态度", "Attitude"), ("resolution", "问题解决", "Resolution"),
+        ("survey_comment", "意见", "Comment"), ("surveyed_by", "回访人", "Called back by"),
+        ("surveyed_at", "回访时间", "Called back at"),
+    ], [r for r in _requests(session, instance_id) if r.surveyed_at])
