@@ -221,23 +221,26 @@ def test_in_warranty_upgrade_is_free_and_goes_to_a_software_engineer(deployed, c
     assert "Task_fee_settlement" not in case.open_elements() and parts(deployed) == []
 
 
-@pytest.mark.parametrize("overrides, reason", [
-    ({"model": "XK-7", "serial_no": "XK7-2503-00001"}, "in no warranty rule"),
-    ({"serial_no": "EP100-2503-00123"}, "belongs to model code EP100"),
-    ({"serial_no": "EM200/2503/123"}, "is not <model code>"),
-    ({"purchase_date": "2025-01-10"}, "between production"),
-])
-def test_a_product_that_cannot_be_verified_goes_back_to_the_desk(deployed, catalogue, overrides, reason):
-    case = open_request(deployed, **overrides)
+def test_a_product_that_cannot_be_verified_goes_back_to_the_desk_until_corrected(deployed, catalogue):
+    case = open_request(deployed, model="XK-7", serial_no="XK7-2503-00001")
     assert case.open_elements() == {"Task_correct_product"}
-    [(code, message)] = refusals(case)
-    assert code == "PRODUCT_NOT_VERIFIED" and reason in message
+    assert refusals(case)[-1][0] == "PRODUCT_NOT_VERIFIED" and "in no warranty rule" in refusals(case)[-1][1]
+    for correction, reason in [
+        ({"model": "EM-200", "serial_no": "EP100-2503-00123"}, "belongs to model code EP100"),
+        ({"model": "EM-200", "serial_no": "EM200/2503/123"}, "is not <model code>"),
+        ({"model": "EM-200", "serial_no": "EM200-2503-00123", "purchase_date": "2025-01-10"}, "between production"),
+        ({"model": "EM-200", "serial_no": "EM200-2503-00123", "purchase_date": "2026-11-17"}, "between production"),
+    ]:
+        case.complete("Task_correct_product", DESK, **{"purchase_date": "2026-03-10", **correction})
+        assert case.open_elements() == {"Task_correct_product"}
+        assert refusals(case)[-1][0] == "PRODUCT_NOT_VERIFIED" and reason in refusals(case)[-1][1]
     with deployed.db.sessions() as session:
         assert session.scalars(select(ElectronicsServiceRequest)).all() == []
     assert case.instance.business_key is None
-    case.complete("Task_correct_product", DESK, model="EM-200", serial_no="EM200-2503-00123",
+    case.complete("Task_correct_product", DESK, model="EM-200", serial_no="em200-2503-00123",
                   purchase_date="2026-03-10", verification_note="按发票更正")
     assert case.open_elements() == {"Task_remote_fix"} and case.instance.business_key == "DZ-2026-0001"
+    assert service_request(deployed, case).serial_no == "EM200-2503-00123"
 
 
 def test_the_longest_model_prefix_sets_the_warranty(deployed, catalogue):
