@@ -94,6 +94,7 @@ class ElectronicsServiceRequest(Base):
     labour_fee: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
     parts_fee: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
     fee_total: Mapped[Decimal] = mapped_column(Numeric(12, 2), default=Decimal("0"))
+    quote_note: Mapped[str | None] = mapped_column(Text)
     chargeable: Mapped[bool] = mapped_column(Boolean, default=False)
     customer_consent: Mapped[str | None] = mapped_column(String(20))
     consent_note: Mapped[str | None] = mapped_column(Text)
@@ -246,7 +247,7 @@ def record_quote(ctx: HandlerContext) -> dict[str, Any]:
     total = (labour or Decimal("0")) + (parts or Decimal("0"))
     request.diagnosis, request.knowledge_base_ref = data.get("diagnosis"), data.get("knowledge_base_ref")
     request.solution, request.labour_fee, request.parts_fee = data["solution"], labour, parts
-    request.fee_total, request.chargeable = total, total > 0
+    request.fee_total, request.chargeable, request.quote_note = total, total > 0, data.get("quote_note")
     return {"fee_total": float(total), "chargeable": total > 0, "required_skill": skill}
 
 
@@ -410,7 +411,8 @@ def parts_record(session: Session, instance_id: int) -> RecordSection | None:
 def fee_record(session: Session, instance_id: int) -> RecordSection | None:
     return RecordSection.of("费用", "Fee", [
         ("labour_fee", "人工费", "Labour"), ("parts_fee", "零件费", "Parts"), ("fee_total", "报价合计", "Quoted total"),
-        ("customer_consent", "客户同意", "Customer consent"), ("amount_received", "实收金额", "Received"),
+        ("quote_note", "报价说明", "Quote note"), ("customer_consent", "客户同意", "Customer consent"),
+        ("amount_received", "实收金额", "Received"),
         ("payment_method", "付款方式", "Payment"), ("fee_invoice_no", "发票号", "Invoice"),
         ("settled_at", "结算时间", "Settled at"),
     ], [r for r in _requests(session, instance_id) if r.chargeable or r.customer_consent])

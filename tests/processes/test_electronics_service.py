@@ -49,7 +49,7 @@ def remote_fix(case: Case, resolved: bool) -> None:
 def diagnose(case: Case, solution: str = "part_replacement", **fees) -> None:
     fees = fees or {"labour_fee": 200, "parts_fee": 650.5}
     case.complete("Task_diagnosis", SUPPORT, knowledge_base_ref="KB-0123 显示屏无显示", diagnosis="主板供电电路损坏",
-                  solution=solution, **fees)
+                  solution=solution, quote_note="主板 650.5 元，人工 200 元", **fees)
 
 
 def to_dispatch(engine, solution: str = "part_replacement", **overrides) -> Case:
@@ -185,6 +185,7 @@ def test_out_of_warranty_quote_consent_dispatch_parts_fee_and_survey(deployed, c
     sections = {s.title: s for s in deployed.case_records(case.id)}
     assert set(sections) == {"电子产品服务请求", "保修核验", "更换零件", "费用", "回访满意度调查", "工程师派工"}
     assert [r["new_serial_no"] for r in sections["更换零件"].rows] == ["MB-2611-0456", "PS-0999"]
+    assert sections["费用"].rows[0]["quote_note"] == "主板 650.5 元，人工 200 元"
     assert sla(deployed, case, "Timer_service_limit").status == "met"
 
 
