@@ -5,6 +5,8 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
+from sqlalchemy import func, select
+
 from engine.clock import Clock
 from engine.db import Database
 from engine.delivery import SmtpTransport, WebhookTransport
@@ -12,6 +14,7 @@ from engine.departments import ensure_departments
 from engine.outbox import FileTransport, LogTransport, Transport, Transports
 from engine.service import WorkflowEngine
 from handlers import build_registry
+from handlers.electronics_service import ProductWarranty, seed_product_warranties
 
 PROCESSES_DIR = Path(os.environ.get("AFTERSALES_PROCESSES", Path(__file__).resolve().parents[1] / "processes"))
 
@@ -41,8 +44,11 @@ def transports_from_environment(env: Mapping[str, str]) -> Transports:
 
 
 def initialise(engine: WorkflowEngine, deployed_by: str = "system") -> list:
-    """Create the schema, seed the departments, deploy every diagram in processes/ (idempotent)."""
+    """Create the schema, seed the departments and, on a new database, the default warranty periods
+    (administrators keep them with `aftersales warranties`), deploy every diagram in processes/ (idempotent)."""
     engine.db.create_schema()
     with engine.db.sessions.begin() as session:
         ensure_departments(session)
+        if session.scalar(select(func.count()).select_from(ProductWarranty)) == 0:
+            seed_product_warranties(session)
     return engine.deploy_directory(PROCESSES_DIR, deployed_by)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from engine.directory import Directory
+from handlers.dispatching import seed_demo_engineers
 from webapp.auth import hash_password
 
 DEMO_PASSWORD = "demo-2026"
@@ -65,4 +66,6 @@ def seed_demo_users(directory: Directory) -> list[DemoUser]:
     for user in DEMO_USERS:
         directory.add_user(user.username, user.display_name, password_hash, user.departments, user.roles,
                            email=f"{user.username}@example.com")
+    with directory.db.sessions.begin() as session:
+        seed_demo_engineers(session)  # the field engineers' certificates, skills and regions
     return list(DEMO_USERS)
