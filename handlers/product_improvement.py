@@ -12,8 +12,15 @@ from sqlalchemy.orm import Session
 from engine.handler_api import BpmnError, HandlerContext, HandlerRegistry, RecordSection
 from handlers import knowledge_base
 from handlers.customer_feedback import (  # noqa: F401  (the records other areas read are re-exported here)
-    BacklogItem, BetaParticipant, CustomerFeedback, ImprovementPlan, KnowledgeEntry, PlanReview, feedback_of,
-    problem_key, recurring_problems,
+    BacklogItem,
+    BetaParticipant,
+    CustomerFeedback,
+    ImprovementPlan,
+    KnowledgeEntry,
+    PlanReview,
+    feedback_of,
+    problem_key,
+    recurring_problems,
 )
 from handlers.numbering import next_number
 

@@ -14,7 +14,13 @@ from engine import queries
 from engine.forms import InvalidForm
 from engine.models import OutboxMessage
 from handlers.product_improvement import (
-    BacklogItem, BetaParticipant, CustomerFeedback, ImprovementPlan, KnowledgeEntry, PlanReview, recurring_problems,
+    BacklogItem,
+    BetaParticipant,
+    CustomerFeedback,
+    ImprovementPlan,
+    KnowledgeEntry,
+    PlanReview,
+    recurring_problems,
 )
 from tests.conftest import BEIJING
 from tests.processes.conftest import Case
