@@ -115,7 +115,8 @@ def record_plan_review(ctx: HandlerContext) -> dict[str, Any]:
 
 @registry.handler("product_improvement.conclude_plan_review")
 def conclude_plan_review(ctx: HandlerContext) -> dict[str, Any]:
-    """Approved only when every department of `reviewer_departments` approved; any rejection sends it back."""
+    """Approved only when every department of `reviewer_departments` approved; any rejection sends it back
+    (with the decision fields cleared, so no head finds another's old decision in the next review)."""
     required = ctx.property_list("reviewer_departments")
     if not required:
         raise ValueError("the task needs the property reviewer_departments (department codes)")
@@ -130,7 +131,7 @@ def conclude_plan_review(ctx: HandlerContext) -> dict[str, Any]:
         ctx.audit("improvement_plan_rejected", {
             "plan_version": plan.version,
             "rejected_by": [{"role": r.role, "reviewer": r.reviewer, "comment": r.comment} for r in rejected]})
-        return {"plan_approved": False,
+        return {"plan_approved": False, "review_decision": None, "review_comment": None,
                 "plan_rejections": "；".join(f"{r.role}：{r.comment or '否决'}" for r in rejected)}
     feedback = feedback_of(ctx)
     feedback.implementation = plan.implementation

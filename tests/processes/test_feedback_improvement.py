@@ -342,6 +342,7 @@ def test_a_plan_rejected_by_one_head_goes_back_for_a_new_version(deployed):
     assert rejection.detail["rejected_by"] == [{"role": "质量负责人", "reviewer": "qa.chen", "comment": "长期措施不具体"}]
     assert case.task("Task_plan").data["plan_rejections"] == "质量负责人：长期措施不具体"
     propose(case)
+    assert all(case.task(f"Task_review_{h}").data.get("review_decision") is None for h in HEADS)
     review(case)
     assert case.open_elements() == {"Task_verification"}
     assert [(p.version, p.status) for p in records(deployed, ImprovementPlan)] == [(1, "rejected"), (2, "approved")]
