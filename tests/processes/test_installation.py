@@ -1,0 +1,254 @@
+"""P5 装机: the installation walked by department users with the injected clock: dispatch of a certified
+engineer (and the supervisor's choice when nobody qualifies), the three-party unpacking inspection, the
+logistics claim on damaged packaging with its limit, the contract check with a supplement, commissioning,
+training, the signed 《装机单》 filed in the customer service file, the callback with its limit and a
+complaint about staff."""
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from engine import queries
+from engine.models import OutboxMessage
+from handlers.customer_files import CustomerDevice, ServiceCallback, customer_service_file
+from handlers.dispatching import Engineer, EngineerAssignment, seed_demo_engineers
+from handlers.field_service import InstallationSheet, LogisticsClaim
+from tests.conftest import BEIJING
+from tests.processes.conftest import Case
+
+SECOND = timedelta(seconds=1)
+REQUESTER, SUPERVISOR, CLERK = "sales.li", "sup.luo", "biz.tang"
+CUSTOMER = "华东机电有限公司"
+
+
+@pytest.fixture
+def engineers(deployed, staff):
+    with deployed.db.sessions.begin() as session:
+        seed_demo_engineers(session)
+    return deployed
+
+
+def request(**overrides):
+    form = {"customer": CUSTOMER, "contact": "王经理 138-0000-1234", "device_model": "JZ-200 数控机床",
+            "serial_no": "JZ200-2026-0815", "contract_no": "HT-2026-118", "configuration": "主机1台、刀库1套、冷却系统1套",
+            "site_address": "苏州工业园区星湖街 88 号", "region": "华东"}
+    form.update(overrides)
+    return form
+
+
+def start(engine, **overrides) -> Case:
+    return Case(engine, engine.start_instance("installation", request(**overrides), REQUESTER))
+
+
+def unpack(case: Case, packaging: str = "intact", engineer: str = "fe.zhu") -> None:
+    case.complete("Task_unpacking", engineer, sales_representative="李明（销售部）",
+                  logistics_representative="冯涛（物流）", customer_representative="王强（客户设备科）",
+                  packaging=packaging, packaging_damage="木箱一角破裂" if packaging == "damaged" else None)
+
+
+def check_goods(case: Case, result: str = "matches", engineer: str = "fe.zhu") -> None:
+    case.complete("Task_contract_check", engineer, customer_checker="王强", goods_check=result,
+                  discrepancies="缺冷却泵1台" if result == "discrepancy" else None)
+
+
+def install_to_signature(case: Case, engineer: str = "fe.zhu") -> None:
+    case.complete("Task_install", engineer, procedure_no="AZ-JZ200-03", installation_notes="水平度 0.02mm/m")
+    case.complete("Task_commissioning", engineer, parameters="主轴跳动 0.003mm；定位精度 0.008mm", parameters_result="pass")
+    case.complete("Task_training", engineer, trainees="张伟、刘洋", training_content="开关机、换刀、日常点检",
+                  training_hours=4)
+    case.complete("Task_sign_sheet", engineer, signed_by="王强", signed_on="2026-11-16")
+
+
+def call_back(case: Case, complaint: bool = False) -> None:
+    case.complete("Task_callback", CLERK, use_feedback="运行正常", installation_feedback="安装规范",
+                  training_feedback="操作人员已掌握", satisfaction="dissatisfied" if complaint else "very_satisfied",
+                  complaint_about_staff=complaint, complained_staff="朱磊" if complaint else None,
+                  complaint_details="工程师迟到且态度生硬" if complaint else None)
+
+
+def rows(engine, model):
+    with engine.db.sessions() as session:
+        found = list(session.scalars(select(model).order_by(model.id)))
+        session.expunge_all()
+        return found
+
+
+def file_of(engine, customer: str = CUSTOMER):
+    with engine.db.sessions() as session:
+        entries = customer_service_file(session, customer)
+        session.expunge_all()
+        return entries
+
+
+def fired(case: Case) -> list[str]:
+    return [e.element_id for e in case.events("timer_fired")]
+
+
+def sla(engine, case: Case, element_id: str):
+    return [r for r in queries.sla_records(engine.db, case.id) if r.element_id == element_id]
+
+
+def outbox_to(engine, subject_part: str) -> set[str]:
+    with engine.db.sessions() as session:
+        return {m.recipient for m in session.scalars(select(OutboxMessage)) if subject_part in m.subject}
+
+
+# -- the main path ------------------------------------------------------------------------------------
+def test_installation_main_path_files_the_signed_sheet_and_registers_the_device(engineers, clock):
+    case = start(engineers)
+    assert case.instance.business_key == "IN-2026-0001"
+    unpacking = case.task("Task_unpacking")
+    assert (unpacking.department, unpacking.claimed_by) == ("tech_support", "fe.zhu")  # 华东, certified installer
+    unpack(case)
+    assert case.open_elements() == {"Task_contract_check"}  # intact packaging: no claim
+    check_goods(case)
+    install_to_signature(case)
+    [sheet] = rows(engineers, InstallationSheet)
+    assert sheet.filed_at == clock.now() and sheet.signed_by == "王强" and sheet.signed_on == date(2026, 11, 16)
+    assert sheet.inspection_parties == "李明（销售部）、冯涛（物流）、王强（客户设备科）"
+    assert (sheet.engineer, sheet.packaging, sheet.procedure_no) == ("fe.zhu", "intact", "AZ-JZ200-03")
+    assert sheet.trainees == "张伟、刘洋" and "主轴跳动" in sheet.parameters
+    assert [c["result"] for c in sheet.contract_checks] == ["matches"]
+    [unit] = rows(engineers, CustomerDevice)
+    assert (unit.customer, unit.serial_no, unit.device_model, unit.installation_no) == (
+        CUSTOMER, "JZ200-2026-0815", "JZ-200 数控机床", "IN-2026-0001")
+    assert unit.installed_at == clock.now()
+    [assignment] = rows(engineers, EngineerAssignment)
+    assert (assignment.engineer, assignment.kind, assignment.closed_at) == ("fe.zhu", "installation", clock.now())
+    assert rows(engineers, LogisticsClaim) == []
+
+    callback = case.task("Task_callback")
+    assert callback.department == "business_office" and callback.limit_name == "安装完成后3个工作日内电话回访"
+    call_back(case)
+    assert case.instance.status == "completed"
+    entries = file_of(engineers)
+    assert [(e.kind, e.document, e.business_key) for e in entries] == [
+        ("installation", "《装机单》", "IN-2026-0001"), ("callback", "《客户回访记录》", "IN-2026-0001")]
+    assert entries[0].signed_by == "王强" and entries[0].serial_no == "JZ200-2026-0815"
+    assert "开箱检验三方：李明（销售部）、冯涛（物流）、王强（客户设备科）" in entries[0].summary
+    [call] = rows(engineers, ServiceCallback)
+    assert (call.case_kind, call.satisfaction, call.complaint_about_staff) == ("installation", "very_satisfied", False)
+    titles = [s.title for s in engineers.case_records(case.id)]
+    assert {"装机单", "客户服务档案", "工程师派工"} <= set(titles)
+    assert all(r.status == "met" for r in queries.sla_records(engineers.db, case.id))
+
+
+def test_damaged_packaging_is_claimed_from_the_carrier_before_the_sheet_is_filed(engineers, clock):
+    case = start(engineers)
+    unpack(case, "damaged")
+    claim = case.task("Task_logistics_claim")
+    assert claim.department == "logistics" and claim.limit_name == "包装破损：3个工作日内向承运商索赔"
+    assert case.open_elements() == {"Task_logistics_claim", "Task_contract_check"}  # installation goes on
+    check_goods(case)
+    install_to_signature(case)
+    assert case.open_elements() == {"Task_logistics_claim"}  # the sheet waits for the claim
+    assert rows(engineers, InstallationSheet)[0].filed_at is None
+    case.complete("Task_logistics_claim", "log.feng", carrier="顺丰物流", waybill_no="SF1234567890",
+                  damage_description="木箱一角破裂，防护膜撕裂", claim_amount=1200.0)
+    [row] = rows(engineers, LogisticsClaim)
+    assert (row.claim_no, row.installation_no, row.carrier, row.amount) == ("LC-2026-0001", "IN-2026-0001", "顺丰物流", 1200.0)
+    [sheet] = rows(engineers, InstallationSheet)
+    assert sheet.packaging == "damaged" and sheet.packaging_damage == "木箱一角破裂" and sheet.filed_at is not None
+    assert [(e.kind, e.document) for e in file_of(engineers)] == [
+        ("logistics_claim", "《物流索赔单》"), ("installation", "《装机单》")]
+    assert case.open_elements() == {"Task_callback"}
+
+
+def test_logistics_claim_within_3_working_days(engineers, clock, travel, staff):
+    case = start(engineers)
+    unpack(case, "damaged")  # Monday 2026-11-16 09:00
+    due = case.task("Task_logistics_claim").due_at
+    assert due == datetime(2026, 11, 19, 9, 0, tzinfo=BEIJING)
+    travel(due - SECOND)
+    assert fired(case) == []
+    travel(due + SECOND)
+    assert fired(case) == ["Timer_claim"]
+    [record] = sla(engineers, case, "Timer_claim")
+    assert (record.status, record.department) == ("breached", "logistics")
+    # nobody holds the claim yet: the logistics department (its head included) is told of the miss
+    assert outbox_to(engineers, "超时：包装破损") == {"department:logistics"}
+    assert "Task_logistics_claim" in case.open_elements()  # the claim is still owed
+
+
+def test_goods_not_matching_the_contract_are_supplemented_by_sales_and_checked_again(engineers):
+    case = start(engineers)
+    unpack(case)
+    check_goods(case, "discrepancy")
+    supplement = case.task("Task_supplement")
+    assert supplement.department == "sales"
+    case.complete("Task_supplement", "sales.zhao", supplement_arrangement="补发冷却泵1台", supplement_expected_on="2026-11-20")
+    assert case.task("Task_contract_check").claimed_by == "fe.zhu"
+    check_goods(case)
+    assert case.open_elements() == {"Task_install"}
+    [sheet] = rows(engineers, InstallationSheet)
+    assert [(c["result"], c["discrepancies"]) for c in sheet.contract_checks] == [
+        ("discrepancy", "缺冷却泵1台"), ("matches", None)]
+    assert sheet.contract_checks[1]["supplement"] == "补发冷却泵1台"
+
+
+def test_parameters_out_of_tolerance_go_back_to_installation(engineers):
+    case = start(engineers)
+    unpack(case)
+    check_goods(case)
+    case.complete("Task_install", "fe.zhu", procedure_no="AZ-JZ200-03")
+    case.complete("Task_commissioning", "fe.zhu", parameters="定位精度 0.02mm 超差", parameters_result="fail")
+    assert case.open_elements() == {"Task_install"}
+    install_to_signature(case)
+    assert case.open_elements() == {"Task_callback"}
+
+
+def test_callback_within_3_working_days_of_filing(engineers, clock, travel):
+    case = start(engineers)
+    unpack(case)
+    check_goods(case)
+    clock.set(datetime(2026, 11, 20, 15, 0, tzinfo=BEIJING))  # filed on a Friday afternoon
+    install_to_signature(case)
+    due = case.task("Task_callback").due_at
+    assert due == datetime(2026, 11, 25, 15, 0, tzinfo=BEIJING)  # the weekend does not count
+    travel(due - SECOND)
+    assert fired(case) == []
+    travel(due + SECOND)
+    assert fired(case) == ["Timer_callback"]
+    [record] = sla(engineers, case, "Timer_callback")
+    assert (record.status, record.department) == ("breached", "business_office")
+    call_back(case)
+    assert case.instance.status == "completed"
+
+
+def test_a_complaint_about_staff_goes_to_the_supervisor_for_penalty_and_internal_notice(engineers):
+    case = start(engineers)
+    unpack(case)
+    check_goods(case)
+    install_to_signature(case)
+    call_back(case, complaint=True)
+    handling = case.task("Task_handle_complaint")
+    assert handling.department == "service_supervisors"
+    case.complete("Task_handle_complaint", SUPERVISOR, penalty="扣当月服务绩效 10%", internal_notice="服务守时与礼仪通报")
+    assert case.instance.status == "completed"
+    [call] = rows(engineers, ServiceCallback)
+    assert (call.complained_staff, call.penalty, call.handled_by) == ("朱磊", "扣当月服务绩效 10%", SUPERVISOR)
+    assert outbox_to(engineers, "内部通报") == {"department:after_sales", "department:tech_support"}
+    assert [e.kind for e in file_of(engineers)] == ["installation", "callback", "complaint"]
+
+
+def test_nobody_certified_the_supervisor_chooses_and_an_uncertified_choice_is_refused(engineers, clock):
+    with engineers.db.sessions.begin() as session:
+        for row in session.scalars(select(Engineer).where(Engineer.username.in_(["fe.zhu", "fe.ye"]))):
+            row.active = row.username != "fe.zhu"
+            if row.username == "fe.ye":
+                row.certified_until = date(2026, 11, 1)  # 上岗证 expired
+    case = start(engineers)
+    assert case.open_elements() == {"Task_choose_engineer"}
+    case.complete("Task_choose_engineer", SUPERVISOR, engineer="fe.ye", choice_note="华北工程师支援")
+    assert case.open_elements() == {"Task_choose_engineer"}  # refused: no valid certificate
+    case.complete("Task_choose_engineer", SUPERVISOR, engineer="ts.qian")
+    assert case.open_elements() == {"Task_choose_engineer"}  # refused: certified, but not an installer
+    with engineers.db.sessions.begin() as session:
+        session.scalar(select(Engineer).where(Engineer.username == "fe.ye")).certified_until = date(2029, 11, 1)
+    case.complete("Task_choose_engineer", SUPERVISOR, engineer="fe.ye")
+    assert case.task("Task_unpacking").claimed_by == "fe.ye"
+    [assignment] = rows(engineers, EngineerAssignment)
+    assert (assignment.engineer, assignment.manual, assignment.outside_region) == ("fe.ye", True, True)
+    assert [e.element_id for e in case.events("task_completed")].count("Task_choose_engineer") == 3
