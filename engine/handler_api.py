@@ -103,6 +103,20 @@ class RecordSection:
 
 
 CaseRecords = Callable[[Session, int], RecordSection | None]
+RecordBookReader = Callable[[Session, str | None], RecordSection | None]
+
+
+@dataclass(frozen=True)
+class RecordBook:
+    """A register a business area keeps across cases (e.g. the customer service file), opened by key:
+    `read(session, None)` is the index (one row per key), `read(session, key)` one entry."""
+
+    name: str
+    title: str
+    title_en: str
+    key_column: str  # the index column whose value opens an entry, e.g. the customer
+    viewers: tuple[str, ...]  # departments whose members may open it; auditors and admins always may
+    read: RecordBookReader
 
 
 class HandlerRegistry:
@@ -111,6 +125,7 @@ class HandlerRegistry:
     def __init__(self) -> None:
         self._handlers: dict[str, Handler] = {}
         self._case_records: list[CaseRecords] = []
+        self._books: dict[str, RecordBook] = {}
 
     def handler(self, topic: str) -> Callable[[Handler], Handler]:
         def register(function: Handler) -> Handler:
@@ -125,11 +140,29 @@ class HandlerRegistry:
         self._case_records.append(function)
         return function
 
+    def record_book(self, name: str, title: str, title_en: str, key_column: str,
+                    viewers: tuple[str, ...]) -> Callable[[RecordBookReader], RecordBookReader]:
+        """Register a business area's register that people open per key outside any one case."""
+        def register(function: RecordBookReader) -> RecordBookReader:
+            if name in self._books:
+                raise ValueError(f"record book '{name}' is already registered")
+            self._books[name] = RecordBook(name, title, title_en, key_column, viewers, function)
+            return function
+        return register
+
     def include(self, other: HandlerRegistry) -> HandlerRegistry:
         for topic, function in other._handlers.items():
             self.handler(topic)(function)
         self._case_records.extend(other._case_records)
+        for book in other._books.values():
+            self.record_book(book.name, book.title, book.title_en, book.key_column, book.viewers)(book.read)
         return self
+
+    def record_books(self) -> list[RecordBook]:
+        return list(self._books.values())
+
+    def book(self, name: str) -> RecordBook | None:
+        return self._books.get(name)
 
     def record_readers(self) -> list[CaseRecords]:
         return list(self._case_records)

@@ -4,10 +4,11 @@ all; the customer devices that maintenance plans refer to; the business office's
 after-sales supervisor's handling of complaints about staff."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Date, Integer, String, Text, select
+from sqlalchemy import Boolean, Date, Integer, String, Text, distinct, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from engine.db import UtcDateTime
@@ -173,3 +174,34 @@ def service_file_record(session: Session, instance_id: int) -> RecordSection | N
         ("filed_by", "归档人", "Filed by"),
     ], list(session.scalars(select(CustomerServiceFileEntry).where(CustomerServiceFileEntry.instance_id == instance_id)
                             .order_by(CustomerServiceFileEntry.id))), labels={"kind": kinds})
+
+
+_FILE_COLUMNS = [
+    ("filed_at", "归档时间", "Filed at"), ("kind", "类别", "Kind"), ("document", "记录", "Record"),
+    ("business_key", "单号", "Number"), ("serial_no", "设备序列号", "Serial no."), ("summary", "内容", "Summary"),
+    ("signed_by", "客户签字", "Signed by"), ("signed_on", "签字日期", "Signed on"), ("filed_by", "归档人", "Filed by"),
+]
+
+
+@dataclass(frozen=True)
+class _CustomerFileIndexRow:
+    customer: str
+    entries: int
+    devices: int
+    last_filed_at: datetime
+
+
+@registry.record_book("customer_service_file", "客户服务档案", "Customer service files", key_column="customer",
+                      viewers=("after_sales", "business_office", "tech_support", "service_supervisors", "sales"))
+def customer_service_file_book(session: Session, customer: str | None) -> RecordSection | None:
+    """Every customer with a file (index), or everything filed for one customer, oldest first."""
+    if customer is not None:
+        return RecordSection.of(f"客户服务档案：{customer}", f"Customer service file: {customer}", _FILE_COLUMNS,
+                                customer_service_file(session, customer), labels={"kind": FILE_KINDS})
+    entry = CustomerServiceFileEntry
+    rows = session.execute(select(entry.customer, func.count(entry.id), func.count(distinct(entry.serial_no)),
+                                  func.max(entry.filed_at)).group_by(entry.customer).order_by(entry.customer))
+    return RecordSection.of("客户服务档案", "Customer service files", [
+        ("customer", "客户", "Customer"), ("entries", "记录数", "Records"), ("devices", "设备数", "Devices"),
+        ("last_filed_at", "最近归档", "Last filed"),
+    ], [_CustomerFileIndexRow(*row) for row in rows])

@@ -37,12 +37,13 @@ def create_app(engine: WorkflowEngine | None = None, config: dict[str, Any] | No
     app.extensions["aftersales.engine"] = engine
     app.extensions["aftersales.directory"] = Directory(engine.db, engine.clock)
 
-    from webapp import auth, display, inbox, security
+    from webapp import auth, display, inbox, record_books, security
     security.init_app(app)
     display.init_app(app)
     auth.init_app(app)
     app.register_blueprint(auth.blueprint)
     app.register_blueprint(inbox.blueprint)
+    record_books.init_app(app)
     return app
 
 

@@ -1,0 +1,19 @@
+"""Registers kept across cases (the customer service file…), read through the handlers that keep them."""
+from __future__ import annotations
+
+from engine.db import Database
+from engine.errors import NotFound
+from engine.handler_api import HandlerRegistry, RecordBook, RecordSection
+
+
+def books(handlers: HandlerRegistry) -> list[RecordBook]:
+    return handlers.record_books()
+
+
+def open_book(db: Database, handlers: HandlerRegistry, name: str, key: str | None = None) -> RecordSection | None:
+    """The book's index (key None) or one entry; None when there is nothing filed under the key yet."""
+    book = handlers.book(name)
+    if book is None:
+        raise NotFound(f"no record book '{name}'")
+    with db.sessions() as session:
+        return book.read(session, key)
