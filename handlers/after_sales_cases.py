@@ -1,7 +1,6 @@
 """P2 after-sales cases with three judgments (售后问题处理, 三判): the 《售后处理单》, judgments, the expert group's opinions and the handling report."""
 from __future__ import annotations
 
-import calendar
 from datetime import date, datetime
 from typing import Any
 
@@ -11,12 +10,12 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from engine.db import UtcDateTime
 from engine.handler_api import Base, BpmnError, HandlerContext, HandlerRegistry, RecordSection
 from handlers.numbering import BEIJING, next_number
+from handlers.warranty_criteria import UNDETERMINED, judge_warranty, matching_criterion
 
 registry = HandlerRegistry()
 
-IN_WARRANTY, OUT_OF_WARRANTY, UNDETERMINED = "in_warranty", "out_of_warranty", "undetermined"
-WARRANTY_NAMES = {IN_WARRANTY: ("保修期内", "Within warranty"), OUT_OF_WARRANTY: ("保修期外", "Out of warranty"),
-                  UNDETERMINED: ("无匹配标准", "No matching criteria")}
+WARRANTY_NAMES = {"in_warranty": ("保修期内", "Within warranty"), "out_of_warranty": ("保修期外", "Out of warranty"),
+                  "undetermined": ("无匹配标准", "No matching criteria")}
 OUTCOME_NAMES = {"return": ("退货", "Return"), "exchange": ("换货", "Exchange"), "repair": ("维修", "Repair"),
                  "free_repair": ("免费维修", "Free repair"), "parts_supplement": ("补发配件", "Parts supplement"),
                  "compensation": ("赔偿", "Compensation"), "explanation": ("解释说明", "Explanation")}
@@ -24,28 +23,6 @@ RETURN_NAMES = {"return": ("需返厂", "Return"), "no_return": ("无需返厂",
 ROUTE_NAMES = {"supervisor": ("质量主管判定", "Quality supervisor"), "expert_group": ("质量专家小组", "Expert group")}
 STATUS_NAMES = {"open": ("进行中", "Open"), "done": ("已完成", "Done")}
 OPINION_NAMES = {"given": ("已提交", "Given"), "missing": ("未提交", "Missing")}
-
-# The company's warranty criteria as first installed; the table is the source, edited by the quality
-# department (rows, not code). Counted from the ship date, or the purchase date where the row says so.
-DEFAULT_CRITERIA = [
-    ("", "通用产品（无专门标准时）", 12, "ship_date"),
-    ("JZ-", "减速电机", 18, "ship_date"),
-    ("BP-", "变频器", 24, "purchase_date"),
-    ("KZ-", "控制柜", 12, "ship_date"),
-    ("PJ-", "配件及易损件", 6, "ship_date"),
-]
-
-
-class WarrantyCriterion(Base):
-    """One row of the company's warranty criteria table (保修标准表): the longest matching model prefix wins."""
-
-    __tablename__ = "warranty_criteria"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    model_prefix: Mapped[str] = mapped_column(String(60), unique=True)
-    product_category: Mapped[str] = mapped_column(String(120))
-    warranty_months: Mapped[int] = mapped_column(Integer)
-    counted_from: Mapped[str] = mapped_column(String(20), default="ship_date")  # ship_date | purchase_date
-
 
 class AfterSalesCase(Base):
     """The 《售后处理单》 from intake to closing: the three judgments, the analysis, the handling and its
@@ -161,47 +138,9 @@ def register_case(ctx: HandlerContext) -> dict[str, Any]:
     return {"case_no": case_no}
 
 
-def ensure_warranty_criteria(session: Session) -> None:
-    """Install the default criteria table the first time it is needed (an empty table has no rule at all)."""
-    if session.scalar(select(WarrantyCriterion.id).limit(1)) is None:
-        session.add_all(WarrantyCriterion(model_prefix=prefix, product_category=category, warranty_months=months,
-                                          counted_from=counted_from)
-                        for prefix, category, months, counted_from in DEFAULT_CRITERIA)
-        session.flush()
-
-
-def add_months(start: date, months: int) -> date:
-    """The same day `months` later (the month's last day when it has fewer days)."""
-    month_index = start.month - 1 + months
-    year, month = start.year + month_index // 12, month_index % 12 + 1
-    return date(year, month, min(start.day, calendar.monthrange(year, month)[1]))
-
-
-def matching_criterion(session: Session, model: str) -> WarrantyCriterion | None:
-    """The criteria row for a model: the longest model prefix it starts with (case-insensitive)."""
-    rows = [r for r in session.scalars(select(WarrantyCriterion)) if model.upper().startswith(r.model_prefix.upper())]
-    return max(rows, key=lambda r: len(r.model_prefix), default=None)
-
-
-def judge_warranty(criterion: WarrantyCriterion | None, ship_date: date, purchase_date: date | None,
-                   reported_on: date) -> tuple[str, str, date | None]:
-    """Within warranty when the problem is reported on or before the end of the criterion's period."""
-    if criterion is None:
-        return UNDETERMINED, "保修标准表中无适用于该型号的标准，请人工判定", None
-    use_purchase = criterion.counted_from == "purchase_date" and purchase_date is not None
-    start, start_name = (purchase_date, "购买日期") if use_purchase else (ship_date, "发货日期")
-    until = add_months(start, criterion.warranty_months)
-    verdict = IN_WARRANTY if reported_on <= until else OUT_OF_WARRANTY
-    prefix = f"型号前缀“{criterion.model_prefix}”" if criterion.model_prefix else "通用标准"
-    basis = (f"{prefix}（{criterion.product_category}）保修{criterion.warranty_months}个月，自{start_name}"
-             f"{start.isoformat()}起至{until.isoformat()}；受理日期{reported_on.isoformat()}")
-    return verdict, basis, until
-
-
 @registry.handler("after_sales_cases.propose_warranty")
 def propose_warranty(ctx: HandlerContext) -> dict[str, Any]:
     """Propose the first judgment from the criteria table, the model and the ship/purchase date (P2 step 2)."""
-    ensure_warranty_criteria(ctx.session)
     case = _case(ctx)
     verdict, basis, until = judge_warranty(matching_criterion(ctx.session, case.model), case.ship_date,
                                            case.purchase_date, case.received_at.astimezone(BEIJING).date())
