@@ -32,3 +32,8 @@ class NotAColleague(EngineError):
 
 class TaskRoutingError(EngineError):
     """A task whose department comes from case data that names no department; nothing was saved."""
+
+
+class CaseDataError(EngineError):
+    """The case data does not fit what the diagram needs (e.g. no list for a multi-instance task);
+    nothing was saved."""

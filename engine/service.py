@@ -200,7 +200,7 @@ class WorkflowEngine:
             cleaned = validate_submission(FormDefinition.from_dict(task.form), submitted)
             instance = self._instance(uow, task.instance_id)
             run = self._load(uow, instance, actor)
-            run.complete_human_task(task.task_uuid, cleaned)
+            run.complete_human_task(task.task_uuid, cleaned, actor, uow.now)
             task.state, task.completed_by, task.completed_at, task.submitted = "completed", actor, uow.now, cleaned
             if task.claimed_by is None:
                 task.claimed_by, task.claimed_at = actor, uow.now

@@ -28,6 +28,12 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from engine.calendar import BusinessCalendar
 from engine.catalog import CAMUNDA_NS, DiagramError, ParsedDiagram
 from engine.clock import active_clock
+from engine.spiff.multi_instance import (
+    CollectingParallelTask,
+    CollectingSequentialTask,
+    CollectingTaskConverter,
+    MultiInstanceUserTaskParser,
+)
 
 
 # --- the clock ---------------------------------------------------------------------------------
@@ -106,6 +112,7 @@ class AftersalesParser(CamundaParser):
     OVERRIDE_PARSER_CLASSES = {
         **CamundaParser.OVERRIDE_PARSER_CLASSES,
         full_tag("serviceTask"): (ExternalServiceTaskParser, ExternalServiceTask),
+        full_tag("userTask"): (MultiInstanceUserTaskParser, CamundaParser.OVERRIDE_PARSER_CLASSES[full_tag("userTask")][1]),
     }
 
 
@@ -212,6 +219,8 @@ class CompiledProcess:
 def _full_config() -> dict:
     config = dict(CAMUNDA_CONFIG)
     config[ExternalServiceTask] = ExternalServiceTaskConverter
+    config[CollectingParallelTask] = CollectingTaskConverter
+    config[CollectingSequentialTask] = CollectingTaskConverter
     return config
 
 

@@ -19,6 +19,7 @@ from SpiffWorkflow.util.task import TaskState
 from engine.calendar import BusinessCalendar
 from engine.clock import active_clock
 from engine.spiff.compaction import compact_tree
+from engine.spiff.multi_instance import collect_submission, enclosing_multi_instance
 from engine.spiff.definitions import (
     AftersalesScriptEngine,
     CompiledProcess,
@@ -121,10 +122,15 @@ class ProcessRun:
             top.bpmn_events.remove(event)
             self.script_engine.services.error_not_caught(_call_of(task), code)
 
-    def complete_human_task(self, task_id: str, data: dict[str, Any]) -> None:
+    def complete_human_task(self, task_id: str, data: dict[str, Any], completed_by: str = "",
+                            completed_at: datetime | None = None) -> None:
+        """Complete a person's task with the submitted form data; on an instance of a multi-instance task
+        the submission is also kept in the task's `collect_as` list (with who and when)."""
         task = self._task(task_id)
         if task is None or task.state != TaskState.READY or not task.task_spec.manual:
             raise LookupError(f"task {task_id} is not waiting for a person")
+        moment = completed_at or active_clock().now()
+        collect_submission(task, data, completed_by, moment.astimezone(UTC).isoformat())
         task.data.update(data)
         task.run()
         self.advance()
@@ -225,6 +231,7 @@ class ProcessRun:
         found: list[tuple[str, datetime]] = []
         current = task
         while current is not None:
+            current = enclosing_multi_instance(current) or current  # a limit on the whole group
             parent = current.parent
             if parent is not None and isinstance(parent.task_spec, BoundaryEventSplit):
                 for sibling in parent.children:
