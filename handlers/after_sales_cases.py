@@ -104,6 +104,7 @@ class ExpertOpinion(Base):
     suggested_party: Mapped[str | None] = mapped_column(String(40))
     suggested_action: Mapped[str | None] = mapped_column(Text)
     given_by: Mapped[str | None] = mapped_column(String(120))
+    given_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     recorded_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
@@ -241,6 +242,7 @@ def record_expert_opinions(ctx: HandlerContext) -> dict[str, Any]:
             status="given" if opinion else "missing", opinion=(opinion or {}).get("expert_opinion"),
             suspected_cause=(opinion or {}).get("suspected_cause"), suggested_party=(opinion or {}).get("suggested_party"),
             suggested_action=(opinion or {}).get("suggested_action"), given_by=(opinion or {}).get("completed_by"),
+            given_at=datetime.fromisoformat(opinion["completed_at"]) if opinion and opinion.get("completed_at") else None,
             recorded_at=ctx.now))
     missing = [d for d in expected if d not in given]
     ctx.audit("expert_opinions_recorded", {"case_no": case.case_no, "given": list(given), "missing": missing})
@@ -373,6 +375,6 @@ def expert_opinion_record(session: Session, instance_id: int) -> RecordSection |
         ("department", "部门", "Department"), ("status", "状态", "Status"), ("opinion", "评审意见", "Opinion"),
         ("suspected_cause", "原因判断", "Suspected cause"), ("suggested_party", "建议责任方", "Suggested party"),
         ("suggested_action", "建议措施", "Suggested action"), ("given_by", "提交人", "Given by"),
-        ("recorded_at", "记录时间", "Recorded at"),
+        ("given_at", "提交时间", "Given at"),
     ], session.query(ExpertOpinion).filter_by(instance_id=instance_id).order_by(ExpertOpinion.id).all(),
         labels={"status": OPINION_NAMES})

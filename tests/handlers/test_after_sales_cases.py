@@ -1,7 +1,7 @@
 """The warranty criteria of P2's first judgment and the action-plan tracking table, without a process."""
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from handlers.after_sales_cases import AfterSalesCase, action_plan_rows
 from handlers.warranty_criteria import WarrantyCriterion, add_months, judge_warranty, matching_criterion
@@ -37,7 +37,7 @@ def _case(number: int, due: date, status: str) -> AfterSalesCase:
     return AfterSalesCase(
         case_no=f"SH-2026-{number:04d}", instance_id=number, dealer="经销商", end_customer="终端客户",
         product_name="减速电机", model="JZ-200", serial_no="S", ship_date=date(2026, 1, 1), quantity=1,
-        problem_description="漏油", filed_by="order.xie", received_at=datetime(2026, 11, 1, tzinfo=timezone.utc),
+        problem_description="漏油", filed_by="order.xie", received_at=datetime(2026, 11, 1, tzinfo=UTC),
         judgments=[], customer_rounds=[], handling_rounds=0, return_escalated=False, root_cause="油封",
         corrective_action="换材料", action_department="development", action_owner="孙伟", action_due=due,
         action_status=status)

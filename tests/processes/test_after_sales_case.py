@@ -17,6 +17,8 @@ from tests.processes.conftest import Case
 
 SECOND = timedelta(seconds=1)
 CLERK, ENGINEER, SUPERVISOR, QUALITY_HEAD, SPECIALIST = "order.xie", "ts.qian", "sup.luo", "qa.chen", "svc.huang"
+HEADS = {"quality": "qa.chen", "production": "prod.wu", "development": "dev.sun", "process_engineering": "pe.cao",
+         "after_sales": "svc.lin", "test_center": "tc.peng", "order_management": "order.fu"}
 MON = datetime(2026, 11, 16, 9, 0, tzinfo=BEIJING)  # the clock fixture: filed on a Monday morning
 
 
@@ -226,8 +228,7 @@ def test_expert_group_gives_each_members_opinion(deployed, staff):
     assert sorted(t.department for t in opinions) == sorted(departments)
     heads = {m.recipient for m in outbox(deployed) if m.subject.startswith("质量专家小组评审")}
     assert heads == {f"head:{d}" for d in departments}
-    members = {"quality": "qa.chen", "production": "prod.wu", "development": "dev.sun", "process_engineering": "pe.cao",
-               "after_sales": "svc.lin", "test_center": "tc.peng", "order_management": "order.fu"}
+    members = HEADS
     for task in opinions:
         deployed.complete_task(task.id, members[task.department],
                                {"expert_opinion": f"{task.department} 意见", "suspected_cause": "油封选型",
@@ -236,6 +237,9 @@ def test_expert_group_gives_each_members_opinion(deployed, staff):
     recorded = records(deployed, ExpertOpinion)
     assert sorted((o.department, o.status, o.given_by, o.opinion) for o in recorded) == sorted(
         (d, "given", members[d], f"{d} 意见") for d in departments)
+    assert all(o.given_at is not None for o in recorded)
+    [section] = [s for s in deployed.case_records(case.id) if s.title == "质量专家小组意见"]
+    assert len(section.rows) == 7 and {r["status"] for r in section.rows} == {("已提交", "Given")}
     analysis_report(case)
     assert the_case(deployed).analysis_route == "expert_group"
     assert case.open_elements() == {"Task_handling_report"}
@@ -349,18 +353,28 @@ def test_third_judgment_limit_five_working_days(deployed, travel):
     assert case.open_elements() == {"Task_handling_report"}
 
 
-def test_expert_member_missing_misses_the_review_limit(deployed, travel, staff):
+def test_expert_member_missing_closes_the_review_at_the_limit(deployed, travel, staff):
     case = file_case(deployed)
     to_third_judgment(case)
     case.complete("Task_root_cause_route", QUALITY_HEAD, analysis_route="expert_group")
     opinions = case.open_tasks()
     due = datetime(2026, 11, 19, 9, 0, tzinfo=BEIJING)  # 3 working days
     assert {t.due_at for t in opinions} == {due}
+    assert {t.limit_name for t in opinions} == {"质量专家小组：3个工作日内提交评审意见"}
     for task in opinions:
         if task.department != "test_center":
-            deployed.complete_task(task.id, "qa.chen" if task.department == "quality" else "admin",
-                                   {"expert_opinion": "同意"})
+            deployed.complete_task(task.id, HEADS[task.department], {"expert_opinion": f"{task.department} 同意"})
+    assert case.open_elements() == {"Task_expert_opinion"}
     travel(due - SECOND)
-    assert misses(deployed) == []
+    assert misses(deployed) == [] and case.open_elements() == {"Task_expert_opinion"}
     travel(due + SECOND)
-    assert ("质量专家小组：3个工作日内提交评审意见", "test_center") in misses(deployed)
+    [(name, _department)] = misses(deployed)
+    assert name == "质量专家小组：3个工作日内提交评审意见"
+    # The review closes: the six opinions and the missing test center are recorded, the supervisor reports.
+    assert case.open_elements() == {"Task_quality_analysis_report"}
+    recorded = {o.department: o for o in records(deployed, ExpertOpinion)}
+    assert len(recorded) == 7 and recorded["test_center"].status == "missing"
+    assert recorded["test_center"].opinion is None and recorded["test_center"].given_by is None
+    assert all(o.status == "given" and o.given_by == HEADS[d] for d, o in recorded.items() if d != "test_center")
+    [event] = case.events("expert_opinions_recorded")
+    assert event.detail["missing"] == ["test_center"]
