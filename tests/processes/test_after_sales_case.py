@@ -94,7 +94,7 @@ def test_in_warranty_no_return_supervisor_decides(deployed, staff):
     assert record.photos.splitlines() == ["IMG_0142_漏油.jpg", "https://pan.example.com/s/jz200-0142"]
     # The criteria table proposes the first judgment: JZ- gear motors have 18 months from the ship date.
     task = case.task("Task_first_judgment")
-    assert task.department == "order_management"
+    assert (task.department, task.customer, task.category) == ("order_management", "昆山精工机械厂", "in_warranty")
     assert (task.data["suggested_warranty"], task.data["warranty"]) == ("in_warranty", "in_warranty")
     assert "保修18个月" in task.data["warranty_basis"] and "2027-09-10" in task.data["warranty_basis"]
     first_judgment(case)
