@@ -378,3 +378,20 @@ def test_expert_member_missing_closes_the_review_at_the_limit(deployed, travel, 
     assert all(o.status == "given" and o.given_by == HEADS[d] for d, o in recorded.items() if d != "test_center")
     [event] = case.events("expert_opinions_recorded")
     assert event.detail["missing"] == ["test_center"]
+
+
+def test_process_owner_changes_a_stage_limit_and_the_expert_group_in_the_diagram(deployed):
+    """No Python edit: the limit and the group's departments are the diagram's to change."""
+    from tests.conftest import PROCESSES
+    bpmn = (PROCESSES / "after_sales_case.bpmn").read_text(encoding="utf-8")
+    first_limit = ">working_days(1)</bpmn:timeDuration>"
+    assert bpmn.count(first_limit) == 1
+    bpmn = bpmn.replace(first_limit, ">working_days(2)</bpmn:timeDuration>").replace(
+        "quality,production,development,process_engineering,after_sales,test_center,order_management",
+        "quality,production,development")
+    assert deployed.deploy(bpmn.encode("utf-8"), "owner.xu", filename="after_sales_case.bpmn").version == 2
+    case = file_case(deployed)
+    assert case.task("Task_first_judgment").due_at == datetime(2026, 11, 18, 9, 0, tzinfo=BEIJING)
+    to_third_judgment(case)
+    case.complete("Task_root_cause_route", QUALITY_HEAD, analysis_route="expert_group")
+    assert sorted(t.department for t in case.open_tasks()) == ["development", "production", "quality"]
