@@ -90,6 +90,11 @@ def _counted(session: Session, month: str) -> dict[FigureKey, int]:
     return {(category, model, fault): int(total) for category, model, fault, total in rows}
 
 
+def _sent_back(ctx: HandlerContext, code: str, errors: list[str]) -> None:
+    """Record a refused submission the way the engine records a check that sends a task back."""
+    ctx.audit("bpmn_error", {"topic": ctx.topic, "code": code, "message": "\n".join(errors), "errors": errors})
+
+
 # -- collection and verification (P3 step 1) --------------------------------------------------------
 @registry.handler("quality_analysis.open_month")
 def open_month(ctx: HandlerContext) -> dict[str, Any]:
@@ -145,7 +150,7 @@ def record_figures(ctx: HandlerContext) -> dict[str, Any]:
     last month (properties `doubt_ratio`, `doubt_min_count`); a new figure is left to the fluctuation check."""
     figures, errors = parse_figures(ctx.data.get("pasted_figures") or "")
     if errors:
-        ctx.audit("quality_data_refused", {"errors": errors})
+        _sent_back(ctx, "QUALITY_DATA_INVALID", errors)
         return {"data_accepted": False, "data_errors": "\n".join(errors)}
     ratio = float(_setting(ctx, "doubt_ratio", "3"))
     min_count = int(_setting(ctx, "doubt_min_count", "10"))
@@ -187,7 +192,7 @@ def record_verification(ctx: HandlerContext) -> dict[str, Any]:
         QualityFigure.instance_id == ctx.instance_id, QualityFigure.status == "doubtful"))}
     decisions, errors = parse_decisions(ctx.data.get("verification_results") or "", set(doubtful))
     if errors:
-        ctx.audit("verification_refused", {"errors": errors})
+        _sent_back(ctx, "VERIFICATION_INCOMPLETE", errors)
         return {"verification_accepted": False, "verification_errors": "\n".join(errors)}
     for decision in decisions:
         figure = doubtful[decision.figure_id]
@@ -246,6 +251,7 @@ def detect_anomalies(ctx: HandlerContext) -> dict[str, Any]:
     lines = [f"{CATEGORIES[i.key[0]][0]} {i.key[1] or UNKNOWN_MODEL} {i.key[2]}：{i.reason}"
              f"（前{months_back}个月：{'/'.join(map(str, i.trailing))}）" for i in found]
     record.anomaly_count, record.anomalies = len(found), "\n".join(lines) or None
+    record.status = "reporting"
     basis = (f"与前{months_back}个月（{trailing_months[0]}至{trailing_months[-1]}）比较：超过月均值×{ratio:g}"
              f"且不少于{min_count}件，或首次出现且不少于{min_count}件，为异常波动")
     if not any(trailing):

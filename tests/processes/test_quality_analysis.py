@@ -136,6 +136,7 @@ def test_no_history_month_runs_straight_to_the_closed_analysis(p3, clock):
     assert case.open_elements() == {"Task_initial_report"}  # no doubtful records, no baseline to compare with
     task = case.task("Task_initial_report")
     assert task.department == "quality" and task.data["anomaly_list"] == "无异常波动"
+    assert month_record(p3).status == "reporting"
     assert "前3个月无历史数据" in task.data["detection_basis"]
     assert task.data["data_summary"].splitlines()[:3] == [
         "2026年11月售后质量数据（已核实）共28件",
@@ -175,7 +176,9 @@ def test_a_malformed_paste_is_sent_back_with_every_error_and_nothing_stored(p3):
         "第3行：来源“门店”应为服务系统/400/800热线/维修站"]
     assert task.data["pasted_figures"].startswith("维修站,整机维修,JZ-200,电机烧毁,十二")
     assert records(p3, QualityFigure) == [] and month_record(p3).status == "collecting"
-    assert [e.detail["errors"][0] for e in case.events("quality_data_refused")] == ["第1行：数量“十二”应为不小于0的整数"]
+    [sent_back] = case.events("bpmn_error")  # the audit trail shows the check that sent the task back
+    assert (sent_back.detail["code"], sent_back.detail["errors"][0]) == ("QUALITY_DATA_INVALID",
+                                                                          "第1行：数量“十二”应为不小于0的整数")
 
     collect(case)
     assert case.open_elements() == {"Task_initial_report"}
