@@ -130,6 +130,15 @@ def test_a_run_analyses_the_previous_calendar_month(p3, clock, scheduled_for, mo
     assert task.data["service_system_summary"] == "本月服务系统无已归档记录"
 
 
+def test_a_second_run_for_an_analysed_month_stops_with_a_clear_incident(p3):
+    first = start_month(p3)
+    second = start_month(p3)  # e.g. an administrator's extra run for the same month
+    [incident] = queries.list_incidents(p3.db)
+    assert (incident.instance_id, incident.element_id) == (second.id, "Task_open_month")
+    assert incident.error.startswith(f"ValueError: 2026-11 already has a quality analysis (case {first.id})")
+    assert month_record(p3).instance_id == first.id and second.open_tasks() == []
+
+
 def test_no_history_month_runs_straight_to_the_closed_analysis(p3, clock):
     case = start_month(p3)
     collect(case)
