@@ -4,7 +4,6 @@ records, abnormal-fluctuation detection against the trailing months with the dia
 the investigation and the reports down to Development, and every limit just before and just after."""
 from __future__ import annotations
 
-import re
 from datetime import datetime, timedelta
 
 import pytest
@@ -43,22 +42,20 @@ HISTORY = {
 }
 
 
-def without_timer_start(raw: bytes) -> bytes:
-    """Until the engine starts timer-start processes itself: the same diagram with a none start."""
-    return re.sub(rb'<bpmn:timerEventDefinition id="TimerEventDefinition_StartEvent_monthly">.*?'
-                  rb"</bpmn:timerEventDefinition>", b"", raw, flags=re.S)
-
-
 @pytest.fixture
-def p3(deployed, clock):
-    deployed.deploy(without_timer_start(DIAGRAM), "process.owner", filename="quality_analysis.bpmn")
-    clock.set(FIRST_RUN)
+def p3(deployed):
+    """The engine with every diagram deployed (on Monday 16 November): P3's schedule waits for 1 December."""
     return deployed
 
 
-def start_month(engine, scheduled_for: datetime = FIRST_RUN) -> Case:
-    return Case(engine, engine.start_instance("quality_analysis", {"scheduled_for": scheduled_for.isoformat()},
-                                              "system"))
+@pytest.fixture
+def start_month(p3, travel):
+    """The worker reaches 09:00 on the 1st and starts the month's case, as production does."""
+    def start(moment: datetime = FIRST_RUN) -> Case:
+        travel(moment)
+        instances = queries.list_instances(p3.db, "quality_analysis")
+        return Case(p3, max(i.id for i in instances))
+    return start
 
 
 def seed(engine, history: dict[str, list[tuple]]) -> None:
@@ -116,31 +113,46 @@ def investigate(case: Case) -> None:
 
 
 # -- the monthly run and the data ---------------------------------------------------------------------
-@pytest.mark.parametrize(("scheduled_for", "month"), [(FIRST_RUN, "2026-11"),
-                                                      (datetime(2027, 1, 1, 9, 0, tzinfo=BEIJING), "2026-12")])
-def test_a_run_analyses_the_previous_calendar_month(p3, clock, scheduled_for, month):
-    clock.set(scheduled_for)
-    case = start_month(p3, scheduled_for)
-    assert case.instance.business_key == f"QA-{month}"
+def cases(engine) -> list[Case]:
+    return [Case(engine, i.id) for i in sorted(queries.list_instances(engine.db, "quality_analysis"), key=lambda i: i.id)]
+
+
+def test_each_month_starts_at_0900_on_the_1st_and_analyses_the_month_before(p3, travel):
+    travel(FIRST_RUN - SECOND)
+    assert cases(p3) == []
+    travel(FIRST_RUN)  # due at 09:00 exactly
+    [november] = cases(p3)
+    assert november.instance.business_key == "QA-2026-11"
+    assert november.events("instance_started")[0].detail["data"] == {"scheduled_for": "2026-12-01T01:00:00+00:00"}
     record = month_record(p3)
-    assert (record.month, record.status, record.scheduled_for) == (month, "collecting", scheduled_for)
-    task = case.task("Task_collect")
-    assert task.department == "after_sales"
-    assert task.data["month_label"] == f"{month[:4]}年{int(month[5:])}月"
+    assert (record.month, record.status, record.scheduled_for) == ("2026-11", "collecting", FIRST_RUN)
+    task = november.task("Task_collect")
+    assert task.department == "after_sales" and task.created_at == FIRST_RUN
+    assert task.data["month_label"] == "2026年11月"
     assert task.data["service_system_summary"] == "本月服务系统无已归档记录"
 
+    january = datetime(2027, 1, 1, 9, 0, tzinfo=BEIJING)  # a public holiday: the schedule still runs
+    travel(january - SECOND)
+    assert len(cases(p3)) == 1
+    travel(january)
+    december = cases(p3)[1]
+    assert december.instance.business_key == "QA-2026-12"
+    assert [r.month for r in records(p3, QualityAnalysisMonth)] == ["2026-11", "2026-12"]
+    assert december.task("Task_collect").data["month_label"] == "2026年12月"
 
-def test_a_second_run_for_an_analysed_month_stops_with_a_clear_incident(p3):
-    first = start_month(p3)
-    second = start_month(p3)  # e.g. an administrator's extra run for the same month
+
+def test_a_run_now_for_an_analysed_month_stops_with_a_clear_incident(p3, clock, start_month):
+    first = start_month()
+    clock.advance(timedelta(hours=2))
+    second = Case(p3, p3.start_scheduled_now("quality_analysis", "admin"))  # an administrator's extra run
     [incident] = queries.list_incidents(p3.db)
     assert (incident.instance_id, incident.element_id) == (second.id, "Task_open_month")
     assert incident.error.startswith(f"ValueError: 2026-11 already has a quality analysis (case {first.id})")
     assert month_record(p3).instance_id == first.id and second.open_tasks() == []
 
 
-def test_no_history_month_runs_straight_to_the_closed_analysis(p3, clock):
-    case = start_month(p3)
+def test_no_history_month_runs_straight_to_the_closed_analysis(p3, clock, start_month):
+    case = start_month()
     collect(case)
     assert case.open_elements() == {"Task_initial_report"}  # no doubtful records, no baseline to compare with
     task = case.task("Task_initial_report")
@@ -174,8 +186,8 @@ def test_no_history_month_runs_straight_to_the_closed_analysis(p3, clock):
     assert all(r.status == "met" for r in queries.sla_records(p3.db, case.id))
 
 
-def test_a_malformed_paste_is_sent_back_with_every_error_and_nothing_stored(p3):
-    case = start_month(p3)
+def test_a_malformed_paste_is_sent_back_with_every_error_and_nothing_stored(p3, start_month):
+    case = start_month()
     collect(case, "\n".join(["维修站,整机维修,JZ-200,电机烧毁,十二", "热线,热线数据,JZ-200,异响",
                              "门店,整机维修,JZ-200,异响,3", "维修站,整机维修,JZ-200,轴承磨损,2"]))
     task = case.task("Task_collect")  # back with the errors, the paste kept for correcting
@@ -195,7 +207,7 @@ def test_a_malformed_paste_is_sent_back_with_every_error_and_nothing_stored(p3):
     assert len(records(p3, QualityFigure)) == 4
 
 
-def test_archived_service_cases_of_the_month_are_counted_as_service_system_figures(p3):
+def test_archived_service_cases_of_the_month_are_counted_as_service_system_figures(p3, start_month):
     def service_case(no: int, product: str, request_type: str, archived: datetime) -> ServiceCase:
         return ServiceCase(case_no=f"SR-2026-{no:04d}", instance_id=1000 + no, channel="hotline", customer="客户",
                            customer_type="enterprise", contact="-", product_service=product, content="-",
@@ -211,7 +223,7 @@ def test_archived_service_cases_of_the_month_are_counted_as_service_system_figur
             service_case(5, "JZ-200", "complaint", datetime(2026, 10, 31, 23, 59, tzinfo=BEIJING)),  # October
             service_case(6, "JZ-200", "complaint", datetime(2026, 12, 1, 0, 0, tzinfo=BEIJING)),  # December
         ])
-    case = start_month(p3)
+    case = start_month()
     assert case.task("Task_collect").data["service_system_summary"] == "JZ-200 投诉 2\nKB-10 投诉 1"
     assert month_record(p3).service_records == 3
     figures = records(p3, QualityFigure, QualityFigure.source == "service_system")
@@ -221,9 +233,9 @@ def test_archived_service_cases_of_the_month_are_counted_as_service_system_figur
     assert "按来源：服务系统 3件；400/800热线 6件；维修站 22件" in case.task("Task_initial_report").data["data_summary"]
 
 
-def test_doubtful_records_are_verified_corrected_or_dropped(p3):
+def test_doubtful_records_are_verified_corrected_or_dropped(p3, start_month):
     seed(p3, {"2026-10": [("repair_station", "unit_repair", "JZ-200", "电机烧毁", 3)]})
-    case = start_month(p3)
+    case = start_month()
     collect(case, "\n".join(["维修站,整机维修,JZ-200,电机烧毁,30", "维修站,板级维修,,主板短路,2",
                              "400/800热线,热线数据,JZ-200,异响,5", "400/800热线,热线数据,JZ-200,异响,5"]))
     spike, no_model, _, duplicate = records(p3, QualityFigure, QualityFigure.month == "2026-11")
@@ -261,9 +273,9 @@ def test_doubtful_records_are_verified_corrected_or_dropped(p3):
 
 
 # -- abnormal fluctuation ------------------------------------------------------------------------------
-def test_a_spike_and_a_first_appearance_open_an_investigation_at_once(p3, clock):
+def test_a_spike_and_a_first_appearance_open_an_investigation_at_once(p3, clock, start_month):
     seed(p3, HISTORY)
-    case = start_month(p3)
+    case = start_month()
     clock.set(FIRST_RUN + timedelta(hours=1))
     collect(case)
     anomalies = records(p3, QualityAnomaly)
@@ -295,13 +307,13 @@ def test_a_spike_and_a_first_appearance_open_an_investigation_at_once(p3, clock)
         (("板级维修", "Board repair"), "KB-10", 6), (("整机维修", "Whole-unit repair"), "JZ-200", 12)]
 
 
-def test_thresholds_come_from_the_detection_task_properties(p3):
+def test_thresholds_come_from_the_detection_task_properties(p3, start_month):
     stricter = DIAGRAM.replace(b'name="threshold_ratio" value="1.5"', b'name="threshold_ratio" value="3"')
     stricter = stricter.replace(b'name="min_count" value="5"', b'name="min_count" value="7"')
     assert stricter != DIAGRAM
-    p3.deploy(without_timer_start(stricter), "process.owner", filename="quality_analysis.bpmn")
+    p3.deploy(stricter, "process.owner", filename="quality_analysis.bpmn")
     seed(p3, HISTORY)
-    case = start_month(p3)
+    case = start_month()
     collect(case)
     assert records(p3, QualityAnomaly) == []  # 12 ≤ 5×3, and 主板短路 6 < 7
     task = case.task("Task_initial_report")
@@ -309,11 +321,11 @@ def test_thresholds_come_from_the_detection_task_properties(p3):
     assert "超过月均值×3且不少于7件" in task.data["detection_basis"]
 
 
-def test_the_trailing_window_is_the_diagrams_number_of_months(p3):
+def test_the_trailing_window_is_the_diagrams_number_of_months(p3, start_month):
     one_month = DIAGRAM.replace(b'name="trailing_months" value="3"', b'name="trailing_months" value="1"')
-    p3.deploy(without_timer_start(one_month), "process.owner", filename="quality_analysis.bpmn")
+    p3.deploy(one_month, "process.owner", filename="quality_analysis.bpmn")
     seed(p3, {**HISTORY, "2026-10": [("hotline", "hotline_data", "JZ-200", "异响", 5)]})
-    case = start_month(p3)
+    case = start_month()
     collect(case)  # only October counts: 电机烧毁 and 主板短路 are new there, 异响 6 ≤ 5×1.5
     assert [(a.fault, a.rule, a.trailing_counts) for a in records(p3, QualityAnomaly)] == [
         ("主板短路", "first_appearance", [0]), ("电机烧毁", "first_appearance", [0])]
@@ -321,9 +333,9 @@ def test_the_trailing_window_is_the_diagrams_number_of_months(p3):
 
 
 # -- the reports down to Development -----------------------------------------------------------------
-def test_a_design_cause_goes_to_development_until_the_fix_is_effective_and_shared(p3):
+def test_a_design_cause_goes_to_development_until_the_fix_is_effective_and_shared(p3, start_month):
     seed(p3, HISTORY)
-    case = start_month(p3)
+    case = start_month()
     collect(case)
     investigate(case)
     report(case)
@@ -354,9 +366,9 @@ def test_a_design_cause_goes_to_development_until_the_fix_is_effective_and_share
     assert [e.detail["round"] for e in case.events("design_fix_ineffective")] == [1]
 
 
-def test_no_design_cause_closes_the_month_without_development(p3):
+def test_no_design_cause_closes_the_month_without_development(p3, start_month):
     seed(p3, HISTORY)
-    case = start_month(p3)
+    case = start_month()
     collect(case)
     investigate(case)
     report(case)
@@ -379,15 +391,15 @@ def check_limit(engine, travel, case: Case, element_id: str, timer_id: str, due:
     assert (record.status, record.department) == ("breached", department)
 
 
-def test_data_collection_within_3_working_days(p3, travel):
-    case = start_month(p3)  # Tuesday 1 December
+def test_data_collection_within_3_working_days(p3, travel, start_month):
+    case = start_month()  # Tuesday 1 December
     check_limit(p3, travel, case, "Task_collect", "Timer_data_limit",
                 datetime(2026, 12, 4, 9, 0, tzinfo=BEIJING), "after_sales")
     assert sla(p3, case, "Timer_data_limit").name == "每月前3个工作日内完成质量数据收集、核实与汇总"
 
 
-def test_initial_report_within_5_working_days_of_the_start(p3, travel, clock):
-    case = start_month(p3)
+def test_initial_report_within_5_working_days_of_the_start(p3, travel, clock, start_month):
+    case = start_month()
     clock.set(datetime(2026, 12, 3, 15, 0, tzinfo=BEIJING))
     collect(case)  # the 5 days count from the monthly start, across the weekend
     check_limit(p3, travel, case, "Task_initial_report", "Timer_report_limit",
@@ -395,17 +407,17 @@ def test_initial_report_within_5_working_days_of_the_start(p3, travel, clock):
     assert sla(p3, case, "Timer_data_limit").status == "met"
 
 
-def test_investigation_within_2_working_days(p3, travel, clock):
+def test_investigation_within_2_working_days(p3, travel, clock, start_month):
     seed(p3, HISTORY)
-    case = start_month(p3)
+    case = start_month()
     clock.set(datetime(2026, 12, 3, 14, 0, tzinfo=BEIJING))  # Thursday
     collect(case)
     check_limit(p3, travel, case, "Task_investigate", "Timer_investigation_limit",
                 datetime(2026, 12, 7, 14, 0, tzinfo=BEIJING), "quality")
 
 
-def test_engineering_analysis_within_5_working_days(p3, travel, clock):
-    case = start_month(p3)
+def test_engineering_analysis_within_5_working_days(p3, travel, clock, start_month):
+    case = start_month()
     collect(case)
     clock.set(datetime(2026, 12, 2, 10, 0, tzinfo=BEIJING))
     report(case)
@@ -414,8 +426,8 @@ def test_engineering_analysis_within_5_working_days(p3, travel, clock):
     assert sla(p3, case, "Timer_report_limit").status == "met"
 
 
-def test_design_improvement_within_10_working_days(p3, travel, clock):
-    case = start_month(p3)
+def test_design_improvement_within_10_working_days(p3, travel, clock, start_month):
+    case = start_month()
     collect(case)
     report(case)
     clock.set(datetime(2026, 12, 9, 10, 0, tzinfo=BEIJING))  # Wednesday
