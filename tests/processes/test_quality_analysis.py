@@ -414,6 +414,8 @@ def test_investigation_within_2_working_days(p3, travel, clock, start_month):
     collect(case)
     check_limit(p3, travel, case, "Task_investigate", "Timer_investigation_limit",
                 datetime(2026, 12, 7, 14, 0, tzinfo=BEIJING), "quality")
+    breach = [m for m in outbox(p3) if m.subject == "超时：异常波动：2个工作日内完成调查（QA-2026-11）"]
+    assert {m.recipient for m in breach} == {"department:quality", "head:engineering"}  # the diagram's sla_notify
 
 
 def test_engineering_analysis_within_5_working_days(p3, travel, clock, start_month):
