@@ -13,8 +13,20 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from engine.db import UtcDateTime
 from engine.handler_api import Base, HandlerContext, HandlerRegistry, RecordSection
 from handlers.quality_figures import (
-    CATEGORIES, SOURCES, STATUSES, UNKNOWN_MODEL, FigureKey, QualityAnomaly, QualityFigure, find_fluctuations,
-    month_bounds, month_label, months_before, parse_decisions, parse_figures, previous_month,
+    CATEGORIES,
+    SOURCES,
+    STATUSES,
+    UNKNOWN_MODEL,
+    FigureKey,
+    QualityAnomaly,
+    QualityFigure,
+    find_fluctuations,
+    month_bounds,
+    month_label,
+    months_before,
+    parse_decisions,
+    parse_figures,
+    previous_month,
 )
 from handlers.service_desk import ServiceCase
 
@@ -278,6 +290,7 @@ def open_investigation(ctx: HandlerContext) -> dict[str, Any]:
 # -- the reports (P3 step 3) --------------------------------------------------------------------------
 @registry.handler("quality_analysis.record_investigation")
 def record_investigation(ctx: HandlerContext) -> dict[str, Any]:
+    """Quality's findings on the month's fluctuations, kept for the initial report and Engineering."""
     record = _month(ctx)
     parts = [("调查结果", "investigation_findings"), ("初步原因", "suspected_cause"), ("临时措施", "immediate_actions")]
     record.investigation = "\n".join(f"{label}：{ctx.data[key]}" for label, key in parts if ctx.data.get(key))
@@ -296,6 +309,7 @@ def record_initial_report(ctx: HandlerContext) -> dict[str, Any]:
 
 @registry.handler("quality_analysis.record_engineering_analysis")
 def record_engineering_analysis(ctx: HandlerContext) -> dict[str, Any]:
+    """Engineering's comprehensive analysis, proposed handling and whether the cause lies in the design."""
     record = _month(ctx)
     record.engineering_analysis = ctx.data.get("comprehensive_analysis")
     record.handling_proposal = ctx.data.get("handling_proposal")
@@ -319,6 +333,7 @@ def record_design_improvement(ctx: HandlerContext) -> dict[str, Any]:
 
 @registry.handler("quality_analysis.record_fix_verification")
 def record_fix_verification(ctx: HandlerContext) -> dict[str, Any]:
+    """Quality's verdict on the design fix; an ineffective one goes back to Development (in the audit trail)."""
     record = _month(ctx)
     record.fix_effective = bool(ctx.data.get("fix_effective"))
     record.fix_verification = ctx.data.get("fix_verification_note")
@@ -361,6 +376,7 @@ def close_month(ctx: HandlerContext) -> dict[str, Any]:
 # -- what the case page shows --------------------------------------------------------------------------
 @registry.case_records
 def month_record(session: Session, instance_id: int) -> RecordSection | None:
+    """The month's analysis as Quality, Engineering, Development and the auditors read it."""
     return RecordSection.of("月度质量分析", "Monthly quality analysis", [
         ("month_label", "分析月份", "Month"), ("status", "状态", "Status"),
         ("service_records", "服务系统记录", "Service-system records"), ("figure_count", "已核实件数", "Verified count"),
@@ -378,6 +394,7 @@ def month_record(session: Session, instance_id: int) -> RecordSection | None:
 
 @registry.case_records
 def anomaly_records(session: Session, instance_id: int) -> RecordSection | None:
+    """Each abnormal fluctuation with the trailing mean and the rule that flagged it."""
     return RecordSection.of("异常波动", "Abnormal fluctuations", [
         ("category", "类别", "Category"), ("model", "型号", "Model"), ("fault", "故障", "Fault"),
         ("count", "本月件数", "This month"), ("trailing_mean", "前期月均", "Trailing mean"),
@@ -388,6 +405,7 @@ def anomaly_records(session: Session, instance_id: int) -> RecordSection | None:
 
 @registry.case_records
 def figure_records(session: Session, instance_id: int) -> RecordSection | None:
+    """The month's collected figures with what verification made of each."""
     return RecordSection.of("月度质量数据", "Monthly quality figures", [
         ("id", "编号", "No."), ("source", "来源", "Source"), ("category", "类别", "Category"),
         ("model", "型号", "Model"), ("fault", "故障", "Fault"), ("count", "数量", "Count"),

@@ -7,7 +7,13 @@ from datetime import UTC, datetime
 import pytest
 
 from handlers.quality_figures import (
-    Decision, PastedFigure, find_fluctuations, month_bounds, months_before, parse_decisions, parse_figures,
+    Decision,
+    PastedFigure,
+    find_fluctuations,
+    month_bounds,
+    months_before,
+    parse_decisions,
+    parse_figures,
     previous_month,
 )
 from tests.conftest import BEIJING
