@@ -165,6 +165,9 @@ def build_catalog(diagram: ParsedDiagram, process_element) -> dict[str, Any]:
                    if e["type"] == "startEvent" and e.get("form") is not None and e.get("lane")]
     starter_groups = process_element.get(f"{_C}candidateStarterGroups") or ""
     return {
+        # The process's own start events (not those of subprocesses): a timer there means a schedule.
+        "start_events": [element_id for element_id, e in elements.items()
+                         if e["type"] == "startEvent" and not e["scope"]],
         "process_key": process_element.get("id"),
         "name": process_element.get("name") or process_element.get("id"),
         "start_form": start_form,

@@ -22,6 +22,7 @@ from engine.catalog import (
 from engine.handler_api import HandlerRegistry
 from engine.models import Department, ProcessVersion
 from engine.spiff import CompiledProcess, TimerValueError, check_timer_value, compile_process
+from engine.start_timers import StartTimer, StartTimerError
 
 _B = f"{{{BPMN_NS}}}"
 RESERVED_IDS = {"Start", "End"}  # SpiffWorkflow names its own start/end task specs so
@@ -54,6 +55,7 @@ def check_diagram(raw: bytes, handlers: HandlerRegistry, departments: dict[str, 
             _check_multi_instance(element_id, element)
     compiled = compile_process(diagram, process_key, filename=filename)
     _check_layout(diagram, catalog)
+    catalog["timer_start"] = _timer_start(catalog)
     for element_id, element in catalog["elements"].items():
         kind = element["type"]
         if element_id in RESERVED_IDS:
@@ -64,7 +66,7 @@ def check_diagram(raw: bytes, handlers: HandlerRegistry, departments: dict[str, 
         if kind == "userTask":
             element["department"] = _department_of(element_id, element, departments)
             _check_assignee(element_id, element)
-        if "timer" in element:
+        if "timer" in element and element_id != (catalog["timer_start"] or {}).get("element_id"):
             try:
                 check_timer_value(element["timer"]["kind"], element["timer"]["value"], calendar)
             except TimerValueError as err:
@@ -198,6 +200,27 @@ def _check_multi_instance(element_id: str, element: dict[str, Any]) -> None:
                            "variable that keeps every instance's submission)", element_id)
     if collect_as in (collection_name, loop["element_variable"]):
         raise DiagramError("collect_as must differ from the collection and the element variable", element_id)
+
+
+def _timer_start(catalog: dict[str, Any]) -> dict[str, str] | None:
+    """The process's timer start event: its only start event, without a form, with a value the
+    schedule can compute (a repeating interval with a start date, or a date)."""
+    starts = [(element_id, catalog["elements"][element_id]) for element_id in catalog["start_events"]]
+    timed = [(element_id, element) for element_id, element in starts if "timer" in element]
+    if not timed:
+        return None
+    element_id, element = timed[0]
+    if len(starts) > 1:
+        raise DiagramError("a process with a timer start event must have no other start event (which one "
+                           "starts a case would be ambiguous); draw a second process for cases filed by hand",
+                           element_id)
+    if element.get("form"):
+        raise DiagramError("a timer start event has no form: nobody fills it in", element_id)
+    try:
+        StartTimer.parse(element["timer"]["kind"], element["timer"]["value"])
+    except StartTimerError as err:
+        raise DiagramError(f"bad timer start: {err}", element_id) from None
+    return {"element_id": element_id, **element["timer"]}
 
 
 def _check_flows(process) -> None:

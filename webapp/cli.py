@@ -16,6 +16,7 @@ from engine.errors import EngineError
 from engine.forms import InvalidForm
 from engine.worker import DEFAULT_POLL_SECONDS, run_worker
 from webapp.cli_engineers import engineers, warranties
+from webapp.cli_schedules import schedules
 from webapp.cli_sla import sla
 from webapp.composition import PROCESSES_DIR, build_engine, initialise
 
@@ -362,3 +363,4 @@ def calendar_hours(engine, start: str, end: str, lunch: tuple[str, str] | None, 
 main.add_command(sla)
 main.add_command(engineers)
 main.add_command(warranties)
+main.add_command(schedules)

@@ -12,6 +12,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     CycleTimerEventDefinition,
     TimerEventDefinition,
 )
+from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
@@ -19,7 +20,6 @@ from SpiffWorkflow.util.task import TaskState
 from engine.calendar import BusinessCalendar
 from engine.clock import active_clock
 from engine.spiff.compaction import compact_tree
-from engine.spiff.multi_instance import collect_submission, enclosing_multi_instance
 from engine.spiff.definitions import (
     AftersalesScriptEngine,
     CompiledProcess,
@@ -27,6 +27,7 @@ from engine.spiff.definitions import (
     ServiceRunner,
     _call_of,
 )
+from engine.spiff.multi_instance import collect_submission, enclosing_multi_instance
 
 
 # --- a live workflow ---------------------------------------------------------------------------
@@ -68,9 +69,11 @@ class ProcessRun:
 
     @classmethod
     def start(cls, compiled: CompiledProcess, data: dict[str, Any], calendar: BusinessCalendar,
-              services: ServiceRunner) -> ProcessRun:
+              services: ServiceRunner, by_timer: bool = False) -> ProcessRun:
+        """A new workflow; `by_timer`: its timer start event is due now (the engine's schedule says so)."""
         workflow = BpmnWorkflow(compiled.spec, compiled.subprocess_specs)
         run = cls(compiled, workflow, calendar, services)
+        run.script_engine.start_timer_due = by_timer
         workflow.data.update(data)
         start = workflow.get_next_task(state=TaskState.READY)
         if start is not None:
@@ -108,6 +111,18 @@ class ProcessRun:
             self.workflow.do_engine_steps(did_complete_task=self._deliver_bpmn_error)
             if not any(not t.task_spec.manual for t in self.workflow.get_tasks(state=TaskState.READY)):
                 break
+        if self.script_engine.start_timer_due:
+            # A one-occurrence cycle may notice it is exhausted only on a later look: let it finish.
+            for _ in range(2):
+                if not self._waiting_start_timer():
+                    break
+                self.workflow.refresh_timers()
+                self.workflow.do_engine_steps(did_complete_task=self._deliver_bpmn_error)
+            self.script_engine.start_timer_due = False
+
+    def _waiting_start_timer(self) -> bool:
+        return any(isinstance(t.task_spec, StartEvent) for t in self.workflow.get_tasks(state=TaskState.WAITING)
+                   if t.workflow is self.workflow)
 
     def _deliver_bpmn_error(self, task) -> None:
         code = self.script_engine.pending_errors.pop(task.id, None)
