@@ -436,7 +436,7 @@ class WorkflowEngine(CalendarCommands, ScheduleCommands):
         deployed = self.deployed(uow.session, instance.version_id)
         # SLA bookkeeping pauses or resumes timers, so it runs before task rows and serialization.
         sla = SlaBook(uow, instance, run, deployed.catalog, self.settings.default_warn_share)
-        sla.settle_pauses()
+        sla.settle_pauses(fired)
         sync_task_rows(uow, instance, run, deployed.catalog, self.settings.default_warn_share)
         sla_due = sla.track(fired or [])
         if completed_now:

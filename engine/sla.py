@@ -45,13 +45,19 @@ class SlaBook:
         self._open_rows: list[HumanTask] | None = None
         self._records: list[SlaRecord] = []
         self._waiting: dict[str, WaitingTimer] = {}
+        self._holders_when_fired: dict[str, list[_Holder]] = {}
 
     # -- the two entry points, before and after the task rows are synced --------------------------
-    def settle_pauses(self) -> None:
+    def settle_pauses(self, fired: list[WaitingTimer] | None = None) -> None:
         """Start records for newly reached limits, then pause or resume the case's timers: before the
-        task rows are written, so new tasks show the due times as resumed."""
+        task rows are written, so new tasks show the due times as resumed. Who held the work of a limit
+        that just fired is read now: an interrupting limit's task rows are withdrawn by the sync."""
         self._records = list(self.uow.session.scalars(select(SlaRecord).where(
             SlaRecord.instance_id == self.instance.id, SlaRecord.status.in_(OPEN_STATES))))
+        fired_limits = {t.task_id for t in fired or []}
+        for record in self._records:
+            if record.kind == "limit" and record.timer_task_uuid in fired_limits:
+                self._holders_when_fired[record.timer_task_uuid] = self._holders(record)
         if self.instance.status != "running":
             self._waiting = {}
             return
@@ -139,7 +145,7 @@ class SlaBook:
         self._close(record, "met")
 
     def _breach(self, record: SlaRecord, how: str) -> None:
-        holders = self._holders(record)
+        holders = self._holders_when_fired.get(record.timer_task_uuid) or self._holders(record)
         if holders:
             departments = {h.department for h in holders}
             people = {h.person for h in holders if h.person}

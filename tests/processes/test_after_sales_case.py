@@ -324,10 +324,15 @@ def test_second_judgment_limit_escalates_to_the_supervisor(deployed, travel, sta
     task = case.task("Task_second_judgment")
     due = datetime(2026, 11, 18, 9, 0, tzinfo=BEIJING)
     assert task.due_at == due
+    deployed.claim_task(task.id, "ts.qian")  # the engineer who holds the judgment when time runs out
     travel(due - SECOND)
     assert case.open_elements() == {"Task_second_judgment"} and misses(deployed) == []
     travel(due + SECOND)
     assert misses(deployed) == [("二判：2个工作日内判定实物是否需返厂", "after_sales")]
+    # The escalation takes the task away, yet the miss counts against the engineer who held it.
+    [breach] = queries.sla_records(deployed.db, status="breached")
+    assert breach.person == "ts.qian"
+    assert any(m.recipient == "user:ts.qian" for m in outbox(deployed))
     assert case.open_elements() == {"Task_second_judgment_escalated"}
     assert case.task("Task_second_judgment_escalated").department == "service_supervisors"
     assert any(m.recipient == "head:service_supervisors" for m in outbox(deployed))
@@ -368,8 +373,9 @@ def test_expert_member_missing_closes_the_review_at_the_limit(deployed, travel, 
     travel(due - SECOND)
     assert misses(deployed) == [] and case.open_elements() == {"Task_expert_opinion"}
     travel(due + SECOND)
-    [(name, _department)] = misses(deployed)
-    assert name == "质量专家小组：3个工作日内提交评审意见"
+    # The miss counts against the member who gave no opinion, and that department's head is told.
+    assert misses(deployed) == [("质量专家小组：3个工作日内提交评审意见", "test_center")]
+    assert any(m.recipient == "head:test_center" for m in outbox(deployed))
     # The review closes: the six opinions and the missing test center are recorded, the supervisor reports.
     assert case.open_elements() == {"Task_quality_analysis_report"}
     recorded = {o.department: o for o in records(deployed, ExpertOpinion)}
