@@ -158,9 +158,9 @@ def report_rows(report: Any) -> list[dict[str, Any]]:
         rows.append(row(("销售部内勤汇总", "Sales clerk's summary"), ("补充信息", "Additions"),
                         remark=report.additional_information))
     for opinion in report.department_opinions or []:
-        rows.append(row(("部门评审意见", "Department opinions"),
-                        opinion.get("review_department") or opinion.get("completed_by"),
-                        opinion.get("completed_by"), remark=opinion.get("department_opinion")))
+        remark = opinion["opinion"] + (f"\n改进措施：{opinion['actions']}" if opinion.get("actions") else "")
+        rows.append(row(("部门评审意见", "Department opinions"), (opinion["name_zh"], opinion["name_en"]),
+                        opinion["by"], remark=remark))
     for key, label in (("review_conclusions", ("评审结论", "Conclusions")),
                        ("improvement_decisions", ("改进决定与措施", "Decisions and actions")),
                        ("reviewers", ("评审人", "Reviewers"))):

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from engine.db import UtcDateTime
 from engine.handler_api import Base, HandlerContext, HandlerRegistry, RecordSection
 from handlers.monthly_review_contents import (
-    feedback_analysis_content, market_quality_content, period_of, previous_month,
+    department_names, feedback_analysis_content, market_quality_content, period_of, previous_month,
 )
 from handlers.monthly_review_rows import KINDS, report_rows, summary_text
 
@@ -96,14 +96,13 @@ def summarise_market_quality(ctx: HandlerContext) -> dict[str, Any]:
 
 @registry.handler("monthly_reviews.analyse_feedback")
 def analyse_feedback(ctx: HandlerContext) -> dict[str, Any]:
-    """P6 step 10: the draft 《月度反馈分析报告》 and the departments that review it."""
+    """P6 step 10: the draft 《月度反馈分析报告》 for the cross-department review."""
     threshold = ctx.property("frequent_threshold")
-    departments = ctx.property_list("review_departments")
-    if threshold is None or not departments:
-        raise ValueError("the task needs the properties frequent_threshold (e.g. 5) and review_departments")
+    if threshold is None:
+        raise ValueError("the task needs the property frequent_threshold (e.g. 5: more than 5 times a month)")
     start, end = previous_month(_scheduled_for(ctx))
     content = feedback_analysis_content(ctx.session, start, end, int(threshold), _attainment(ctx, start, end))
-    return {**draft_report(ctx, FEEDBACK_ANALYSIS, content, start, end), "review_departments": departments}
+    return draft_report(ctx, FEEDBACK_ANALYSIS, content, start, end)
 
 
 def _report(ctx: HandlerContext) -> MonthlyReviewReport:
@@ -123,15 +122,18 @@ def record_clerk_summary(ctx: HandlerContext) -> dict[str, Any]:
     return {}
 
 
-@registry.handler("monthly_reviews.record_department_opinions")
-def record_department_opinions(ctx: HandlerContext) -> dict[str, Any]:
-    """Every department's opinion of the cross-department review, as the multi-instance task collected them."""
-    collected_as = ctx.property("opinions")
-    if collected_as is None:
-        raise ValueError("the task needs the property opinions (the variable the review task collects into)")
-    opinions = [dict(opinion) for opinion in ctx.data.get(collected_as) or []]
+@registry.handler("monthly_reviews.record_department_opinion")
+def record_department_opinion(ctx: HandlerContext) -> dict[str, Any]:
+    """One department's opinion in the cross-department review (its branch runs this on completion)."""
+    department = ctx.property("department")
+    if department is None:
+        raise ValueError("the task needs the property department (the code of the reviewing department)")
+    zh, en = department_names(ctx.session).get(department, (department, department))
     report = _report(ctx)
-    report.department_opinions, report.status = opinions, "reviewed"
+    report.department_opinions = [*(report.department_opinions or []), {
+        "department": department, "name_zh": zh, "name_en": en, "by": ctx.actor, "at": ctx.now.isoformat(),
+        "opinion": ctx.data["department_opinion"], "actions": ctx.data.get("department_actions") or None}]
+    report.status = "reviewed"
     return {}
 
 
