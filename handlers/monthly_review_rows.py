@@ -27,6 +27,11 @@ NAMES: dict[str, Label] = {
     "urgent": ("紧急", "Urgent"), "suggestion": ("建议", "Suggestion"), "unclassified": ("未分类", "Not classified"),
 }
 FEEDBACK_CLASS_NAMES: dict[str, Label] = {"important": ("重要", "Important"), "general": ("一般", "General")}
+CAUSE_NAMES: dict[str, Label] = {
+    "design": ("设计", "Design"), "material": ("材料/零部件", "Material / parts"), "process": ("制造工艺", "Manufacturing process"),
+    "software": ("软件", "Software"), "usage": ("使用/安装不当", "Improper use / installation"),
+    "supplier": ("供应商", "Supplier"), "other": ("其他", "Other"),
+}
 CHARACTERISTIC_NAMES: dict[str, Label] = {"important": NAMES["important_characteristic"],
                                           "general": NAMES["general_characteristic"]}
 NONE_ROW: Label = ("无", "None")
@@ -135,7 +140,7 @@ def _feedback_analysis(content: dict[str, Any]) -> list[dict[str, Any]]:
                     f"{satisfaction['rated']} rated, {satisfaction['below_4']} below 4")),
         row(overview, ("二次处理", "Second handlings"), content["second_handling"]),
         *_counts(("反馈类别", "Feedback class"), content["by_class"], total, FEEDBACK_CLASS_NAMES),
-        *_pareto(("原因类别排列图", "Pareto of cause categories"), content["pareto"]),
+        *_pareto(("原因类别排列图", "Pareto of cause categories"), content["pareto"], CAUSE_NAMES),
         *_listed(frequent, [row(frequent, p["problem_key"], p["count"],
                                 remark=("知识库：" + p["solution"], "Knowledge base: " + p["solution"])
                                 if p["solution"] else ("知识库无记录", "Not in the knowledge base"))
@@ -185,7 +190,7 @@ def summary_text(kind: str, content: dict[str, Any]) -> str:
             return "\n".join(lines + ["本月无客户反馈。"])
         lines += [f"客户反馈共 {content['total']} 条，频发问题 {len(content['frequent_problems'])} 项，"
                   f"二次处理 {content['second_handling']} 次，满意度平均分 {content['satisfaction']['average']}"]
-    names = CHARACTERISTIC_NAMES if kind == "market_quality" else None
+    names = CHARACTERISTIC_NAMES if kind == "market_quality" else CAUSE_NAMES
     vital = "、".join(chinese(name(p["cause"], names)) for p in content["pareto"] if p["vital"])
     if vital:
         lines.append(f"主要原因（累计80%）：{vital}")

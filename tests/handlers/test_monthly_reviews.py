@@ -144,14 +144,16 @@ def test_feedback_analysis_finds_problems_more_than_five_times_a_month(feedback_
 
 
 def section_of(database, kind: str, content: dict, **review) -> list[tuple]:
+    report_no = "YB-2026-11-SC" if kind == "market_quality" else "YB-2026-11-FK"
     with database.sessions.begin() as session:
         session.add(MonthlyReviewReport(
-            report_no="YB-2026-11-SC", instance_id=7, kind=kind, period_start=NOVEMBER[0], period_end=NOVEMBER[1],
+            report_no=report_no, instance_id=7, kind=kind, period_start=NOVEMBER[0], period_end=NOVEMBER[1],
             generated_at=beijing(2026, 12, 1, 9), content=content, status="draft", **review))
     with database.sessions() as session:
         section = monthly_review_record(session, 7)
         assert monthly_review_record(session, 8) is None
-    assert section.title == "市场质量信息月度汇总 YB-2026-11-SC"
+    assert section.title == {"market_quality": "市场质量信息月度汇总 YB-2026-11-SC",
+                             "feedback_analysis": "月度反馈分析报告 YB-2026-11-FK"}[kind]
     return [tuple(r[key] for key, _, _ in section.columns) for r in section.rows]
 
 
@@ -192,3 +194,21 @@ def test_a_month_without_data_still_reads_as_a_report_saying_so(database):
     assert readable[1] == ("概况", "市场质量信息（份）", 0, "", "本月无市场质量信息反馈")
     assert {r[0] for r in readable if r[1] == "无"} == {"不合格特性排列图", "批量问题", "重大问题", "投诉与索赔",
                                                        "部门时限达成"}
+
+
+def test_the_feedback_analysis_reads_frequent_problems_and_each_department_opinion(feedback_month):
+    with feedback_month.sessions() as session:
+        content = feedback_analysis_content(session, *NOVEMBER, 5, [])
+    content["period"] = {"first_day": "2026-11-01", "last_day": "2026-11-30", "label": "2026-11"}
+    opinions = [{"department": "development", "name_zh": "开发部", "name_en": "Development", "by": "dev.sun",
+                 "at": "2026-12-02T09:00:00+08:00", "opinion": "充电口结构需加强", "actions": "12月完成设计变更"}]
+    readable = [tuple(zh(v) for v in r) for r in section_of(feedback_month, "feedback_analysis", content,
+                                                            department_opinions=opinions)]
+    assert ("频发问题（每月>5次）", "充电口松动", 6, "", "知识库：更换插座供应商") in readable
+    assert [r for r in readable if r[0] == "原因类别排列图"] == [
+        ("原因类别排列图", "1. 供应商", 6, "54.5%", "累计 54.5%，关键少数"),
+        ("原因类别排列图", "2. 软件", 3, "27.3%", "累计 81.8%，关键少数"),
+        ("原因类别排列图", "3. 设计", 2, "18.2%", "累计 100.0%")]
+    assert ("概况", "满意度平均分（5分制）", 4.67, "", "评分 6 条，低于4分 1 条") in readable
+    assert ("概况", "二次处理", 1, "", None) in readable
+    assert ("部门评审意见", "开发部", "dev.sun", "", "充电口结构需加强\n改进措施：12月完成设计变更") in readable
