@@ -190,6 +190,9 @@ def summary_text(kind: str, content: dict[str, Any]) -> str:
             return "\n".join(lines + ["本月无客户反馈。"])
         lines += [f"客户反馈共 {content['total']} 条，频发问题 {len(content['frequent_problems'])} 项，"
                   f"二次处理 {content['second_handling']} 次，满意度平均分 {content['satisfaction']['average']}"]
+        if content["frequent_problems"]:
+            lines.append("频发问题：" + "；".join(f"{p['problem_key']}（{p['count']}次）"
+                                               for p in content["frequent_problems"]))
     names = CHARACTERISTIC_NAMES if kind == "market_quality" else CAUSE_NAMES
     vital = "、".join(chinese(name(p["cause"], names)) for p in content["pareto"] if p["vital"])
     if vital:

@@ -6,13 +6,20 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy import select
 
+from engine.handler_api import HandlerContext
+from engine.models import OutboxMessage
+from engine.outbox import OutboxWriter
 from engine.queries import Attainment
 from handlers.feedback import FeedbackForm
 from handlers.monthly_review_contents import (
     feedback_analysis_content, market_quality_content, pareto, previous_month,
 )
-from handlers.monthly_reviews import MonthlyReviewReport, monthly_review_record
+from handlers.monthly_reviews import (
+    MonthlyReviewReport, analyse_feedback, finalise_report, monthly_review_record, record_department_opinion,
+    summarise_market_quality,
+)
 from handlers.product_improvement import CustomerFeedback, KnowledgeEntry
 from handlers.rectification import RectificationReport
 from tests.conftest import BEIJING
@@ -212,3 +219,73 @@ def test_the_feedback_analysis_reads_frequent_problems_and_each_department_opini
     assert ("概况", "满意度平均分（5分制）", 4.67, "", "评分 6 条，低于4分 1 条") in readable
     assert ("概况", "二次处理", 1, "", None) in readable
     assert ("部门评审意见", "开发部", "dev.sun", "", "充电口结构需加强\n改进措施：12月完成设计变更") in readable
+
+
+class ReviewContext(HandlerContext):
+    """A handler context as the engine builds it, with the period's attainment given by the test."""
+
+    attainment: list = []
+
+    def sla_attainment(self, start, end, by="department", process_key=None):
+        self.asked = (start, end, by, process_key)
+        return self.attainment
+
+
+def run(session, function, data=None, instance_id=7, actor="system", **properties):
+    ctx = ReviewContext(topic="", element_id="Task", element_name="月度汇总", process_key="market_quality_monthly",
+                        instance_id=instance_id, business_key=None, actor=actor, data=data or {},
+                        properties=properties, session=session, now=beijing(2026, 12, 1, 9),
+                        outbox=OutboxWriter(session, beijing(2026, 12, 1, 9), None, f"test:{instance_id}:{actor}"),
+                        _open_tasks=lambda: [], _audit=lambda kind, detail: None)
+    return ctx, function(ctx)
+
+
+def test_the_report_is_numbered_by_month_and_a_rerun_gets_the_next_edition(market_quality):
+    with market_quality.sessions.begin() as session:
+        ctx, result = run(session, summarise_market_quality, {"scheduled_for": "2026-12-01T09:00:00+08:00"},
+                          important_share="0.2", sla_process="quality_feedback")
+        assert ctx.asked == (*NOVEMBER, "department", "quality_feedback")
+        assert ctx.business_key == result["report_no"] == "YB-2026-11-SC"
+        assert "市场质量信息共 5 份" in result["report_summary"]
+        second, _ = run(session, summarise_market_quality, {"scheduled_for": "2026-12-01T09:00:00+08:00"},
+                        instance_id=8, important_share="0.2", sla_process="quality_feedback")
+        assert second.business_key == "YB-2026-11-SC-2"
+        feedback, _ = run(session, analyse_feedback, {"scheduled_for": "2026-12-01T09:00:00+08:00"}, instance_id=9,
+                          frequent_threshold="5", sla_process="feedback_improvement")
+        assert feedback.business_key == "YB-2026-11-FK"
+
+
+@pytest.mark.parametrize(("data", "properties", "message"), [
+    ({}, {"important_share": "0.2", "sla_process": "quality_feedback"}, "scheduled_for is missing"),
+    ({"scheduled_for": "2026-12-01T09:00:00"}, {"important_share": "0.2", "sla_process": "quality_feedback"},
+     "time zone"),
+    ({"scheduled_for": "2026-12-01T09:00:00+08:00"}, {"sla_process": "quality_feedback"}, "important_share"),
+    ({"scheduled_for": "2026-12-01T09:00:00+08:00"}, {"important_share": "0.2"}, "sla_process"),
+])
+def test_a_summary_without_its_settings_is_refused_and_stores_nothing(database, data, properties, message):
+    with database.sessions() as session:
+        with pytest.raises(ValueError, match=message):
+            run(session, summarise_market_quality, data, **properties)
+        session.flush()
+        assert session.scalars(select(MonthlyReviewReport)).all() == []
+
+
+def test_opinions_and_conclusions_complete_the_report_and_it_is_sent(database):
+    with database.sessions.begin() as session:
+        run(session, analyse_feedback, {"scheduled_for": "2026-12-01T09:00:00+08:00"},
+            frequent_threshold="5", sla_process="feedback_improvement")
+        run(session, record_department_opinion, {"department_opinion": "加强来料检验", "department_actions": ""},
+            actor="qa.wang", department="quality")
+        run(session, record_department_opinion, {"department_opinion": "无"}, actor="pm.han",
+            department="product_management")
+        run(session, finalise_report, {"review_conclusions": "本月无高频问题", "improvement_decisions": "无",
+                                       "reviewers": "质量部陈"}, actor="qa.chen", send_to="head:quality,head:development")
+    with database.sessions() as session:
+        report = session.scalars(select(MonthlyReviewReport)).one()
+        sent = session.scalars(select(OutboxMessage)).all()
+    assert [(o["department"], o["name_zh"], o["by"], o["actions"]) for o in report.department_opinions] == [
+        ("quality", "质量部", "qa.wang", None), ("product_management", "产品经理", "pm.han", None)]
+    assert (report.status, report.finalised_by, report.review_conclusions) == ("finalised", "qa.chen", "本月无高频问题")
+    assert [m.recipient for m in sent] == ["head:quality", "head:development"]
+    assert sent[0].subject == "月度反馈分析报告 YB-2026-11-FK（2026-11）"
+    assert "本月无客户反馈" in sent[0].body and "评审结论：本月无高频问题" in sent[0].body
