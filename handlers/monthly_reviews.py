@@ -13,6 +13,7 @@ from handlers.monthly_review_contents import (
     department_names, feedback_analysis_content, market_quality_content, period_of, previous_month,
 )
 from handlers.monthly_review_rows import KINDS, report_rows, summary_text
+from handlers.numbering import BEIJING
 
 registry = HandlerRegistry()
 
@@ -52,7 +53,7 @@ def _scheduled_for(ctx: HandlerContext) -> datetime:
 
 def _report_no(session: Session, kind: str, period_start: datetime) -> str:
     """YB-2026-11-SC for November's market quality summary; a re-run for the same month gets -2, -3 …"""
-    stem = f"YB-{period_of(period_start, period_start)['label']}-{KINDS[kind]['code']}"
+    stem = f"YB-{period_start.astimezone(BEIJING):%Y-%m}-{KINDS[kind]['code']}"
     taken = set(session.scalars(select(MonthlyReviewReport.report_no)
                                 .where(MonthlyReviewReport.report_no.like(f"{stem}%"))))
     if stem not in taken:
