@@ -132,6 +132,9 @@ def build_catalog(diagram: ParsedDiagram, process_element) -> dict[str, Any]:
         if kind == "userTask":
             groups = node.get(f"{_C}candidateGroups") or ""
             entry["candidate_groups"] = [g.strip() for g in groups.split(",") if g.strip()]
+            assignee = (node.get(f"{_C}assignee") or "").strip()
+            if assignee:
+                entry["assignee"] = assignee
             entry["form"] = (form.to_dict() if form else {"fields": []})
         elif kind == "startEvent" and form is not None:
             entry["form"] = form.to_dict()
@@ -140,6 +143,16 @@ def build_catalog(diagram: ParsedDiagram, process_element) -> dict[str, Any]:
         if kind == "serviceTask":
             entry["topic"] = node.get(f"{_C}topic")
             entry["implementation"] = node.get(f"{_C}type")
+        loop = node.find(f"{_B}multiInstanceLoopCharacteristics")
+        if loop is not None:
+            entry["multi_instance"] = {
+                "collection": (loop.get(f"{_C}collection") or "").strip(),
+                "element_variable": (loop.get(f"{_C}elementVariable") or "").strip(),
+                "sequential": loop.get("isSequential") == "true",
+                "unsupported": [_local(c.tag) for c in loop if isinstance(c.tag, str)
+                                and _local(c.tag) in ("loopCardinality", "completionCondition",
+                                                      "loopDataInputRef", "inputDataItem")],
+            }
         timer = _timer(node)
         if timer:
             entry["timer"] = timer
@@ -152,6 +165,9 @@ def build_catalog(diagram: ParsedDiagram, process_element) -> dict[str, Any]:
                    if e["type"] == "startEvent" and e.get("form") is not None and e.get("lane")]
     starter_groups = process_element.get(f"{_C}candidateStarterGroups") or ""
     return {
+        # The process's own start events (not those of subprocesses): a timer there means a schedule.
+        "start_events": [element_id for element_id, e in elements.items()
+                         if e["type"] == "startEvent" and not e["scope"]],
         "process_key": process_element.get("id"),
         "name": process_element.get("name") or process_element.get("id"),
         "start_form": start_form,

@@ -22,6 +22,7 @@ from engine.catalog import (
 from engine.handler_api import HandlerRegistry
 from engine.models import Department, ProcessVersion
 from engine.spiff import CompiledProcess, TimerValueError, check_timer_value, compile_process
+from engine.start_timers import StartTimer, StartTimerError
 
 _B = f"{{{BPMN_NS}}}"
 RESERVED_IDS = {"Start", "End"}  # SpiffWorkflow names its own start/end task specs so
@@ -49,8 +50,12 @@ def check_diagram(raw: bytes, handlers: HandlerRegistry, departments: dict[str, 
     process_key = process.get("id")
     catalog = build_catalog(diagram, process)
     _check_flows(process)
+    for element_id, element in catalog["elements"].items():
+        if "multi_instance" in element:
+            _check_multi_instance(element_id, element)
     compiled = compile_process(diagram, process_key, filename=filename)
     _check_layout(diagram, catalog)
+    catalog["timer_start"] = _timer_start(catalog)
     for element_id, element in catalog["elements"].items():
         kind = element["type"]
         if element_id in RESERVED_IDS:
@@ -60,7 +65,8 @@ def check_diagram(raw: bytes, handlers: HandlerRegistry, departments: dict[str, 
             raise DiagramError(f"no handler is registered for topic '{element.get('topic')}'", element_id)
         if kind == "userTask":
             element["department"] = _department_of(element_id, element, departments)
-        if "timer" in element:
+            _check_assignee(element_id, element)
+        if "timer" in element and element_id != (catalog["timer_start"] or {}).get("element_id"):
             try:
                 check_timer_value(element["timer"]["kind"], element["timer"]["value"], calendar)
             except TimerValueError as err:
@@ -149,6 +155,72 @@ def _department_of(element_id: str, element: dict[str, Any], departments: dict[s
     if lane not in departments:
         raise DiagramError(f"lane '{lane}' is not a known department", element_id)
     return departments[lane]
+
+
+_VARIABLE = re.compile(r"\$\{\s*([A-Za-z_]\w*)\s*\}")
+_USERNAME = re.compile(r"[A-Za-z0-9_.@-]+")
+
+
+def _check_assignee(element_id: str, element: dict[str, Any]) -> None:
+    """`camunda:assignee` names the person (a user name) or the case variable holding one (`${var}`);
+    whether that person exists is checked when the task becomes ready (users change after deploy)."""
+    assignee = element.get("assignee")
+    if not assignee:
+        return
+    variable = _VARIABLE.fullmatch(assignee)
+    if variable:
+        element["assignee_variable"] = variable.group(1)
+    elif not _USERNAME.fullmatch(assignee):
+        raise DiagramError(f"camunda:assignee must be a user name or ${{variable}}, not '{assignee}'", element_id)
+
+
+_NAME = re.compile(r"[A-Za-z_]\w*")
+
+
+def _check_multi_instance(element_id: str, element: dict[str, Any]) -> None:
+    """One person's task per item of a case list; what the engine runs of the standard's options."""
+    loop = element["multi_instance"]
+    if element["type"] != "userTask":
+        raise DiagramError("multi-instance is supported on user tasks only", element_id)
+    if loop["unsupported"]:
+        raise DiagramError(f"multi-instance {loop['unsupported'][0]} is not supported; use camunda:collection "
+                           "and camunda:elementVariable", element_id)
+    collection = _VARIABLE.fullmatch(loop["collection"])
+    collection_name = collection.group(1) if collection else loop["collection"]
+    if not _NAME.fullmatch(collection_name) or not _NAME.fullmatch(loop["element_variable"]):
+        raise DiagramError("a multi-instance user task needs camunda:collection (the case variable holding the "
+                           "list) and camunda:elementVariable (the name each instance sees its item under)",
+                           element_id)
+    loop["collection"] = collection_name
+    collect_as = element.get("properties", {}).get("collect_as")
+    if collect_as is not None and not _NAME.fullmatch(collect_as):
+        raise DiagramError(f"collect_as must be a variable name, not '{collect_as}'", element_id)
+    if (element.get("form") or {}).get("fields") and not collect_as:
+        raise DiagramError("a multi-instance user task with a form needs the property collect_as (the list "
+                           "variable that keeps every instance's submission)", element_id)
+    if collect_as in (collection_name, loop["element_variable"]):
+        raise DiagramError("collect_as must differ from the collection and the element variable", element_id)
+
+
+def _timer_start(catalog: dict[str, Any]) -> dict[str, str] | None:
+    """The process's timer start event: its only start event, without a form, with a value the
+    schedule can compute (a repeating interval with a start date, or a date)."""
+    starts = [(element_id, catalog["elements"][element_id]) for element_id in catalog["start_events"]]
+    timed = [(element_id, element) for element_id, element in starts if "timer" in element]
+    if not timed:
+        return None
+    element_id, element = timed[0]
+    if len(starts) > 1:
+        raise DiagramError("a process with a timer start event must have no other start event (which one "
+                           "starts a case would be ambiguous); draw a second process for cases filed by hand",
+                           element_id)
+    if element.get("form"):
+        raise DiagramError("a timer start event has no form: nobody fills it in", element_id)
+    try:
+        StartTimer.parse(element["timer"]["kind"], element["timer"]["value"])
+    except StartTimerError as err:
+        raise DiagramError(f"bad timer start: {err}", element_id) from None
+    return {"element_id": element_id, **element["timer"]}
 
 
 def _check_flows(process) -> None:

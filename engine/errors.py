@@ -32,3 +32,12 @@ class NotAColleague(EngineError):
 
 class TaskRoutingError(EngineError):
     """A task whose department comes from case data that names no department; nothing was saved."""
+
+
+class CaseDataError(EngineError):
+    """The case data does not fit what the diagram needs (e.g. no list for a multi-instance task);
+    nothing was saved."""
+
+
+class NotStartable(EngineError):
+    """A process that is not started by hand (its timer start event starts it on its schedule)."""

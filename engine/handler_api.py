@@ -47,6 +47,8 @@ class HandlerContext:
     outbox: OutboxWriter
     _open_tasks: Callable[[], list[OpenTask]]
     _audit: Callable[[str, dict[str, Any]], None]
+    # Wired by the engine's handler runtime: SLA attainment read in this unit of work.
+    _attainment: Callable[..., list[Any]] | None = field(default=None, repr=False)
     assigned_business_key: str | None = field(default=None, init=False)
     _open_tasks_read: list[OpenTask] | None = field(default=None, init=False, repr=False)
 
@@ -65,6 +67,16 @@ class HandlerContext:
     def audit(self, kind: str, detail: dict[str, Any]) -> None:
         """Add a business event (e.g. a category override) to the instance's audit trail."""
         self._audit(kind, detail)
+
+    def sla_attainment(self, start: datetime, end: datetime, by: str = "department",
+                       process_key: str | None = None) -> list[dict[str, Any]]:
+        """Limits and duties that fell due in [start, end) met and missed, by department (code) or person
+        (user name), e.g. for a monthly report: rows {who, met, breached, total, rate} (rate None when
+        nothing fell due), sorted by who."""
+        if self._attainment is None:
+            raise RuntimeError("SLA attainment is not available outside the engine's handler runtime")
+        return [{"who": row.who, "met": row.met, "breached": row.breached, "total": row.total, "rate": row.rate}
+                for row in self._attainment(start, end, by, process_key)]
 
     def property(self, name: str, default: str | None = None) -> str | None:
         value = self.properties.get(name)

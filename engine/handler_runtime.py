@@ -14,6 +14,7 @@ from sqlalchemy import select
 from engine.handler_api import BpmnError, HandlerContext, HandlerRegistry, OpenTask
 from engine.models import HumanTask, Incident, ProcessInstance
 from engine.outbox import OutboxWriter
+from engine.queries import attainment_in
 from engine.spiff import ServiceCall, ServiceOutcome
 from engine.uow import UnitOfWork
 
@@ -41,6 +42,7 @@ class HandlerRunner:
             properties=self._properties(element), session=session, now=self.uow.now,
             outbox=OutboxWriter(session, self.uow.now, self.instance.id, f"{self.instance.id}:{call.task_id}"),
             _open_tasks=self._open_tasks,
+            _attainment=lambda start, end, by, process_key: attainment_in(session, start, end, by, process_key),
             _audit=lambda kind, detail: self.uow.audit(kind, self.actor, self.instance.id, call.element_id, detail))
         try:
             if handler is None:

@@ -189,6 +189,27 @@ class SlaRecord(Base):
     paused_seconds: Mapped[int] = mapped_column(Integer, default=0)
 
 
+class ProcessSchedule(Base):
+    """When the latest version of a process with a timer start event starts its next case; the worker
+    starts one case per occurrence and moves `next_due_at` on in the same transaction."""
+
+    __tablename__ = "process_schedules"
+    process_key: Mapped[str] = mapped_column(String(120), primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("process_versions.id"))
+    start_event_id: Mapped[str] = mapped_column(String(120))
+    timer_kind: Mapped[str] = mapped_column(String(10))  # cycle, date
+    timer_value: Mapped[str] = mapped_column(String(200))
+    next_index: Mapped[int] = mapped_column(Integer)  # which occurrence next_due_at is (0: the first)
+    next_due_at: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)  # None: no more
+    last_started_for: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    last_instance_id: Mapped[int | None] = mapped_column(Integer)
+    occurrences_started: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    lock_version: Mapped[int] = mapped_column(Integer, nullable=False)
+
+    __mapper_args__ = {"version_id_col": lock_version}
+
+
 class OutboxMessage(Base):
     """A notification written with the step that caused it and delivered later by the worker."""
 

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from engine.db import Database
 from engine.models import AuditEvent, HumanTask, Incident, ProcessInstance, ProcessVersion, SlaRecord
@@ -189,6 +190,13 @@ def sla_attainment(db: Database, start: datetime, end: datetime, by: str = "depa
                    process_key: str | None = None, kind: str | None = None) -> list[Attainment]:
     """Attainment of the limits and duties that fell due in [start, end), by department or person;
     a breach without a named person counts for the department only."""
+    with db.sessions() as session:
+        return attainment_in(session, start, end, by, process_key, kind)
+
+
+def attainment_in(session: Session, start: datetime, end: datetime, by: str = "department",
+                  process_key: str | None = None, kind: str | None = None) -> list[Attainment]:
+    """`sla_attainment` read in a given session (a handler's unit of work)."""
     if by not in ("department", "person"):
         raise ValueError("attainment is by 'department' or 'person'")
     column = SlaRecord.department if by == "department" else SlaRecord.person
@@ -201,9 +209,8 @@ def sla_attainment(db: Database, start: datetime, end: datetime, by: str = "depa
     if kind:
         query = query.where(SlaRecord.kind == kind)
     counts: dict[str, dict[str, int]] = {}
-    with db.sessions() as session:
-        for who, status, count in session.execute(query):
-            counts.setdefault(who, {"met": 0, "breached": 0})[status] = count
+    for who, status, count in session.execute(query):
+        counts.setdefault(who, {"met": 0, "breached": 0})[status] = count
     return [Attainment(who, c["met"], c["breached"]) for who, c in sorted(counts.items())]
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, time, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,8 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
 
 from engine import calendar_store
-from engine.calendar import BusinessCalendar, WorkingHours
+from engine.calendar import BusinessCalendar
+from engine.calendar_commands import CalendarCommands
 from engine.catalog import DiagramError, parse_xml
 from engine.clock import Clock, SystemClock, using_clock
 from engine.db import Database
@@ -24,6 +26,7 @@ from engine.errors import (
     IncidentNotOpen,
     NotAColleague,
     NotFound,
+    NotStartable,
     TaskClaimedByOther,
     TaskNotOpen,
 )
@@ -32,6 +35,7 @@ from engine.handler_api import HandlerRegistry, RecordSection
 from engine.handler_runtime import HandlerRunner
 from engine.models import HumanTask, Incident, Membership, ProcessInstance, ProcessVersion, User
 from engine.outbox import OutboxRelay, Transport, Transports
+from engine.schedules import ScheduleCommands, sync_schedule
 from engine.sla import SlaBook
 from engine.spiff import CompiledProcess, ProcessRun, WaitingTimer, compile_process
 from engine.task_rows import sync_task_rows
@@ -111,7 +115,7 @@ class WorkerTick:
     errors: list[str] = field(default_factory=list)
 
 
-class WorkflowEngine:
+class WorkflowEngine(CalendarCommands, ScheduleCommands):
     """Commands on deployed processes and their instances; the web app and the CLI call only these."""
 
     def __init__(self, db: Database, handlers: HandlerRegistry, clock: Clock | None = None,
@@ -137,9 +141,11 @@ class WorkflowEngine:
             checked = check_diagram(raw, self.handlers, department_lookup(uow.session), self.calendar, filename)
             version, created = store_version(uow.session, checked, deployed_by, uow.now)
             if created:
+                schedule = sync_schedule(uow.session, version, uow.now)
                 uow.audit("deployed", deployed_by, detail={
                     "process_key": version.process_key, "version": version.version,
-                    "content_hash": version.content_hash, "file": filename})
+                    "content_hash": version.content_hash, "file": filename,
+                    "next_start": schedule.next_due_at.isoformat() if schedule and schedule.next_due_at else None})
             uow.commit()
             return DeployResult(version.process_key, version.version, version.id, created)
 
@@ -170,26 +176,41 @@ class WorkflowEngine:
                        business_key: str | None = None) -> int:
         """Start the latest version; `data` is checked against the start event's form when it has one."""
         with using_clock(self.clock), UnitOfWork(self.db, self.clock) as uow:
-            version = uow.session.scalars(
-                select(ProcessVersion).where(ProcessVersion.process_key == process_key)
-                .order_by(ProcessVersion.version.desc()).limit(1)).first()
-            if version is None:
-                raise NotFound(f"no process '{process_key}' is deployed")
+            version = self._latest_version(uow, process_key)
+            if version.catalog.get("timer_start"):
+                raise NotStartable(f"process '{process_key}' starts on its schedule (timer start event); "
+                                   "start an occurrence at once with start_scheduled_now")
             start_form = version.catalog.get("start_form")
             cleaned = validate_submission(FormDefinition.from_dict(start_form), data) if start_form else dict(data)
-            instance = ProcessInstance(process_key=process_key, version_id=version.id, business_key=business_key,
-                                       status="running", started_at=uow.now, started_by=started_by, state="")
-            uow.session.add(instance)
-            uow.session.flush()
-            uow.audit("instance_started", started_by, instance.id, detail={
-                "process_key": process_key, "version": version.version, "data": cleaned})
-            deployed = self.deployed(uow.session, version.id)
-            run = ProcessRun.start(deployed.compiled, cleaned, self.calendar,
-                                   self._runner(uow, instance, deployed, started_by))
-            run.advance()
-            self._save(uow, instance, run, started_by)
-            self._commit(uow, instance, run.workflow)
-            return instance.id
+            return self._start_case(uow, version, cleaned, started_by, business_key)
+
+    def _latest_version(self, uow: UnitOfWork, process_key: str) -> ProcessVersion:
+        version = uow.session.scalars(
+            select(ProcessVersion).where(ProcessVersion.process_key == process_key)
+            .order_by(ProcessVersion.version.desc()).limit(1)).first()
+        if version is None:
+            raise NotFound(f"no process '{process_key}' is deployed")
+        return version
+
+    def _start_case(self, uow: UnitOfWork, version: ProcessVersion, data: dict[str, Any], started_by: str,
+                    business_key: str | None = None, by_timer: bool = False,
+                    before_commit: Callable[[int], None] | None = None) -> int:
+        """Create the instance, run it to its first wait and commit (the command's last step)."""
+        instance = ProcessInstance(process_key=version.process_key, version_id=version.id, business_key=business_key,
+                                   status="running", started_at=uow.now, started_by=started_by, state="")
+        uow.session.add(instance)
+        uow.session.flush()
+        uow.audit("instance_started", started_by, instance.id, detail={
+            "process_key": version.process_key, "version": version.version, "data": data})
+        deployed = self.deployed(uow.session, version.id)
+        run = ProcessRun.start(deployed.compiled, data, self.calendar,
+                               self._runner(uow, instance, deployed, started_by), by_timer=by_timer)
+        run.advance()
+        self._save(uow, instance, run, started_by)
+        if before_commit is not None:
+            before_commit(instance.id)
+        self._commit(uow, instance, run.workflow)
+        return instance.id
 
     def complete_task(self, task_id: int, actor: str, submitted: dict[str, Any]) -> None:
         """Submit a task's form; invalid input raises InvalidForm and nothing changes."""
@@ -200,7 +221,7 @@ class WorkflowEngine:
             cleaned = validate_submission(FormDefinition.from_dict(task.form), submitted)
             instance = self._instance(uow, task.instance_id)
             run = self._load(uow, instance, actor)
-            run.complete_human_task(task.task_uuid, cleaned)
+            run.complete_human_task(task.task_uuid, cleaned, actor, uow.now)
             task.state, task.completed_by, task.completed_at, task.submitted = "completed", actor, uow.now, cleaned
             if task.claimed_by is None:
                 task.claimed_by, task.claimed_at = actor, uow.now
@@ -265,7 +286,8 @@ class WorkflowEngine:
 
     # -- time and retries (the worker calls these) ----------------------------------------------------
     def fire_due_timers(self, limit: int | None = None) -> int:
-        """Fire timers of due instances one instance per transaction; several workers share the work.
+        """Fire timers of due instances one instance per transaction, then start the cases of due
+        timer start events (engine.schedules); several workers share the work.
 
         An instance someone changed at the same moment (a person completing its task) is skipped
         with nothing saved; it is still due, so a later round fires it."""
@@ -276,9 +298,9 @@ class WorkflowEngine:
             except ConcurrencyConflict:
                 continue
             if outcome is None:
-                return fired
+                break
             fired += outcome
-        return fired
+        return fired + self.start_due_occurrences(limit)
 
     def _fire_next_due_instance(self) -> int | None:
         with using_clock(self.clock), UnitOfWork(self.db, self.clock) as uow:
@@ -352,38 +374,6 @@ class WorkflowEngine:
             except Exception as err:  # one failing step must not stop the others
                 tick.errors.append(f"{name}: {type(err).__name__}: {err}")
         return tick
-
-    # -- business calendar ---------------------------------------------------------------------------
-    @property
-    def calendar(self) -> BusinessCalendar:
-        """What every working-day/-hour timer counts with: the calendar this engine was given, else the
-        company calendar stored in the database (reloaded when someone changed it)."""
-        return self._fixed_calendar if self._fixed_calendar is not None else self._stored_calendar.current()
-
-    def set_calendar_day(self, day: date | str, kind: str, actor: str, note: str = "") -> None:
-        """Make a date a company day off (`day_off`) or working day (`working_day`); timers started
-        from now on count with it, timers already waiting keep their due time."""
-        self._edit_calendar(actor, lambda session, now: calendar_store.set_day(session, day, kind, actor, now, note))
-
-    def clear_calendar_day(self, day: date | str, actor: str) -> None:
-        """Drop the company's override of a date: the China calendar decides it again."""
-        self._edit_calendar(actor, lambda session, now: calendar_store.clear_day(session, day, actor, now))
-
-    def set_working_hours(self, start: time | str, end: time | str, actor: str,
-                          lunch_start: time | str | None = None, lunch_end: time | str | None = None) -> None:
-        """The company's working hours (HH:MM) for working-hour limits; ValueError when they make no sense."""
-        hours = WorkingHours.parse(start, end, lunch_start, lunch_end)
-        self._edit_calendar(actor, lambda session, now: calendar_store.set_hours(session, hours, actor, now))
-
-    def calendar_overrides(self) -> calendar_store.CalendarOverrides:
-        with self.db.sessions() as session:
-            return calendar_store.read_overrides(session)
-
-    def _edit_calendar(self, actor: str, change) -> None:
-        with UnitOfWork(self.db, self.clock) as uow:
-            uow.audit("calendar_changed", actor, detail=change(uow.session, uow.now))
-            uow.commit()
-        self._stored_calendar.invalidate()
 
     # -- internals ---------------------------------------------------------------------------------
     def _open_task(self, uow: UnitOfWork, task_id: int) -> HumanTask:

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select
 
 from engine.errors import TaskRoutingError
-from engine.models import NO_LIMIT, Department, HumanTask, ProcessInstance
+from engine.models import NO_LIMIT, Department, HumanTask, Membership, ProcessInstance, User
 from engine.spiff import ProcessRun
 from engine.uow import SYSTEM_ACTOR, UnitOfWork
 
@@ -27,6 +27,7 @@ def sync_task_rows(uow: UnitOfWork, instance: ProcessInstance, run: ProcessRun, 
             row.state = "cancelled"
             uow.audit("task_cancelled", SYSTEM_ACTOR, instance.id, row.element_id, {"task_id": row.id})
     new_rows = []
+    assigned: dict[str, str] = {}
     for task_id, task in ready.items():
         if task_id in known:
             continue
@@ -36,14 +37,19 @@ def sync_task_rows(uow: UnitOfWork, instance: ProcessInstance, run: ProcessRun, 
         if limit.due_at is not None:
             share = limit.warn_share if limit.warn_share is not None else default_warn_share
             warn_at = uow.now + (limit.due_at - uow.now) * share
+        department = _department(uow, element, task)
+        assignee = _assignee(uow, element, task, department)
+        if assignee is not None:
+            assigned[task_id] = assignee
         new_rows.append(HumanTask(
             instance_id=instance.id, task_uuid=task_id, element_id=task.element_id, name=task.name,
             process_key=instance.process_key, business_key=instance.business_key,
             customer=_first_value(task.data, case_fields.get("customer"), 200),
             category=_first_value(task.data, case_fields.get("category"), 40),
-            department=_department(uow, element, task), form=element.get("form") or {"fields": []},
+            department=department, form=element.get("form") or {"fields": []},
             data=_json_safe(task.data), state="open", created_at=uow.now, due_at=limit.due_at,
-            warn_at=warn_at, due_order=limit.due_at or NO_LIMIT, limit_name=limit.name))
+            warn_at=warn_at, due_order=limit.due_at or NO_LIMIT, limit_name=limit.name,
+            claimed_by=assignee, claimed_at=uow.now if assignee else None))
     if not new_rows:
         return
     uow.session.add_all(new_rows)
@@ -52,6 +58,10 @@ def sync_task_rows(uow: UnitOfWork, instance: ProcessInstance, run: ProcessRun, 
         uow.audit("task_ready", SYSTEM_ACTOR, instance.id, row.element_id, {
             "task_id": row.id, "task": row.name, "department": row.department,
             "due_at": row.due_at.isoformat() if row.due_at else None, "limit": row.limit_name})
+        if row.task_uuid in assigned:
+            uow.audit("task_assigned", SYSTEM_ACTOR, instance.id, row.element_id, {
+                "task_id": row.id, "to": row.claimed_by, "by": "diagram",
+                "variable": catalog.get(row.element_id, {}).get("assignee_variable")})
 
 
 @dataclass(frozen=True)
@@ -87,6 +97,27 @@ def _department(uow: UnitOfWork, element: dict[str, Any], task) -> str:
         return code
     raise TaskRoutingError(f"task '{task.name}' goes to the department named by the case variable "
                            f"'{variable}', which holds {code!r}, not a department code")
+
+
+def _assignee(uow: UnitOfWork, element: dict[str, Any], task, department: str) -> str | None:
+    """The person the diagram gives the task to (`camunda:assignee`: a user name or `${variable}`):
+    an active member of the task's department, or the task cannot be routed."""
+    variable = element.get("assignee_variable")
+    if variable:
+        username = task.data.get(variable)
+        source = f"the person named by the case variable '{variable}', which holds {username!r}"
+    elif element.get("assignee"):
+        username = element["assignee"]
+        source = f"the person '{username}' (camunda:assignee)"
+    else:
+        return None
+    user = uow.session.get(User, username) if isinstance(username, str) and username else None
+    if user is None or not user.active:
+        raise TaskRoutingError(f"task '{task.name}' goes to {source}, who is not an active user")
+    if uow.session.get(Membership, (username, department)) is None:
+        raise TaskRoutingError(f"task '{task.name}' goes to {source}, who is not a member of its department "
+                               f"'{department}'")
+    return username
 
 
 def _first_value(data: dict[str, Any], names: list[str] | None, max_length: int) -> str | None:

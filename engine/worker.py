@@ -17,6 +17,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 
 from engine.models import ProcessInstance
+from engine.schedules import earliest_due
 from engine.service import WorkerTick, WorkflowEngine
 
 log = logging.getLogger("aftersales.worker")
@@ -29,10 +30,13 @@ DUE_MARGIN_SECONDS = 0.002
 
 
 def next_due_at(engine: WorkflowEngine) -> datetime | None:
-    """Earliest due time of a running instance: one index-only read of ix_instances_due."""
+    """Earliest due time of a running instance (one index-only read of ix_instances_due) or of a
+    scheduled start (a timer start event's next occurrence)."""
     with engine.db.sessions() as session:
-        return session.scalar(select(func.min(ProcessInstance.next_due_at))
-                              .where(ProcessInstance.status == "running"))
+        dues = [session.scalar(select(func.min(ProcessInstance.next_due_at))
+                               .where(ProcessInstance.status == "running")), earliest_due(session)]
+    dues = [due for due in dues if due is not None]
+    return min(dues) if dues else None
 
 
 def wait_seconds(due: datetime | None, now: datetime, poll_seconds: float, stalled_rounds: int = 0) -> float:

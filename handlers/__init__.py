@@ -3,8 +3,19 @@ from __future__ import annotations
 
 from engine.handler_api import HandlerRegistry
 from handlers import (
-    after_sales_cases, change_notices, dispatching, electronics_service, feedback, field_service,
-    monthly_reviews, notifications, product_improvement, quality_analysis, rectification, samples, service_desk,
+    after_sales_cases,
+    change_notices,
+    dispatching,
+    electronics_service,
+    feedback,
+    field_service,
+    monthly_reviews,
+    notifications,
+    product_improvement,
+    quality_analysis,
+    rectification,
+    samples,
+    service_desk,
 )
 
 

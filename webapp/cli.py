@@ -15,6 +15,7 @@ from engine.directory import Directory
 from engine.errors import EngineError
 from engine.forms import InvalidForm
 from engine.worker import DEFAULT_POLL_SECONDS, run_worker
+from webapp.cli_schedules import schedules
 from webapp.cli_sla import sla
 from webapp.composition import PROCESSES_DIR, build_engine, initialise
 
@@ -359,3 +360,4 @@ def calendar_hours(engine, start: str, end: str, lunch: tuple[str, str] | None, 
 
 
 main.add_command(sla)
+main.add_command(schedules)

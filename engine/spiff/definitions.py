@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 from uuid import UUID
 
@@ -18,8 +18,10 @@ from SpiffWorkflow.bpmn.specs import BpmnProcessSpec
 from SpiffWorkflow.bpmn.specs.defaults import ServiceTask
 from SpiffWorkflow.bpmn.specs.event_definitions import timer as spiff_timer
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
+    CycleTimerEventDefinition,
     TimerEventDefinition,
 )
+from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from SpiffWorkflow.camunda.parser import CamundaParser
 from SpiffWorkflow.camunda.parser.task_spec import CamundaTaskParser
 from SpiffWorkflow.camunda.serializer import DEFAULT_CONFIG as CAMUNDA_CONFIG
@@ -28,6 +30,12 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from engine.calendar import BusinessCalendar
 from engine.catalog import CAMUNDA_NS, DiagramError, ParsedDiagram
 from engine.clock import active_clock
+from engine.spiff.multi_instance import (
+    CollectingParallelTask,
+    CollectingSequentialTask,
+    CollectingTaskConverter,
+    MultiInstanceUserTaskParser,
+)
 
 
 # --- the clock ---------------------------------------------------------------------------------
@@ -106,6 +114,7 @@ class AftersalesParser(CamundaParser):
     OVERRIDE_PARSER_CLASSES = {
         **CamundaParser.OVERRIDE_PARSER_CLASSES,
         full_tag("serviceTask"): (ExternalServiceTaskParser, ExternalServiceTask),
+        full_tag("userTask"): (MultiInstanceUserTaskParser, CamundaParser.OVERRIDE_PARSER_CLASSES[full_tag("userTask")][1]),
     }
 
 
@@ -150,6 +159,8 @@ class AftersalesScriptEngine(PythonScriptEngine):
         self.calendar = calendar
         self.services = services or _NoServices()
         self.pending_errors: dict[UUID, str] = {}
+        # Set while a case is started by its schedule: the process's timer start event fires once, now.
+        self.start_timer_due = False
         super().__init__(environment=TaskDataEnvironment({"working_days": self.working_days,
                                                           "working_hours": self.working_hours}))
 
@@ -167,6 +178,13 @@ class AftersalesScriptEngine(PythonScriptEngine):
 
     def evaluate(self, task, expression, external_context=None):
         definition = getattr(task.task_spec, "event_definition", None)
+        if isinstance(definition, TimerEventDefinition) and self.start_timer_due \
+                and isinstance(task.task_spec, StartEvent) and task.workflow is task.workflow.top_workflow:
+            # The engine's schedule decided this occurrence is due: SpiffWorkflow sees the start timer as
+            # one occurrence that has just passed, so it fires once and never waits for the next (each
+            # occurrence is a case of its own, started by the schedule).
+            passed = (active_clock().now() - timedelta(seconds=1)).isoformat()
+            return f"R1/{passed}/PT1S" if isinstance(definition, CycleTimerEventDefinition) else passed
         if isinstance(definition, TimerEventDefinition) and is_iso_timer_literal(expression):
             return expression.strip()
         return super().evaluate(task, expression, external_context)
@@ -212,6 +230,8 @@ class CompiledProcess:
 def _full_config() -> dict:
     config = dict(CAMUNDA_CONFIG)
     config[ExternalServiceTask] = ExternalServiceTaskConverter
+    config[CollectingParallelTask] = CollectingTaskConverter
+    config[CollectingSequentialTask] = CollectingTaskConverter
     return config
 
 

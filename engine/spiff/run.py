@@ -12,6 +12,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     CycleTimerEventDefinition,
     TimerEventDefinition,
 )
+from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
@@ -26,6 +27,7 @@ from engine.spiff.definitions import (
     ServiceRunner,
     _call_of,
 )
+from engine.spiff.multi_instance import collect_submission, enclosing_multi_instance
 
 
 # --- a live workflow ---------------------------------------------------------------------------
@@ -67,9 +69,11 @@ class ProcessRun:
 
     @classmethod
     def start(cls, compiled: CompiledProcess, data: dict[str, Any], calendar: BusinessCalendar,
-              services: ServiceRunner) -> ProcessRun:
+              services: ServiceRunner, by_timer: bool = False) -> ProcessRun:
+        """A new workflow; `by_timer`: its timer start event is due now (the engine's schedule says so)."""
         workflow = BpmnWorkflow(compiled.spec, compiled.subprocess_specs)
         run = cls(compiled, workflow, calendar, services)
+        run.script_engine.start_timer_due = by_timer
         workflow.data.update(data)
         start = workflow.get_next_task(state=TaskState.READY)
         if start is not None:
@@ -107,6 +111,18 @@ class ProcessRun:
             self.workflow.do_engine_steps(did_complete_task=self._deliver_bpmn_error)
             if not any(not t.task_spec.manual for t in self.workflow.get_tasks(state=TaskState.READY)):
                 break
+        if self.script_engine.start_timer_due:
+            # A one-occurrence cycle may notice it is exhausted only on a later look: let it finish.
+            for _ in range(2):
+                if not self._waiting_start_timer():
+                    break
+                self.workflow.refresh_timers()
+                self.workflow.do_engine_steps(did_complete_task=self._deliver_bpmn_error)
+            self.script_engine.start_timer_due = False
+
+    def _waiting_start_timer(self) -> bool:
+        return any(isinstance(t.task_spec, StartEvent) for t in self.workflow.get_tasks(state=TaskState.WAITING)
+                   if t.workflow is self.workflow)
 
     def _deliver_bpmn_error(self, task) -> None:
         code = self.script_engine.pending_errors.pop(task.id, None)
@@ -121,10 +137,15 @@ class ProcessRun:
             top.bpmn_events.remove(event)
             self.script_engine.services.error_not_caught(_call_of(task), code)
 
-    def complete_human_task(self, task_id: str, data: dict[str, Any]) -> None:
+    def complete_human_task(self, task_id: str, data: dict[str, Any], completed_by: str = "",
+                            completed_at: datetime | None = None) -> None:
+        """Complete a person's task with the submitted form data; on an instance of a multi-instance task
+        the submission is also kept in the task's `collect_as` list (with who and when)."""
         task = self._task(task_id)
         if task is None or task.state != TaskState.READY or not task.task_spec.manual:
             raise LookupError(f"task {task_id} is not waiting for a person")
+        moment = completed_at or active_clock().now()
+        collect_submission(task, data, completed_by, moment.astimezone(UTC).isoformat())
         task.data.update(data)
         task.run()
         self.advance()
@@ -225,6 +246,7 @@ class ProcessRun:
         found: list[tuple[str, datetime]] = []
         current = task
         while current is not None:
+            current = enclosing_multi_instance(current) or current  # a limit on the whole group
             parent = current.parent
             if parent is not None and isinstance(parent.task_spec, BoundaryEventSplit):
                 for sibling in parent.children:

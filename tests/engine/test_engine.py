@@ -247,9 +247,9 @@ def test_two_concurrent_completions_one_wins_one_conflicts(engine, monkeypatch):
     original = ProcessRun.complete_human_task
     both_loaded = threading.Barrier(2, timeout=10)
 
-    def complete_after_both_loaded(self, task_id, data):
+    def complete_after_both_loaded(self, task_id, data, *args):
         both_loaded.wait()
-        original(self, task_id, data)
+        original(self, task_id, data, *args)
     monkeypatch.setattr(ProcessRun, "complete_human_task", complete_after_both_loaded)
     outcomes: dict[str, object] = {}
 

@@ -1,0 +1,168 @@
+"""Processes that start on a timer (monthly reviews, maintenance plans): one schedule row per process
+with a timer start event, kept by deploy, and the commands that start its cases.
+
+The worker starts one case per occurrence, exactly once even with several workers (the schedule row is
+locked with FOR UPDATE SKIP LOCKED on PostgreSQL; SQLite has one writer and the row's lock version),
+in one transaction with moving the schedule on. After an outage every missed occurrence starts, in
+order, each with its own `scheduled_for`, so no month goes without its report."""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.clock import using_clock
+from engine.db import Database
+from engine.errors import ConcurrencyConflict, EngineError, NotFound
+from engine.models import ProcessSchedule, ProcessVersion
+from engine.start_timers import StartTimer
+from engine.uow import SYSTEM_ACTOR, UnitOfWork
+
+if TYPE_CHECKING:
+    from engine.service import WorkflowEngine
+
+log = logging.getLogger("aftersales.schedules")
+
+SCHEDULED_FOR = "scheduled_for"  # the case variable: ISO date-time (UTC) of the occurrence
+
+
+class ScheduledStartFailed(EngineError):
+    """Starting a scheduled case failed; the occurrence stays due and is tried again next round."""
+
+
+@dataclass(frozen=True)
+class ScheduleView:
+    process_key: str
+    name: str
+    version: int
+    start_event_id: str
+    timer: str
+    next_due_at: datetime | None
+    last_started_for: datetime | None
+    occurrences_started: int
+
+
+def sync_schedule(session: Session, version: ProcessVersion, now: datetime) -> ProcessSchedule | None:
+    """Give the process's newly deployed version the schedule its timer start event draws (or drop the
+    schedule when it has none). An unchanged timer keeps its place, so an occurrence already due is
+    neither started twice nor skipped; a changed one counts from now (never again for an occurrence
+    already started)."""
+    timer_start = version.catalog.get("timer_start")
+    schedule = session.get(ProcessSchedule, version.process_key)
+    if timer_start is None:
+        if schedule is not None:
+            session.delete(schedule)
+        return None
+    kind, value = timer_start["kind"], timer_start["value"]
+    timer = StartTimer.parse(kind, value)
+    if schedule is None:
+        schedule = ProcessSchedule(process_key=version.process_key, occurrences_started=0)
+        session.add(schedule)
+        index = 0 if kind == "date" else timer.first_index_from(now)
+    elif (schedule.timer_kind, schedule.timer_value) == (kind, value):
+        index = schedule.next_index if schedule.next_due_at is not None else None
+    else:
+        index = 0 if kind == "date" else timer.first_index_from(now)
+        last = schedule.last_started_for
+        at = timer.occurrence(index) if index is not None else None
+        if last is not None and at is not None and at <= last:
+            index = timer.first_index_from(last, strictly_after=True)
+    schedule.version_id, schedule.start_event_id = version.id, timer_start["element_id"]
+    schedule.timer_kind, schedule.timer_value = kind, value
+    schedule.next_index = index if index is not None else -1
+    schedule.next_due_at = timer.occurrence(index) if index is not None else None
+    schedule.updated_at = now
+    return schedule
+
+
+def earliest_due(session: Session) -> datetime | None:
+    """When the next scheduled case is due (for the worker's wake-up)."""
+    return session.scalar(select(ProcessSchedule.next_due_at).where(ProcessSchedule.next_due_at.is_not(None))
+                          .order_by(ProcessSchedule.next_due_at).limit(1))
+
+
+def list_schedules(db: Database) -> list[ScheduleView]:
+    with db.sessions() as session:
+        rows = session.execute(select(ProcessSchedule, ProcessVersion)
+                               .join(ProcessVersion, ProcessVersion.id == ProcessSchedule.version_id)
+                               .order_by(ProcessSchedule.process_key)).all()
+        return [ScheduleView(s.process_key, v.name, v.version, s.start_event_id, s.timer_value, s.next_due_at,
+                             s.last_started_for, s.occurrences_started) for s, v in rows]
+
+
+class ScheduleCommands:
+    """The engine's commands on scheduled processes (mixed into WorkflowEngine)."""
+
+    def start_due_occurrences(self: WorkflowEngine, limit: int | None = None) -> int:
+        """Start a case for every due occurrence, oldest first, one transaction each; returns how many.
+        A schedule whose start fails is left due (tried again next round) and reported after the others."""
+        started, failed = 0, {}
+        for _ in range(limit or self.settings.worker_batch):
+            try:
+                outcome = self._start_next_occurrence(skip=set(failed))
+            except ConcurrencyConflict:
+                continue  # another worker took the same occurrence at the same moment
+            except _OccurrenceFailed as err:
+                failed[err.process_key] = err.reason
+                continue
+            if outcome is None:
+                break
+            started += 1
+        if failed:
+            raise ScheduledStartFailed("; ".join(f"{key}: {reason}" for key, reason in failed.items()))
+        return started
+
+    def start_scheduled_now(self: WorkflowEngine, process_key: str, actor: str) -> int:
+        """Start a case of a scheduled process at once ("run now"), with `scheduled_for` = now; the
+        schedule's own occurrences are unchanged."""
+        with using_clock(self.clock), UnitOfWork(self.db, self.clock) as uow:
+            schedule = uow.session.get(ProcessSchedule, process_key)
+            if schedule is None:
+                raise NotFound(f"process '{process_key}' has no schedule (no timer start event)")
+            version = self._latest_version(uow, process_key)
+            uow.audit("schedule_run_now", actor, detail={"process_key": process_key, "scheduled_for":
+                                                         uow.now.isoformat()})
+            return self._start_case(uow, version, {SCHEDULED_FOR: uow.now.isoformat()}, actor, by_timer=True)
+
+    def schedules(self: WorkflowEngine) -> list[ScheduleView]:
+        return list_schedules(self.db)
+
+    def _start_next_occurrence(self: WorkflowEngine, skip: set[str]) -> int | None:
+        with using_clock(self.clock), UnitOfWork(self.db, self.clock) as uow:
+            query = (select(ProcessSchedule).where(ProcessSchedule.next_due_at <= uow.now)
+                     .order_by(ProcessSchedule.next_due_at).limit(1))
+            if skip:
+                query = query.where(ProcessSchedule.process_key.not_in(skip))
+            if self.db.is_postgresql:
+                query = query.with_for_update(skip_locked=True)
+            schedule = uow.session.scalars(query).first()
+            if schedule is None:
+                return None
+            occurrence = schedule.next_due_at
+            timer = StartTimer.parse(schedule.timer_kind, schedule.timer_value)
+            schedule.next_index += 1
+            schedule.next_due_at = timer.occurrence(schedule.next_index)
+            schedule.last_started_for = occurrence
+            schedule.occurrences_started += 1
+            schedule.updated_at = uow.now
+            version = uow.session.get(ProcessVersion, schedule.version_id)
+            data: dict[str, Any] = {SCHEDULED_FOR: occurrence.isoformat()}
+            try:
+                instance_id = self._start_case(uow, version, data, SYSTEM_ACTOR, by_timer=True,
+                                               before_commit=lambda i: setattr(schedule, "last_instance_id", i))
+            except ConcurrencyConflict:
+                raise
+            except Exception as err:  # the case could not start: the occurrence stays due
+                log.error("starting %s for %s failed: %s", schedule.process_key, occurrence, err)
+                raise _OccurrenceFailed(schedule.process_key, f"{type(err).__name__}: {err}") from err
+            return instance_id
+
+
+class _OccurrenceFailed(Exception):
+    def __init__(self, process_key: str, reason: str) -> None:
+        super().__init__(reason)
+        self.process_key, self.reason = process_key, reason
