@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
@@ -19,14 +19,6 @@ VITAL_FEW_SHARE = 0.8  # the Pareto rule: the few causes that make up 80 % of th
 BATCH_CONSEQUENCES = ("batch_return", "claim")
 COMPLAINT_CONSEQUENCES = ("complaint", "claim")
 SERIOUS_FEEDBACK_CLASSES = ("urgent", "important")
-
-
-class AttainmentRow(Protocol):
-    """One department's limits met and missed (engine.queries.Attainment as handed to handlers)."""
-
-    who: str
-    met: int
-    breached: int
 
 
 def previous_month(scheduled_for: datetime) -> tuple[datetime, datetime]:
@@ -66,15 +58,16 @@ def department_names(session: Session) -> dict[str, tuple[str, str]]:
     return {code: (zh, en) for code, zh, en in rows}
 
 
-def attainment_by_department(session: Session, rows: Iterable[AttainmentRow]) -> list[dict[str, Any]]:
+def attainment_by_department(session: Session, rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """ctx.sla_attainment's rows ({who, met, breached, …}) with the departments' names, as the report keeps them."""
     names = department_names(session)
     result = []
     for row in rows:
-        total = row.met + row.breached
-        zh, en = names.get(row.who, (row.who, row.who))
-        result.append({"department": row.who, "name_zh": zh, "name_en": en, "met": row.met,
-                       "breached": row.breached, "total": total,
-                       "rate": round(row.met / total, 4) if total else None})
+        total = row["met"] + row["breached"]
+        zh, en = names.get(row["who"], (row["who"], row["who"]))
+        result.append({"department": row["who"], "name_zh": zh, "name_en": en, "met": row["met"],
+                       "breached": row["breached"], "total": total,
+                       "rate": round(row["met"] / total, 4) if total else None})
     return result
 
 
@@ -89,7 +82,7 @@ def _improvement_status(form: FeedbackForm, reported: set[str]) -> str:
 
 
 def market_quality_content(session: Session, start: datetime, end: datetime, important_share: float,
-                           attainment: Iterable[AttainmentRow]) -> dict[str, Any]:
+                           attainment: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     """P1 step 11: all feedback forms filed in the period by category, consequence and nonconforming
     characteristic; batch, serious, complaint and claim cases with their improvement status."""
     forms = session.scalars(select(FeedbackForm).where(_in_period(FeedbackForm.filed_at, start, end))
@@ -127,7 +120,7 @@ def market_quality_content(session: Session, start: datetime, end: datetime, imp
 
 
 def feedback_analysis_content(session: Session, start: datetime, end: datetime, frequent_threshold: int,
-                              attainment: Iterable[AttainmentRow]) -> dict[str, Any]:
+                              attainment: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     """P6 step 10: feedback received in the period by class, the Pareto of cause categories, the
     problems that came more than `frequent_threshold` times, satisfaction and second handlings."""
     feedback = session.scalars(select(CustomerFeedback)

@@ -64,12 +64,12 @@ def _report_no(session: Session, kind: str, period_start: datetime) -> str:
     return f"{stem}-{sequence}"
 
 
-def _attainment(ctx: HandlerContext, start: datetime, end: datetime) -> list[Any]:
+def _attainment(ctx: HandlerContext, start: datetime, end: datetime) -> list[dict[str, Any]]:
     """The period's limits met and missed, by department, in the process the task's property names."""
     process_key = ctx.property("sla_process")
     if process_key is None:
         raise ValueError("the task needs the property sla_process (the process whose limits are reported)")
-    return list(ctx.sla_attainment(start, end, by="department", process_key=process_key))
+    return ctx.sla_attainment(start, end, by="department", process_key=process_key)
 
 
 def draft_report(ctx: HandlerContext, kind: str, content: dict[str, Any], start: datetime,

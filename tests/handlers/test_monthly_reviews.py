@@ -83,7 +83,7 @@ def market_quality(database):
 
 
 def test_market_quality_summary_counts_the_month_and_lists_batch_problems(market_quality):
-    attainment = [Attainment("quality", 3, 1), Attainment("sales", 2, 0)]
+    attainment = [{"who": "quality", "met": 3, "breached": 1}, {"who": "sales", "met": 2, "breached": 0}]
     with market_quality.sessions() as session:
         content = market_quality_content(session, *NOVEMBER, 0.2, attainment)
     # 1 November 00:00 and 30 November 23:59:59 are in; 31 October 23:59:59 and 1 December 00:00 are out.
@@ -136,7 +136,7 @@ def feedback_month(database):
 
 def test_feedback_analysis_finds_problems_more_than_five_times_a_month(feedback_month):
     with feedback_month.sessions() as session:
-        content = feedback_analysis_content(session, *NOVEMBER, 5, [Attainment("after_sales", 4, 0)])
+        content = feedback_analysis_content(session, *NOVEMBER, 5, [{"who": "after_sales", "met": 4, "breached": 0}])
     assert content["total"] == 12
     assert content["by_class"] == {"general": 10, "important": 1, "urgent": 1}
     assert content["frequent_problems"] == [{"problem_key": "充电口松动", "count": 6, "solution": "更换插座供应商"}]
@@ -170,7 +170,7 @@ def zh(value):
 
 def test_the_summary_reads_one_row_per_figure_and_pareto_item(market_quality):
     with market_quality.sessions() as session:
-        content = market_quality_content(session, *NOVEMBER, 0.2, [Attainment("quality", 3, 1)])
+        content = market_quality_content(session, *NOVEMBER, 0.2, [{"who": "quality", "met": 3, "breached": 1}])
     content["period"] = {"first_day": "2026-11-01", "last_day": "2026-11-30", "label": "2026-11"}
     rows = section_of(market_quality, "market_quality", content, clerk_comments="本月批量问题集中在轴承",
                       review_conclusions="轴承供应商列入重点监控")
@@ -221,22 +221,18 @@ def test_the_feedback_analysis_reads_frequent_problems_and_each_department_opini
     assert ("部门评审意见", "开发部", "dev.sun", "", "充电口结构需加强\n改进措施：12月完成设计变更") in readable
 
 
-class ReviewContext(HandlerContext):
-    """A handler context as the engine builds it, with the period's attainment given by the test."""
-
-    attainment: list = []
-
-    def sla_attainment(self, start, end, by="department", process_key=None):
-        self.asked = (start, end, by, process_key)
-        return self.attainment
-
-
 def run(session, function, data=None, instance_id=7, actor="system", **properties):
-    ctx = ReviewContext(topic="", element_id="Task", element_name="月度汇总", process_key="market_quality_monthly",
+    asked = []
+
+    def attainment(start, end, by, process_key):
+        asked.append((start, end, by, process_key))
+        return [Attainment("quality", 3, 1)]
+    ctx = HandlerContext(topic="", element_id="Task", element_name="月度汇总", process_key="market_quality_monthly",
                         instance_id=instance_id, business_key=None, actor=actor, data=data or {},
                         properties=properties, session=session, now=beijing(2026, 12, 1, 9),
                         outbox=OutboxWriter(session, beijing(2026, 12, 1, 9), None, f"test:{instance_id}:{actor}"),
-                        _open_tasks=lambda: [], _audit=lambda kind, detail: None)
+                        _open_tasks=lambda: [], _audit=lambda kind, detail: None, _attainment=attainment)
+    ctx.asked = asked
     return ctx, function(ctx)
 
 
@@ -244,7 +240,7 @@ def test_the_report_is_numbered_by_month_and_a_rerun_gets_the_next_edition(marke
     with market_quality.sessions.begin() as session:
         ctx, result = run(session, summarise_market_quality, {"scheduled_for": "2026-12-01T09:00:00+08:00"},
                           important_share="0.2", sla_process="quality_feedback")
-        assert ctx.asked == (*NOVEMBER, "department", "quality_feedback")
+        assert ctx.asked == [(*NOVEMBER, "department", "quality_feedback")]
         assert ctx.business_key == result["report_no"] == "YB-2026-11-SC"
         assert "市场质量信息共 5 份" in result["report_summary"]
         second, _ = run(session, summarise_market_quality, {"scheduled_for": "2026-12-01T09:00:00+08:00"},
