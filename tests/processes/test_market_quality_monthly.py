@@ -156,3 +156,17 @@ def test_a_management_review_past_its_limit_is_recorded_late(deployed, staff, tr
     travel(limit_of(deployed, case, "Timer_management_review").due_at + SECOND)
     assert limit_of(deployed, case, "Timer_management_review").status == "breached"
     assert case.open_elements() == {"Task_management_review"}
+    # The unclaimed review is Quality's; the breach also reaches the Sales head, as the diagram says.
+    with deployed.db.sessions() as session:
+        late = session.scalars(select(OutboxMessage).where(OutboxMessage.instance_id == case.id,
+                                                           OutboxMessage.subject.like("超时：%"))).all()
+    assert {m.recipient for m in late} == {"department:quality", "head:sales"}
+    assert late[0].subject == "超时：月度汇总：5个工作日内完成管理评审（YB-2026-11-SC）"
+
+
+def test_run_now_summarises_the_month_before_today_and_a_second_run_is_a_new_edition(deployed, travel):
+    deployed.start_scheduled_now(PROCESS, "admin")  # Monday 16 November: October's summary
+    deployed.start_scheduled_now(PROCESS, "admin")
+    travel(DECEMBER_1ST)  # the schedule itself is unchanged
+    assert [c.instance.business_key for c in monthly_cases(deployed)] == \
+        ["YB-2026-10-SC", "YB-2026-10-SC-2", "YB-2026-11-SC"]
