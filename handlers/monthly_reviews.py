@@ -10,7 +10,11 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from engine.db import UtcDateTime
 from engine.handler_api import Base, HandlerContext, HandlerRegistry, RecordSection
 from handlers.monthly_review_contents import (
-    department_names, feedback_analysis_content, market_quality_content, period_of, previous_month,
+    department_names,
+    feedback_analysis_content,
+    market_quality_content,
+    period_of,
+    previous_month,
 )
 from handlers.monthly_review_rows import KINDS, report_rows, summary_text
 from handlers.numbering import BEIJING
@@ -74,6 +78,7 @@ def _attainment(ctx: HandlerContext, start: datetime, end: datetime) -> list[dic
 
 def draft_report(ctx: HandlerContext, kind: str, content: dict[str, Any], start: datetime,
                  end: datetime) -> dict[str, Any]:
+    """Keep the counted month as a numbered draft; its number becomes the case's business key."""
     report_no = _report_no(ctx.session, kind, start)
     content = {"period": period_of(start, end), **content}
     ctx.session.add(MonthlyReviewReport(

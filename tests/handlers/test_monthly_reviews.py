@@ -14,10 +14,17 @@ from engine.outbox import OutboxWriter
 from engine.queries import Attainment
 from handlers.feedback import FeedbackForm
 from handlers.monthly_review_contents import (
-    feedback_analysis_content, market_quality_content, pareto, previous_month,
+    feedback_analysis_content,
+    market_quality_content,
+    pareto,
+    previous_month,
 )
 from handlers.monthly_reviews import (
-    MonthlyReviewReport, analyse_feedback, finalise_report, monthly_review_record, record_department_opinion,
+    MonthlyReviewReport,
+    analyse_feedback,
+    finalise_report,
+    monthly_review_record,
+    record_department_opinion,
     summarise_market_quality,
 )
 from handlers.product_improvement import CustomerFeedback, KnowledgeEntry
