@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
 from engine.clock import using_clock
 from engine.db import Database
@@ -154,8 +155,8 @@ class ScheduleCommands:
             try:
                 instance_id = self._start_case(uow, version, data, SYSTEM_ACTOR, by_timer=True,
                                                before_commit=lambda i: setattr(schedule, "last_instance_id", i))
-            except ConcurrencyConflict:
-                raise
+            except (ConcurrencyConflict, StaleDataError):
+                raise  # another worker started this occurrence: nothing is saved here
             except Exception as err:  # the case could not start: the occurrence stays due
                 log.error("starting %s for %s failed: %s", schedule.process_key, occurrence, err)
                 raise _OccurrenceFailed(schedule.process_key, f"{type(err).__name__}: {err}") from err

@@ -15,7 +15,7 @@ from engine.catalog import DiagramError
 from engine.errors import NotFound, NotStartable
 from engine.handler_api import HandlerContext, HandlerRegistry
 from engine.models import ProcessInstance
-from engine.schedules import list_schedules
+from engine.schedules import ScheduledStartFailed, list_schedules
 from tests.conftest import BEIJING
 
 DIAGRAM = (Path(__file__).parent / "diagrams" / "monthly_report.bpmn").read_bytes()
@@ -234,3 +234,15 @@ def test_two_workers_at_once_start_each_occurrence_exactly_once(engine, make_eng
     occurrences = [s for s, _ in started(engine)]
     assert len(occurrences) == 13 and len(set(occurrences)) == 13
     assert occurrences == sorted(occurrences)
+
+
+def test_a_case_that_cannot_start_keeps_its_occurrence_due_and_says_why(make_engine, registry, clock):
+    engine = make_engine(registry)
+    engine.deploy(DIAGRAM.replace(b'camunda:candidateGroups="quality"',
+                                  b'camunda:candidateGroups="${reviewing_department}"'), "owner.xu")
+    clock.set(beijing(2026, 12, 1, 9))
+    with pytest.raises(ScheduledStartFailed, match="monthly_report: TaskRoutingError.*reviewing_department"):
+        engine.fire_due_timers()
+    assert queries.list_instances(engine.db) == []
+    assert list_schedules(engine.db)[0].next_due_at == beijing(2026, 12, 1, 9)
+    assert "ScheduledStartFailed" in engine.worker_tick().errors[0]
