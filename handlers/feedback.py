@@ -30,6 +30,9 @@ class FeedbackForm(Base):
     quantity_shipped: Mapped[int] = mapped_column(Integer)
     quantity_nonconforming: Mapped[int] = mapped_column(Integer)
     recurring: Mapped[bool] = mapped_column(Boolean)
+    # Kept for the monthly summary (P1 step 11): which characteristic failed, and complaint/return/claim.
+    characteristic: Mapped[str | None] = mapped_column(String(20))
+    consequence: Mapped[str | None] = mapped_column(String(30))
     problem_description: Mapped[str] = mapped_column(Text)
     suggested_category: Mapped[str | None] = mapped_column(String(20))
     category_basis: Mapped[str | None] = mapped_column(Text)
@@ -57,7 +60,8 @@ def register_form(ctx: HandlerContext) -> dict[str, Any]:
         form_no=form_no, instance_id=ctx.instance_id, customer=data["customer"],
         product_name=data["product_name"], spec_model=data["spec_model"], batch_no=data["batch_no"],
         quantity_shipped=int(data["quantity_shipped"]), quantity_nonconforming=int(data["quantity_nonconforming"]),
-        recurring=bool(data.get("recurring")), problem_description=data["problem_description"],
+        recurring=bool(data.get("recurring")), characteristic=data.get("characteristic"),
+        consequence=data.get("consequence"), problem_description=data["problem_description"],
         filed_by=ctx.actor, filed_at=ctx.now))
     ctx.assign_business_key(form_no)
     return {"form_no": form_no}

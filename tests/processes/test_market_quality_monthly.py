@@ -1,0 +1,172 @@
+"""P1 第11步 市场质量信息月度汇总: the timer starts it on the 1st at 09:00 Beijing time (not a second
+before), the summary counts last month's feedback forms (not this month's), the Sales clerk and the
+management review complete it, each within its limit, and a month without feedback still gets a report."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+
+from engine import queries
+from engine.models import OutboxMessage
+from handlers.monthly_reviews import MonthlyReviewReport
+from tests.conftest import BEIJING
+from tests.processes.conftest import Case
+from tests.processes.test_quality_feedback import file_feedback, register_samples
+
+SECOND = timedelta(seconds=1)
+PROCESS = "market_quality_monthly"
+DECEMBER_1ST = datetime(2026, 12, 1, 9, 0, tzinfo=BEIJING)
+
+
+def monthly_cases(engine) -> list[Case]:
+    return [Case(engine, i.id) for i in sorted(queries.list_instances(engine.db, PROCESS), key=lambda i: i.id)]
+
+
+def report_of(engine, case: Case) -> MonthlyReviewReport:
+    with engine.db.sessions() as session:
+        return session.scalars(select(MonthlyReviewReport).filter_by(instance_id=case.id)).one()
+
+
+def readable_rows(engine, case: Case) -> list[tuple]:
+    [section] = [s for s in engine.case_records(case.id) if s.title.startswith("市场质量信息月度汇总")]
+    return [tuple(v[0] if isinstance(v, tuple) else v for v in (r[k] for k, _, _ in section.columns))
+            for r in section.rows]
+
+
+def limit_of(engine, case: Case, element_id: str):
+    [record] = [r for r in queries.sla_records(engine.db, case.id) if r.element_id == element_id]
+    return record
+
+
+def test_the_summary_starts_on_the_1st_at_nine_not_a_second_before(deployed, travel):
+    travel(DECEMBER_1ST - SECOND)
+    assert monthly_cases(deployed) == []
+    travel(DECEMBER_1ST)
+    [case] = monthly_cases(deployed)
+    assert case.instance.business_key == "YB-2026-11-SC"
+    clerk = case.task("Task_clerk_review")
+    assert clerk.department == "sales"
+    assert clerk.data["scheduled_for"] == "2026-12-01T01:00:00+00:00"  # 09:00 Beijing time
+    # The next occurrence reports on December.
+    travel(datetime(2027, 1, 1, 9, 0, tzinfo=BEIJING) - SECOND)
+    assert len(monthly_cases(deployed)) == 1
+    travel(datetime(2027, 1, 1, 9, 0, tzinfo=BEIJING))
+    assert [c.instance.business_key for c in monthly_cases(deployed)] == ["YB-2026-11-SC", "YB-2026-12-SC"]
+
+
+def test_last_months_feedback_is_summarised_reviewed_and_sent(deployed, staff, travel, clock):
+    # November: an important batch-return case whose measures are met and whose tracking runs late.
+    november = file_feedback(deployed)
+    november.complete("Task_confirm_category", "qa.wang", category="important")
+    register_samples(november)
+    november.complete("Task_imp_test", "qa.wang", test_result="轴承游隙超差", cause_analysis="供应商轴承批次问题",
+                      technical_lead="张工")
+    november.complete("Task_imp_review", "qa.wang", improvement_measures="更换轴承供应商",
+                      technical_change_required=False, reviewers="开发赵、生产钱、销售孙")
+    november.complete("Task_imp_report", "qa.wang", report_content="整改报告：更换轴承供应商")
+    # 1 December 08:00 is December: this case belongs to next month's summary.
+    travel(DECEMBER_1ST - timedelta(hours=1))
+    file_feedback(deployed, customer="华南电器", quantity_nonconforming=10, consequence="claim")
+    travel(DECEMBER_1ST)
+
+    [case] = monthly_cases(deployed)
+    report = report_of(deployed, case)
+    content = report.content
+    assert (report.kind, report.status, content["period"]["label"], content["total"]) == \
+        ("market_quality", "draft", "2026-11", 1)
+    assert content["by_category"] == {"important": 1} and content["by_consequence"] == {"batch_return": 1}
+    [batch] = content["batch_problems"]
+    assert (batch["customer"], batch["reasons"], batch["improvement_status"]) == \
+        ("华东机电有限公司", ["nonconforming_share", "batch_return"], "report_issued")
+    expected = queries.sla_attainment(deployed.db, datetime(2026, 11, 1, tzinfo=BEIJING), DECEMBER_1ST,
+                                      process_key="quality_feedback")
+    # Quality met the 3-day measures limit; the 7-day tracking limit ran out while Sales held the reply.
+    assert [(a["department"], a["met"], a["breached"]) for a in content["sla_attainment"]] == \
+        [(a.who, a.met, a.breached) for a in expected] == [("quality", 1, 0), ("sales", 0, 1)]
+    assert "市场质量信息共 1 份" in case.task("Task_clerk_review").data["report_summary"]
+
+    case.complete("Task_clerk_review", "sales.li", clerk_comments="批量退货一起，整改报告已发出",
+                  additional_information="客户口头反映包装破损一次")
+    review = case.task("Task_management_review")
+    assert review.data["clerk_comments"] == "批量退货一起，整改报告已发出"
+    case.complete("Task_management_review", "qa.chen", review_conclusions="轴承供应商列入重点监控",
+                  improvement_decisions="质量部12月底前完成供应商审核", reviewers="质量部陈、销售部赵")
+    assert case.instance.status == "completed"
+    report = report_of(deployed, case)
+    assert (report.status, report.reviewed_by, report.finalised_by) == ("finalised", "sales.li", "qa.chen")
+    assert report.finalised_at == clock.now()
+
+    rows = readable_rows(deployed, case)
+    assert ("概况", "市场质量信息（份）", 1, "", None) in rows
+    assert ("不合格特性排列图", "1. 关键特性", 1, "100.0%", "累计 100.0%，关键少数") in rows
+    assert [r for r in rows if r[0] == "部门时限达成"] == [("部门时限达成", "质量部", "1/1", "100.0%", None),
+                                                      ("部门时限达成", "销售部", "0/1", "0.0%", "超时 1 次")]
+    assert ("评审", "评审结论", None, "", "轴承供应商列入重点监控") in rows
+
+    with deployed.db.sessions() as session:
+        sent = session.scalars(select(OutboxMessage).where(OutboxMessage.instance_id == case.id)).all()
+    assert {m.recipient for m in sent} == {"head:sales", "head:quality", "head:development", "head:production"}
+    assert all("YB-2026-11-SC" in m.subject and "轴承供应商列入重点监控" in m.body for m in sent)
+
+
+def test_a_month_without_feedback_still_gets_a_report_saying_so(deployed, travel):
+    travel(DECEMBER_1ST)
+    [case] = monthly_cases(deployed)
+    assert report_of(deployed, case).content["total"] == 0
+    assert "本月无市场质量信息反馈" in case.task("Task_clerk_review").data["report_summary"]
+    assert ("概况", "市场质量信息（份）", 0, "", "本月无市场质量信息反馈") in readable_rows(deployed, case)
+
+
+def test_the_clerk_has_three_working_days(deployed, staff, travel):
+    travel(DECEMBER_1ST)
+    [case] = monthly_cases(deployed)
+    limit = limit_of(deployed, case, "Timer_clerk_review")
+    # Tuesday 1 December 09:00 + 3 working days.
+    assert limit.due_at == datetime(2026, 12, 4, 9, 0, tzinfo=BEIJING)
+    travel(limit.due_at - SECOND)
+    assert limit_of(deployed, case, "Timer_clerk_review").status == "running"
+    travel(limit.due_at + SECOND)
+    assert limit_of(deployed, case, "Timer_clerk_review").status == "breached"
+    # Late is recorded and escalated; the clerk still completes the summary.
+    assert case.open_elements() == {"Task_clerk_review"}
+    case.complete("Task_clerk_review", "sales.li", clerk_comments="迟交")
+    assert case.open_elements() == {"Task_management_review"}
+
+
+def test_the_management_review_has_five_working_days(deployed, staff, travel, clock):
+    travel(DECEMBER_1ST)
+    [case] = monthly_cases(deployed)
+    case.complete("Task_clerk_review", "sales.li", clerk_comments="本月无异常")
+    assert limit_of(deployed, case, "Timer_clerk_review").status == "met"
+    limit = limit_of(deployed, case, "Timer_management_review")
+    assert limit.due_at == datetime(2026, 12, 8, 9, 0, tzinfo=BEIJING)
+    travel(limit.due_at - SECOND)
+    assert limit_of(deployed, case, "Timer_management_review").status == "running"
+    case.complete("Task_management_review", "sales.zhao", review_conclusions="无", improvement_decisions="无",
+                  reviewers="销售部赵")
+    assert limit_of(deployed, case, "Timer_management_review").status == "met"
+    assert case.instance.status == "completed"
+
+
+def test_a_management_review_past_its_limit_is_recorded_late(deployed, staff, travel):
+    travel(DECEMBER_1ST)
+    [case] = monthly_cases(deployed)
+    case.complete("Task_clerk_review", "sales.li", clerk_comments="本月无异常")
+    travel(limit_of(deployed, case, "Timer_management_review").due_at + SECOND)
+    assert limit_of(deployed, case, "Timer_management_review").status == "breached"
+    assert case.open_elements() == {"Task_management_review"}
+    # The unclaimed review is Quality's; the breach also reaches the Sales head, as the diagram says.
+    with deployed.db.sessions() as session:
+        late = session.scalars(select(OutboxMessage).where(OutboxMessage.instance_id == case.id,
+                                                           OutboxMessage.subject.like("超时：%"))).all()
+    assert {m.recipient for m in late} == {"department:quality", "head:sales"}
+    assert late[0].subject == "超时：月度汇总：5个工作日内完成管理评审（YB-2026-11-SC）"
+
+
+def test_run_now_summarises_the_month_before_today_and_a_second_run_is_a_new_edition(deployed, travel):
+    deployed.start_scheduled_now(PROCESS, "admin")  # Monday 16 November: October's summary
+    deployed.start_scheduled_now(PROCESS, "admin")
+    travel(DECEMBER_1ST)  # the schedule itself is unchanged
+    assert [c.instance.business_key for c in monthly_cases(deployed)] == \
+        ["YB-2026-10-SC", "YB-2026-10-SC-2", "YB-2026-11-SC"]
