@@ -2,6 +2,8 @@
 engine that runs handlers, the injected clock, and the serializer that references deployed specs."""
 from __future__ import annotations
 
+import ast
+import builtins
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -266,6 +268,27 @@ def full_serializer() -> Any:
     return BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(_full_config()))
 
 
+def case_variables_in(expression: str, functions: dict[str, Any]) -> set[str]:
+    """Names a timer expression reads from the case (its data is known only at run time). A name that is
+    called must be one of the timer functions (working_days…) or a Python builtin: a misspelt function is
+    refused at deploy rather than when the timer is reached."""
+    try:
+        tree = ast.parse(expression, mode="eval")
+    except SyntaxError as err:
+        raise TimerValueError(f"cannot evaluate '{expression}': {err.msg}") from None
+    known = set(functions) | set(dir(builtins))
+    called = {node.func.id for node in ast.walk(tree) if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)}
+    unknown = sorted(called - known)
+    if unknown:
+        raise TimerValueError(f"'{expression}' calls {', '.join(unknown)}, which is no timer function "
+                              f"(use working_days, working_hours or an ISO 8601 value)")
+    names = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)}
+    odd = sorted(name for name in names - known if name != name.lower())
+    if odd:  # case variables are lower-case (form field ids); `P7` or `PT2h` is a mistyped ISO value
+        raise TimerValueError(f"'{expression}' is not an ISO 8601 value, and {', '.join(odd)} is no case variable")
+    return names - known
+
+
 def check_timer_value(kind: str, expression: str, calendar: BusinessCalendar) -> None:
     """Evaluate a diagram's timer value as it would be at run time; raises TimerValueError if bad.
 
@@ -276,6 +299,8 @@ def check_timer_value(kind: str, expression: str, calendar: BusinessCalendar) ->
         raise TimerValueError("the timer has no value")
     if not is_iso_timer_literal(text):
         engine = AftersalesScriptEngine(calendar)
+        if case_variables_in(text, engine.environment.globals):
+            return  # e.g. f"PT{agreed_response_hours}H": checked when a case reaches the timer
         try:
             text = engine.environment.evaluate(text, {})
         except Exception as err:  # the expression itself is broken

@@ -72,10 +72,18 @@ def test_service_task_without_topic(engine):
     assert err.element_id == "Task_finish" and "topic" in str(err)
 
 
-@pytest.mark.parametrize("value", [b"P7", b"working_days(", b"three days", b"__import__('os')"])
+@pytest.mark.parametrize("value", [b"P7", b"working_days(", b"three days", b"__import__('os')", b"PT2h",
+                                   b"working_dayz(3)", b"f'PT{hours}H' if wrking(1) else 'PT1H'"])
 def test_bad_timer_names_the_timer(engine, value):
     err = rejected(engine, DIAGRAM.replace(b"<bpmn:timeDuration>PT2H", b"<bpmn:timeDuration>" + value))
     assert err.element_id == "Timer_review_limit" and "timer" in str(err)
+
+
+@pytest.mark.parametrize("value", [b'f"PT{agreed_response_hours}H"', b"visit_at",
+                                   b"working_days(days_allowed)"])
+def test_a_timer_may_read_case_variables_checked_when_a_case_reaches_it(engine, value):
+    engine.deploy(DIAGRAM.replace(b"<bpmn:timeDuration>PT2H", b"<bpmn:timeDuration>" + value), "owner")
+    assert versions(engine) == 1
 
 
 def test_unknown_form_field_type(engine):
