@@ -136,8 +136,20 @@ def _is_share(text: str) -> bool:
         return False
 
 
+HEAD_PREFIX = "head:"
+
+
 def _department_of(element_id: str, element: dict[str, Any], departments: dict[str, str]) -> str:
-    groups = element.get("candidate_groups") or []
+    groups = list(element.get("candidate_groups") or [])
+    if any(g.startswith(HEAD_PREFIX) for g in groups):
+        # `head:<code>` (or `head:${variable}`): the department's task, but only its heads may work it.
+        # A task lives in one department, so a heads-only task names exactly one.
+        if len(groups) > 1:
+            raise DiagramError("a task for a department head names one department: camunda:candidateGroups="
+                               f"\"head:<code>\" or \"head:${{variable}}\" alone, not '{','.join(groups)}'",
+                               element_id)
+        groups = [groups[0][len(HEAD_PREFIX):].strip()]
+        element["heads_only"] = True
     variable = re.fullmatch(r"\$\{\s*([A-Za-z_]\w*)\s*\}", groups[0]) if len(groups) == 1 else None
     if variable:
         # The department is chosen at run time (a form field holding a department code).

@@ -30,6 +30,10 @@ class NotAColleague(EngineError):
     """A task handed over to someone who is not an active member of its department."""
 
 
+class HeadsOnly(EngineError):
+    """A task only its department's heads may work (candidateGroups "head:<code>"), tried by someone else."""
+
+
 class TaskRoutingError(EngineError):
     """A task whose department comes from case data that names no department; nothing was saved."""
 

@@ -106,6 +106,9 @@ class HumanTask(Base):
     customer: Mapped[str | None] = mapped_column(String(200))
     category: Mapped[str | None] = mapped_column(String(40))
     department: Mapped[str] = mapped_column(String(40))
+    # camunda:candidateGroups="head:<code>": only the department's heads (and admins) may claim, complete or
+    # be handed the task; its members still see it in the department's list.
+    heads_only: Mapped[bool] = mapped_column(Boolean, default=False)
     form: Mapped[dict[str, Any]] = mapped_column(JSON)
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
     state: Mapped[str] = mapped_column(String(20))  # open, completed, cancelled

@@ -35,6 +35,7 @@ class TaskView:
     claimed_at: datetime | None = None
     completed_at: datetime | None = None
     submitted: dict[str, Any] | None = None
+    heads_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,7 @@ def _task_view(row: HumanTask) -> TaskView:
     return TaskView(row.id, row.instance_id, row.process_key, row.business_key, row.element_id, row.name,
                     row.department, row.state, row.created_at, row.due_at, row.limit_name, row.claimed_by,
                     row.completed_by, row.form, row.data, row.customer, row.category, row.warn_at,
-                    row.claimed_at, row.completed_at, row.submitted)
+                    row.claimed_at, row.completed_at, row.submitted, bool(row.heads_only))
 
 
 def list_tasks(db: Database, department: str | None = None, assignee: str | None = None,

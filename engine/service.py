@@ -23,6 +23,7 @@ from engine.db import Database
 from engine.deploy import check_diagram, department_lookup, store_version
 from engine.errors import (
     ConcurrencyConflict,
+    HeadsOnly,
     IncidentNotOpen,
     NotAColleague,
     NotFound,
@@ -218,6 +219,7 @@ class WorkflowEngine(CalendarCommands, ScheduleCommands):
             task = self._open_task(uow, task_id)
             if task.claimed_by not in (None, actor):
                 raise TaskClaimedByOther(f"task {task_id} is claimed by {task.claimed_by}")
+            self._check_heads_only(uow, task, actor)
             cleaned = validate_submission(FormDefinition.from_dict(task.form), submitted)
             instance = self._instance(uow, task.instance_id)
             run = self._load(uow, instance, actor)
@@ -235,6 +237,7 @@ class WorkflowEngine(CalendarCommands, ScheduleCommands):
             task = self._open_task(uow, task_id)
             if task.claimed_by not in (None, actor):
                 raise TaskClaimedByOther(f"task {task_id} is already claimed by {task.claimed_by}")
+            self._check_heads_only(uow, task, actor)
             task.claimed_by, task.claimed_at = actor, uow.now
             uow.audit("task_claimed", actor, task.instance_id, task.element_id, {"task_id": task.id})
             self._touch_and_commit(uow, task.instance_id)
@@ -245,6 +248,8 @@ class WorkflowEngine(CalendarCommands, ScheduleCommands):
             task = self._open_task(uow, task_id)
             if task.claimed_by not in (None, actor) and not self._heads(uow, actor, task.department):
                 raise TaskClaimedByOther(f"task {task_id} is claimed by {task.claimed_by}")
+            if task.claimed_by != actor:
+                self._check_heads_only(uow, task, actor)
             uow.audit("task_unclaimed", actor, task.instance_id, task.element_id,
                       {"task_id": task.id, "from": task.claimed_by})
             task.claimed_by, task.claimed_at = None, None
@@ -257,10 +262,14 @@ class WorkflowEngine(CalendarCommands, ScheduleCommands):
             task = self._open_task(uow, task_id)
             if task.claimed_by not in (None, actor) and not self._heads(uow, actor, task.department):
                 raise TaskClaimedByOther(f"task {task_id} is claimed by {task.claimed_by}")
+            self._check_heads_only(uow, task, actor)
             colleague = uow.session.get(User, to_user)
             if (colleague is None or not colleague.active
                     or uow.session.get(Membership, (to_user, task.department)) is None):
                 raise NotAColleague(f"'{to_user}' is not an active member of department '{task.department}'")
+            if task.heads_only and not self._heads(uow, to_user, task.department):
+                raise HeadsOnly(f"task {task_id} ({task.name}) is for the head of department '{task.department}' "
+                                f"only; '{to_user}' is not its head")
             uow.audit("task_handed_over", actor, task.instance_id, task.element_id,
                       {"task_id": task.id, "from": task.claimed_by, "to": to_user})
             task.claimed_by, task.claimed_at = to_user, uow.now
@@ -386,6 +395,16 @@ class WorkflowEngine(CalendarCommands, ScheduleCommands):
         if task.state != "open":
             raise TaskNotOpen(f"task {task_id} ({task.name}) is {task.state}")
         return task
+
+    def _check_heads_only(self, uow: UnitOfWork, task: HumanTask, actor: str) -> None:
+        """A heads-only task (candidateGroups "head:<code>") is worked by its department's heads or an admin."""
+        if not task.heads_only or self._heads(uow, actor, task.department):
+            return
+        user = uow.session.get(User, actor)
+        if user is not None and "admin" in (user.roles or []):
+            return
+        raise HeadsOnly(f"task {task.id} ({task.name}) is for the head of department '{task.department}' only; "
+                        f"'{actor}' is not its head")
 
     @staticmethod
     def _heads(uow: UnitOfWork, actor: str, department: str) -> bool:

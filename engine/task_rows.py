@@ -46,7 +46,7 @@ def sync_task_rows(uow: UnitOfWork, instance: ProcessInstance, run: ProcessRun, 
             process_key=instance.process_key, business_key=instance.business_key,
             customer=_first_value(task.data, case_fields.get("customer"), 200),
             category=_first_value(task.data, case_fields.get("category"), 40),
-            department=department, form=element.get("form") or {"fields": []},
+            department=department, heads_only=bool(element.get("heads_only")), form=element.get("form") or {"fields": []},
             data=_json_safe(task.data), state="open", created_at=uow.now, due_at=limit.due_at,
             warn_at=warn_at, due_order=limit.due_at or NO_LIMIT, limit_name=limit.name,
             claimed_by=assignee, claimed_at=uow.now if assignee else None))
@@ -114,9 +114,13 @@ def _assignee(uow: UnitOfWork, element: dict[str, Any], task, department: str) -
     user = uow.session.get(User, username) if isinstance(username, str) and username else None
     if user is None or not user.active:
         raise TaskRoutingError(f"task '{task.name}' goes to {source}, who is not an active user")
-    if uow.session.get(Membership, (username, department)) is None:
+    membership = uow.session.get(Membership, (username, department))
+    if membership is None:
         raise TaskRoutingError(f"task '{task.name}' goes to {source}, who is not a member of its department "
                                f"'{department}'")
+    if element.get("heads_only") and membership.role != "head":
+        raise TaskRoutingError(f"task '{task.name}' is for the head of department '{department}' only, but goes "
+                               f"to {source}, who is not its head")
     return username
 
 

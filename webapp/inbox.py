@@ -6,7 +6,14 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from engine import queries
-from engine.errors import ConcurrencyConflict, NotAColleague, NotFound, TaskClaimedByOther, TaskNotOpen
+from engine.errors import (
+    ConcurrencyConflict,
+    HeadsOnly,
+    NotAColleague,
+    NotFound,
+    TaskClaimedByOther,
+    TaskNotOpen,
+)
 from engine.forms import FormDefinition, InvalidForm
 from engine.inbox import DUE_STATES, SORTS, InboxQuery, list_inbox
 from webapp.access import may_start, may_work, visible_departments
@@ -75,7 +82,11 @@ def _render_task(task: queries.TaskView, values: dict | None = None, errors: dic
                  status: int = 200):
     instance = queries.get_instance(engine().db, task.instance_id)
     shown_values = {**task.data, **(task.submitted or {}), **(values or {})}
-    colleagues = [u for u in directory().colleagues(task.department) if u.username != task.claimed_by]
+    colleagues = [u for u in directory().colleagues(task.department) if u.username != task.claimed_by
+                  and (not task.heads_only or u.departments.get(task.department) == "head")]
+    heads = current_user.departments.get(task.department) == "head"
+    # A task for the department head (candidateGroups "head:<code>"): members see it but may not work it.
+    may_act = not task.heads_only or heads or current_user.has_role("admin")
     history = queries.audit_trail(engine().db, task.instance_id)
     mentioned = ({e.actor for e in history} | {task.claimed_by, task.completed_by}
                  | {e.detail.get("to") for e in history if e.kind == "task_handed_over"})
@@ -85,8 +96,8 @@ def _render_task(task: queries.TaskView, values: dict | None = None, errors: dic
         errors=errors or {}, colleagues=colleagues, history=history, people=people,
         records=engine().case_records(task.instance_id),
         limits=queries.sla_records(engine().db, task.instance_id),
-        may_complete=task.state == "open" and task.claimed_by in (None, current_user.username),
-        heads=current_user.departments.get(task.department) == "head"), status
+        may_complete=may_act and task.state == "open" and task.claimed_by in (None, current_user.username),
+        heads=heads, may_act=may_act), status
 
 
 @blueprint.route("/tasks/<int:task_id>/claim", methods=["POST"])
@@ -119,7 +130,7 @@ def complete(task_id: int):
         engine().complete_task(task_id, current_user.username, values)
     except InvalidForm as invalid:
         return _render_task(task, values, readable_errors(invalid.errors), status=422)
-    except (TaskNotOpen, TaskClaimedByOther, ConcurrencyConflict, NotFound) as err:
+    except (TaskNotOpen, TaskClaimedByOther, ConcurrencyConflict, HeadsOnly, NotFound) as err:
         return _refused(task, err)
     flash(_("Task “%(name)s” completed.", name=task.name), "success")
     return redirect(url_for("inbox.index"))
@@ -128,7 +139,7 @@ def complete(task_id: int):
 def _act(task: queries.TaskView, command, done_message: str, claimed_status: int = 403):
     try:
         command()
-    except (TaskNotOpen, TaskClaimedByOther, ConcurrencyConflict, NotAColleague, NotFound) as err:
+    except (TaskNotOpen, TaskClaimedByOther, ConcurrencyConflict, NotAColleague, HeadsOnly, NotFound) as err:
         return _refused(task, err, claimed_status)
     flash(done_message, "success")
     return redirect(url_for("inbox.task", task_id=task.id))
@@ -147,6 +158,9 @@ def _refused(task: queries.TaskView, err: Exception, claimed_status: int = 403):
                             who=current.claimed_by), claimed_status
     elif isinstance(err, NotAColleague):
         message, status = _("A task can only be handed over to an active member of %(department)s.",
+                            department=department_name(task.department)), 403
+    elif isinstance(err, HeadsOnly):
+        message, status = _("Only the head of %(department)s may work this task. Nothing was changed.",
                             department=department_name(task.department)), 403
     elif isinstance(err, ConcurrencyConflict):
         message, status = _("Someone changed this case at the same moment. Nothing was saved; "
