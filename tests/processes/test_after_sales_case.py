@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from engine import queries
+from engine.errors import HeadsOnly
 from engine.forms import InvalidForm
 from engine.models import OutboxMessage
 from handlers.after_sales_cases import AfterSalesCase, ExpertOpinion, action_plan_rows, shipment_rows
@@ -20,6 +21,12 @@ CLERK, ENGINEER, SUPERVISOR, QUALITY_HEAD, SPECIALIST = "order.xie", "ts.qian", 
 HEADS = {"quality": "qa.chen", "production": "prod.wu", "development": "dev.sun", "process_engineering": "pe.cao",
          "after_sales": "svc.lin", "test_center": "tc.peng", "order_management": "order.fu"}
 MON = datetime(2026, 11, 16, 9, 0, tzinfo=BEIJING)  # the clock fixture: filed on a Monday morning
+
+
+@pytest.fixture(autouse=True)
+def _directory(staff):
+    """The demo users: some steps are for a department's head only (candidateGroups "head:<code>")."""
+    return staff
 
 
 def handling_form(**overrides):
@@ -101,6 +108,10 @@ def test_in_warranty_no_return_supervisor_decides(deployed, staff):
     assert case.task("Task_second_judgment").department in ("after_sales", "tech_support")
     second_judgment(case)
     assert case.open_elements() == {"Task_root_cause_route"}
+    # The route is the quality supervisor's (head of quality) decision; a quality engineer is refused.
+    with pytest.raises(HeadsOnly, match="head of department 'quality'"):
+        case.complete("Task_root_cause_route", "qa.wang", analysis_route="supervisor", route_note="常见问题")
+    assert case.task("Task_root_cause_route").claimed_by is None
     supervisor_decides(case)
     assert case.open_elements() == {"Task_handling_report"}
     handling_report(case)
@@ -229,6 +240,10 @@ def test_expert_group_gives_each_members_opinion(deployed, staff):
     heads = {m.recipient for m in outbox(deployed) if m.subject.startswith("质量专家小组评审")}
     assert heads == {f"head:{d}" for d in departments}
     members = HEADS
+    production = next(t for t in opinions if t.department == "production")
+    with pytest.raises(HeadsOnly, match="head of department 'production'"):  # each department's head gives it
+        deployed.complete_task(production.id, "prod.zhou", {"expert_opinion": "意见", "suspected_cause": "油封选型",
+                                                            "suggested_party": "development"})
     for task in opinions:
         deployed.complete_task(task.id, members[task.department],
                                {"expert_opinion": f"{task.department} 意见", "suspected_cause": "油封选型",

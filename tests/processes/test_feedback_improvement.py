@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from engine import queries
+from engine.errors import HeadsOnly
 from engine.forms import InvalidForm
 from engine.models import OutboxMessage
 from handlers.product_improvement import (
@@ -30,6 +31,12 @@ HOUR = timedelta(hours=1)
 SPECIALIST, SUPPORT, ENGINEER, BUSINESS = "svc.huang", "ts.qian", "dev.liu", "biz.tang"
 HEADS = {"product": "pm.deng", "rd": "dev.sun", "quality": "qa.chen"}
 KEY = "jz-200/轴承异响"
+
+
+@pytest.fixture(autouse=True)
+def _directory(staff):
+    """The demo users: some steps are for a department's head only (candidateGroups "head:<code>")."""
+    return staff
 
 
 def beijing(day: int, hour: int = 9, minute: int = 0, month: int = 11) -> datetime:
@@ -170,6 +177,9 @@ def test_important_feedback_from_intake_to_the_knowledge_base(deployed, clock, s
     assert row.test_cases.startswith("连续运转8小时") and row.analysed_by == ENGINEER
     propose(case)
     assert {case.task(f"Task_review_{h}").department for h in HEADS} == {"product_management", "development", "quality"}
+    with pytest.raises(HeadsOnly, match="head of department 'development'"):  # the R&D head reviews, not an engineer
+        deployed.claim_task(case.task("Task_review_rd").id, "dev.liu")
+    assert case.task("Task_review_rd").claimed_by is None
     review(case)
     [plan] = records(deployed, ImprovementPlan)
     assert (plan.version, plan.status, plan.implementation) == (1, "approved", "none")

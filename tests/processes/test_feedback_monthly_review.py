@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from engine import queries
+from engine.errors import HeadsOnly
 from engine.models import OutboxMessage
 from handlers.monthly_reviews import MonthlyReviewReport
 from handlers.product_improvement import CustomerFeedback
@@ -18,8 +19,14 @@ from tests.processes.conftest import Case
 SECOND = timedelta(seconds=1)
 PROCESS = "feedback_monthly_review"
 DECEMBER_1ST = datetime(2026, 12, 1, 9, 0, tzinfo=BEIJING)
-REVIEWERS = {"quality": "qa.wang", "development": "dev.liu", "after_sales": "svc.huang",
-             "product_management": "pm.han"}
+REVIEWERS = {"quality": "qa.chen", "development": "dev.sun", "after_sales": "svc.lin",
+             "product_management": "pm.deng"}  # the departments' heads review
+
+
+@pytest.fixture(autouse=True)
+def _directory(staff):
+    """The demo users: some steps are for a department's head only (candidateGroups "head:<code>")."""
+    return staff
 
 
 def monthly_cases(engine) -> list[Case]:
@@ -85,6 +92,9 @@ def test_frequent_problems_are_reviewed_by_four_departments_and_the_report_is_se
     assert [(a["department"], a["met"], a["breached"]) for a in content["sla_attainment"]] == \
         [(a.who, a.met, a.breached) for a in expected] == [("after_sales", 0, 2)]
 
+    with pytest.raises(HeadsOnly, match="head of department 'after_sales'"):  # a member may not review
+        case.complete("Task_review_after_sales", "svc.huang", department_opinion="成员意见")
+    assert case.task("Task_review_after_sales").state == "open"
     for code, user in REVIEWERS.items():
         task = case.task(f"Task_review_{code}")
         assert "频发问题：X1:充电口松动（6次）" in task.data["report_summary"]
@@ -104,7 +114,7 @@ def test_frequent_problems_are_reviewed_by_four_departments_and_the_report_is_se
     rows = readable_rows(deployed, case)
     assert ("频发问题（每月>5次）", "X1:充电口松动", 6, "", "知识库无记录") in rows
     assert ("原因类别排列图", "1. 材料/零部件", 6, "100.0%", "累计 100.0%，关键少数") in rows
-    assert ("部门评审意见", "开发部", "dev.liu", "", "development 意见\n改进措施：development 措施") in rows
+    assert ("部门评审意见", "开发部", "dev.sun", "", "development 意见\n改进措施：development 措施") in rows
     assert ("部门时限达成", "售后服务部", "0/2", "0.0%", "超时 2 次") in rows
     with deployed.db.sessions() as session:
         sent = session.scalars(select(OutboxMessage).where(OutboxMessage.instance_id == case.id)).all()

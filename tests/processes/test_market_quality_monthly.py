@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+import pytest
+
 from sqlalchemy import select
 
 from engine import queries
+from engine.errors import HeadsOnly
 from engine.models import OutboxMessage
 from handlers.monthly_reviews import MonthlyReviewReport
 from tests.conftest import BEIJING
@@ -17,6 +20,12 @@ from tests.processes.test_quality_feedback import file_feedback, register_sample
 SECOND = timedelta(seconds=1)
 PROCESS = "market_quality_monthly"
 DECEMBER_1ST = datetime(2026, 12, 1, 9, 0, tzinfo=BEIJING)
+
+
+@pytest.fixture(autouse=True)
+def _directory(staff):
+    """The demo users: some steps are for a department's head only (candidateGroups "head:<code>")."""
+    return staff
 
 
 def monthly_cases(engine) -> list[Case]:
@@ -90,6 +99,9 @@ def test_last_months_feedback_is_summarised_reviewed_and_sent(deployed, staff, t
                   additional_information="客户口头反映包装破损一次")
     review = case.task("Task_management_review")
     assert review.data["clerk_comments"] == "批量退货一起，整改报告已发出"
+    with pytest.raises(HeadsOnly, match="head of department 'quality'"):  # the management review is the heads'
+        case.complete("Task_management_review", "qa.wang", review_conclusions="无", improvement_decisions="无")
+    assert case.task("Task_management_review").state == "open"
     case.complete("Task_management_review", "qa.chen", review_conclusions="轴承供应商列入重点监控",
                   improvement_decisions="质量部12月底前完成供应商审核", reviewers="质量部陈、销售部赵")
     assert case.instance.status == "completed"
@@ -143,7 +155,7 @@ def test_the_management_review_has_five_working_days(deployed, staff, travel, cl
     assert limit.due_at == datetime(2026, 12, 8, 9, 0, tzinfo=BEIJING)
     travel(limit.due_at - SECOND)
     assert limit_of(deployed, case, "Timer_management_review").status == "running"
-    case.complete("Task_management_review", "sales.zhao", review_conclusions="无", improvement_decisions="无",
+    case.complete("Task_management_review", "qa.chen", review_conclusions="无", improvement_decisions="无",
                   reviewers="销售部赵")
     assert limit_of(deployed, case, "Timer_management_review").status == "met"
     assert case.instance.status == "completed"
