@@ -16,4 +16,7 @@ def open_book(db: Database, handlers: HandlerRegistry, name: str, key: str | Non
     if book is None:
         raise NotFound(f"no record book '{name}'")
     with db.sessions() as session:
-        return book.read(session, key)
+        try:
+            return book.read(session, key)
+        except LookupError as err:  # a key the book cannot read, e.g. "2026-13" for a month
+            raise NotFound(str(err)) from None

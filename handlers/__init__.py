@@ -4,6 +4,7 @@ from __future__ import annotations
 from engine.handler_api import HandlerRegistry
 from handlers import (
     after_sales_cases,
+    after_sales_tracking,
     change_notices,
     dispatching,
     electronics_service,
@@ -22,7 +23,7 @@ from handlers import (
 def build_registry() -> HandlerRegistry:
     registry = HandlerRegistry()
     for module in (feedback, samples, rectification, change_notices, notifications, service_desk,
-                   after_sales_cases, quality_analysis, field_service, dispatching, product_improvement,
+                   after_sales_cases, after_sales_tracking, quality_analysis, field_service, dispatching, product_improvement,
                    electronics_service, monthly_reviews):
         registry.include(module.registry)
     return registry

@@ -59,3 +59,34 @@ def test_the_file_in_english(as_user, filed):
     auditor.post("/language", {"language": "en", "next": "/inbox"})
     page = auditor.text("/records/customer_service_file?key=苏州恒达精密")
     assert "Customer service file" in page and "Installation" in page and "Repair record" not in page
+
+
+def test_the_action_plan_tracking_table_and_the_weekly_shipments_by_month_and_week(as_user, engine):
+    """P2 step 7: order management follows up the month's actions and the week's shipments after handling."""
+    from datetime import UTC, datetime
+
+    from handlers.after_sales_cases import AfterSalesCase
+
+    def case(number: int, due: date, status: str, shipped: date | None) -> AfterSalesCase:
+        return AfterSalesCase(
+            case_no=f"SH-2026-{number:04d}", instance_id=number, dealer="华东经销商", end_customer="终端客户",
+            product_name="减速电机", model="JZ-200", serial_no="S", ship_date=date(2026, 1, 1), quantity=1,
+            problem_description="漏油", filed_by="order.xie", received_at=datetime(2026, 11, 1, tzinfo=UTC),
+            judgments=[], customer_rounds=[], handling_rounds=0, return_escalated=False, root_cause="油封老化",
+            corrective_action="更换油封材料", action_department="development", action_owner="孙伟",
+            action_due=due, action_status=status, outcome="exchange", shipped_on=shipped)
+    with engine.db.sessions.begin() as session:
+        session.add_all([case(1, date(2026, 10, 20), "open", date(2026, 11, 17)),
+                         case(2, date(2026, 11, 10), "done", date(2026, 11, 19)),
+                         case(3, date(2026, 12, 5), "open", None)])
+    clerk = as_user("order.xie")
+    index = clerk.text("/records/after_sales_action_plan")
+    assert "售后问题行动计划追踪表" in index and "2026-11" in index and "2026-12" in index
+    november = clerk.text("/records/after_sales_action_plan?key=2026-11")
+    assert "SH-2026-0001" in november and "SH-2026-0002" in november and "SH-2026-0003" not in november
+    assert "进行中" in november and "已完成" in november and "更换油封材料" in november
+    assert clerk.page("/records/after_sales_action_plan?key=2026-13").status_code == 404
+
+    week = clerk.text("/records/after_sales_shipments?key=2026-11-18")  # any day of the week opens it
+    assert "2026-11-16" in week and "SH-2026-0001" in week and "SH-2026-0002" in week and "换货" in week
+    assert as_user("ws.zheng").page("/records/after_sales_shipments").status_code == 403
