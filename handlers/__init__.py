@@ -5,6 +5,7 @@ from engine.handler_api import HandlerRegistry
 from handlers import (
     after_sales_cases,
     change_notices,
+    consultations,
     dispatching,
     electronics_service,
     feedback,
@@ -23,6 +24,6 @@ def build_registry() -> HandlerRegistry:
     registry = HandlerRegistry()
     for module in (feedback, samples, rectification, change_notices, notifications, service_desk,
                    after_sales_cases, quality_analysis, field_service, dispatching, product_improvement,
-                   electronics_service, monthly_reviews):
+                   electronics_service, monthly_reviews, consultations):
         registry.include(module.registry)
     return registry
