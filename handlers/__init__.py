@@ -6,6 +6,7 @@ from handlers import (
     after_sales_cases,
     after_sales_tracking,
     change_notices,
+    consultations,
     dispatching,
     electronics_service,
     feedback,
@@ -23,7 +24,7 @@ from handlers import (
 def build_registry() -> HandlerRegistry:
     registry = HandlerRegistry()
     for module in (feedback, samples, rectification, change_notices, notifications, service_desk,
-                   after_sales_cases, after_sales_tracking, quality_analysis, field_service, dispatching, product_improvement,
-                   electronics_service, monthly_reviews):
+                   after_sales_cases, after_sales_tracking, quality_analysis, field_service, dispatching,
+                   product_improvement, electronics_service, monthly_reviews, consultations):
         registry.include(module.registry)
     return registry

@@ -1,0 +1,168 @@
+"""P5 技术咨询: a consultation answered at once (the company's 30-minute limit, a second either side), recorded
+and filed in the customer service file; a prominent issue gives an advisory notice (忠告性通知) drafted by
+Development, approved by the after-sales head only, sent to every customer (e-mail, else a phone call by the
+business office), and a revision of the operating instructions, each within its limit."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from engine import queries
+from engine.errors import HeadsOnly
+from engine.models import OutboxMessage
+from handlers.consultations import AdvisoryNotice, InstructionRevision, TechnicalConsultation
+from handlers.customer_files import CustomerDevice, customer_service_file
+from tests.conftest import BEIJING
+from tests.processes.conftest import Case
+
+SECOND, MINUTE = timedelta(seconds=1), timedelta(minutes=1)
+CUSTOMER = "华东机电有限公司"
+
+
+@pytest.fixture(autouse=True)
+def _directory(staff):
+    return staff
+
+
+def consult(engine, customer: str = CUSTOMER, email: str | None = "wang@huadong.example.com") -> Case:
+    form = {"customer": customer, "contact": "王经理 138-0000-1234", "contact_email": email,
+            "device_model": "JZ-200", "serial_no": "JZ200-2026-0815", "channel": "phone",
+            "question": "更换刀具后主轴报警 E21 如何复位？"}
+    return Case(engine, engine.start_instance("technical_consultation", form, "svc.huang"))
+
+
+def answer(case: Case, prominent: bool = False, **overrides) -> None:
+    data = {"answer": "断电30秒后按复位键，再执行刀具长度测量", "topic": "operation", "prominent": prominent,
+            "prominent_reason": "多家客户反映说明书未写明E21复位步骤" if prominent else None}
+    data.update(overrides)
+    case.complete("Task_answer", "ts.qian", **data)
+
+
+def limit_of(engine, case: Case, element_id: str):
+    [record] = [r for r in queries.sla_records(engine.db, case.id) if r.element_id == element_id]
+    return record
+
+
+def consultation(engine, case: Case) -> TechnicalConsultation:
+    with engine.db.sessions() as session:
+        return session.scalars(select(TechnicalConsultation).filter_by(instance_id=case.id)).one()
+
+
+def test_a_consultation_answered_at_once_is_recorded_and_filed(deployed, clock, travel):
+    case = consult(deployed)
+    assert case.instance.business_key == "ZX-2026-0001"
+    task = case.task("Task_answer")
+    assert task.department == "tech_support" and task.due_at == clock.now() + 30 * MINUTE
+    travel(by=30 * MINUTE - SECOND)
+    answer(case)
+    assert case.instance.status == "completed"
+    assert limit_of(deployed, case, "Timer_answer").status == "met"
+    record = consultation(deployed, case)
+    assert (record.consultation_no, record.answered_by, record.answered_at, record.topic, record.prominent) == \
+        ("ZX-2026-0001", "ts.qian", clock.now(), "operation", False)
+    with deployed.db.sessions() as session:
+        [entry] = customer_service_file(session, CUSTOMER)
+        assert (entry.kind, entry.document, entry.business_key, entry.serial_no) == \
+            ("consultation", "《技术咨询记录》", "ZX-2026-0001", "JZ200-2026-0815")
+        assert "断电30秒后按复位键" in entry.summary
+        assert session.scalars(select(AdvisoryNotice)).all() == []
+    assert "Task_draft_notice" not in case.open_elements()
+    assert consult(deployed).instance.business_key == "ZX-2026-0002"
+
+
+def test_an_answer_a_second_late_is_a_breach(deployed, travel):
+    case = consult(deployed)
+    travel(by=30 * MINUTE - SECOND)
+    assert limit_of(deployed, case, "Timer_answer").status == "running"
+    travel(by=2 * SECOND)  # a second past the limit
+    assert limit_of(deployed, case, "Timer_answer").status == "breached"
+    assert case.task("Task_answer").state == "open"  # the answer is still owed
+    answer(case)
+    assert case.instance.status == "completed"
+
+
+def test_a_prominent_issue_needs_its_reason(deployed):
+    case = consult(deployed)
+    answer(case, prominent=True, prominent_reason="")
+    assert case.open_elements() == {"Task_answer"}  # back to the engineer, nothing recorded or filed
+    assert [e.detail["code"] for e in case.events("bpmn_error")] == ["PROMINENT_REASON_REQUIRED"]
+    assert case.events("incident_opened") == []
+    assert consultation(deployed, case).answered_at is None
+    with deployed.db.sessions() as session:
+        assert customer_service_file(session, CUSTOMER) == []
+    answer(case, prominent=True)
+    assert case.open_elements() == {"Task_draft_notice", "Task_revise_instructions"}
+
+
+def test_a_prominent_issue_becomes_an_advisory_notice_and_an_instructions_revision(deployed, clock, travel):
+    # Customers known to the company: one by an earlier consultation with e-mail, one by a device only.
+    earlier = consult(deployed, customer="北方重工", email="li@beifang.example.com")
+    answer(earlier)
+    with deployed.db.sessions.begin() as session:
+        session.add(CustomerDevice(customer="华南电器", device_model="JZ-200", serial_no="JZ200-2025-0001",
+                                   registered_at=clock.now()))
+    case = consult(deployed)
+    answer(case, prominent=True)
+    assert case.open_elements() == {"Task_draft_notice", "Task_revise_instructions"}
+    started = clock.now()
+    assert case.task("Task_draft_notice").department == "development"
+    assert limit_of(deployed, case, "Timer_draft_notice").due_at == datetime(2026, 11, 19, 9, 0, tzinfo=BEIJING)
+    assert limit_of(deployed, case, "Timer_revise_instructions").due_at == \
+        datetime(2026, 11, 30, 9, 0, tzinfo=BEIJING)
+
+    travel(by=timedelta(hours=2))
+    case.complete("Task_draft_notice", "dev.liu", notice_title="JZ-200 主轴报警E21复位方法",
+                  notice_content="更换刀具后出现E21报警时，断电30秒后按复位键", affected_models="JZ-200")
+    approve = case.task("Task_approve_notice")
+    assert approve.department == "after_sales"
+    assert limit_of(deployed, case, "Timer_approve_notice").due_at == datetime(2026, 11, 18, 11, 0, tzinfo=BEIJING)
+    with pytest.raises(HeadsOnly):  # only the after-sales head approves
+        case.complete("Task_approve_notice", "svc.huang", approval="approved")
+    assert case.task("Task_approve_notice").state == "open"
+    # Returned once for changes, redrafted, approved.
+    case.complete("Task_approve_notice", "svc.lin", approval="returned", approval_opinion="请补充适用序列号范围")
+    assert case.task("Task_draft_notice").data["approval_opinion"] == "请补充适用序列号范围"
+    case.complete("Task_draft_notice", "dev.liu", notice_title="JZ-200 主轴报警E21复位方法",
+                  notice_content="2025年以后出厂的JZ-200：断电30秒后按复位键", affected_models="JZ-200")
+    case.complete("Task_approve_notice", "svc.lin", approval="approved", approval_opinion="同意发出")
+    assert case.open_elements() == {"Task_revise_instructions"}
+
+    with deployed.db.sessions() as session:
+        notice = session.scalars(select(AdvisoryNotice).filter_by(instance_id=case.id)).one()
+        sent = session.scalars(select(OutboxMessage).where(OutboxMessage.instance_id == case.id)
+                               .order_by(OutboxMessage.id)).all()
+    assert (notice.notice_no, notice.consultation_no, notice.drafted_by, notice.approved_by) == \
+        ("ZG-2026-0001", "ZX-2026-0002", "dev.liu", "svc.lin")
+    assert notice.content.startswith("2025年以后出厂")
+    assert notice.recipients == [
+        {"customer": "北方重工", "email": "li@beifang.example.com", "by": "email"},
+        {"customer": "华东机电有限公司", "email": "wang@huadong.example.com", "by": "email"},
+        {"customer": "华南电器", "email": None, "by": "phone"}]
+    mails = [(m.recipient, m.subject) for m in sent if "@" in m.recipient]
+    assert mails == [("li@beifang.example.com", "忠告性通知 ZG-2026-0001：JZ-200 主轴报警E21复位方法"),
+                     ("wang@huadong.example.com", "忠告性通知 ZG-2026-0001：JZ-200 主轴报警E21复位方法")]
+    [phone] = [m for m in sent if m.recipient == "department:business_office"]
+    assert "华南电器" in phone.body and "北方重工" not in phone.body
+
+    travel(started + timedelta(days=14) - SECOND)  # 30 November 08:59:59, a second before the 10 working days
+    assert limit_of(deployed, case, "Timer_revise_instructions").status == "running"
+    case.complete("Task_revise_instructions", "dev.liu", instruction_document="JZ-200 使用说明书 SM-JZ200",
+                  revision_no="B/1", revision_summary="第5.3节增加E21报警复位步骤")
+    assert case.instance.status == "completed"
+    assert limit_of(deployed, case, "Timer_revise_instructions").status == "met"
+    with deployed.db.sessions() as session:
+        revision = session.scalars(select(InstructionRevision).filter_by(instance_id=case.id)).one()
+    assert (revision.revision_no, revision.revised_by, revision.consultation_no) == ("B/1", "dev.liu", "ZX-2026-0002")
+    titles = [s.title for s in deployed.case_records(case.id)]
+    assert {"技术咨询记录", "忠告性通知", "使用说明书修订", "客户服务档案"} <= set(titles)
+
+
+def test_the_revision_a_second_past_ten_working_days_is_a_breach(deployed, clock, travel):
+    case = consult(deployed)
+    answer(case, prominent=True)
+    travel(datetime(2026, 11, 30, 9, 0, 1, tzinfo=BEIJING))
+    assert limit_of(deployed, case, "Timer_revise_instructions").status == "breached"
+    assert limit_of(deployed, case, "Timer_draft_notice").status == "breached"
+    assert "Task_revise_instructions" in case.open_elements()
