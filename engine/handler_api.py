@@ -11,6 +11,20 @@ from sqlalchemy.orm import Session
 
 from engine.db import Base  # noqa: F401  (re-exported for handler business records)
 from engine.outbox import OutboxWriter
+from engine.queries import department_names_in, option_labels_in
+
+
+def option_names(session: Session, process_key: str) -> dict[str, dict[str, tuple[str, str]]]:
+    """Field id -> coded value -> (Chinese, English) names, from the process's latest deployed diagram
+    (English falls back to Chinese): records name a form's coded values as the diagram does, so a renamed
+    option needs no Python edit."""
+    return {field: {code: (zh, en or zh) for code, (zh, en) in options.items()}
+            for field, options in option_labels_in(session, process_key).items()}
+
+
+def department_names(session: Session) -> dict[str, tuple[str, str]]:
+    """Department code -> (Chinese, English) names as the company keeps them."""
+    return department_names_in(session)
 
 
 class BpmnError(Exception):

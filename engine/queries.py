@@ -9,7 +9,15 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine.db import Database
-from engine.models import AuditEvent, HumanTask, Incident, ProcessInstance, ProcessVersion, SlaRecord
+from engine.models import (
+    AuditEvent,
+    Department,
+    HumanTask,
+    Incident,
+    ProcessInstance,
+    ProcessVersion,
+    SlaRecord,
+)
 
 
 @dataclass(frozen=True)
@@ -248,6 +256,18 @@ def _option_labels(catalog: dict[str, Any]) -> dict[str, dict[str, tuple[str, st
                 for option in form_field["options"]:
                     options.setdefault(option[0], (option[1], option[2] if len(option) > 2 else None))
     return labels
+
+
+def option_labels_in(session: Session, process_key: str) -> dict[str, dict[str, tuple[str, str | None]]]:
+    """The option names of the latest deployed version's enum fields (empty if never deployed)."""
+    catalog = session.scalar(select(ProcessVersion.catalog).where(ProcessVersion.process_key == process_key)
+                             .order_by(ProcessVersion.id.desc()).limit(1))
+    return _option_labels(catalog) if catalog else {}
+
+
+def department_names_in(session: Session) -> dict[str, tuple[str, str]]:
+    """Department code -> (Chinese, English) name, as the company keeps them."""
+    return {d.code: (d.name_zh, d.name_en) for d in session.scalars(select(Department))}
 
 
 def latest_versions(db: Database) -> dict[str, int]:

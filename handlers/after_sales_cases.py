@@ -8,19 +8,13 @@ from sqlalchemy import JSON, Date, Float, ForeignKey, Integer, String, Text, sel
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from engine.db import UtcDateTime
-from engine.handler_api import Base, BpmnError, HandlerContext, HandlerRegistry, RecordSection
+from engine.handler_api import Base, BpmnError, HandlerContext, HandlerRegistry, RecordSection, option_names
 from handlers.numbering import BEIJING, next_number
 from handlers.warranty_criteria import UNDETERMINED, judge_warranty, matching_criterion
 
 registry = HandlerRegistry()
 
-WARRANTY_NAMES = {"in_warranty": ("保修期内", "Within warranty"), "out_of_warranty": ("保修期外", "Out of warranty"),
-                  "undetermined": ("无匹配标准", "No matching criteria")}
-OUTCOME_NAMES = {"return": ("退货", "Return"), "exchange": ("换货", "Exchange"), "repair": ("维修", "Repair"),
-                 "free_repair": ("免费维修", "Free repair"), "parts_supplement": ("补发配件", "Parts supplement"),
-                 "compensation": ("赔偿", "Compensation"), "explanation": ("解释说明", "Explanation")}
-RETURN_NAMES = {"return": ("需返厂", "Return"), "no_return": ("无需返厂", "No return")}
-ROUTE_NAMES = {"supervisor": ("质量主管判定", "Quality supervisor"), "expert_group": ("质量专家小组", "Expert group")}
+PROCESS_KEY = "after_sales_case"  # the diagram whose forms name the coded values of these records
 STATUS_NAMES = {"open": ("进行中", "Open"), "done": ("已完成", "Done")}
 OPINION_NAMES = {"given": ("已提交", "Given"), "missing": ("未提交", "Missing")}
 
@@ -310,8 +304,9 @@ def close_case(ctx: HandlerContext) -> dict[str, Any]:
     """Close the 《售后处理单》 once the end customer agreed; After-sales is told."""
     case = _case(ctx)
     case.closed_at = ctx.now
+    outcome = form_options(ctx.session).get("outcome", {}).get(case.outcome, (case.outcome or "—",))[0]
     ctx.outbox.notify("department:after_sales", f"售后处理单 {case.case_no} 已关闭",
-                      f"{case.dealer} / {case.end_customer}：{OUTCOME_NAMES.get(case.outcome, ('—',))[0]}，终端客户已同意。")
+                      f"{case.dealer} / {case.end_customer}：{outcome}，终端客户已同意。")
     return {"closed_at": ctx.now.isoformat()}
 
 
@@ -343,6 +338,11 @@ def shipment_rows(session: Session, start: date, end: date) -> list[dict[str, An
             for c in session.scalars(query.order_by(AfterSalesCase.shipped_on, AfterSalesCase.case_no))]
 
 
+def form_options(session: Session) -> dict[str, dict[str, tuple[str, str]]]:
+    """The P2 forms' option names (warranty, outcome…) as the deployed diagram gives them."""
+    return option_names(session, PROCESS_KEY)
+
+
 @registry.case_records
 def after_sales_case_record(session: Session, instance_id: int) -> RecordSection | None:
     """The 《售后处理单》 with its three judgments, analysis, handling and action plan."""
@@ -364,8 +364,7 @@ def after_sales_case_record(session: Session, instance_id: int) -> RecordSection
         ("customer_agreed", "终端客户同意", "Customer agreed"), ("shipped_on", "处理后发货", "Shipped"),
         ("closed_at", "关闭时间", "Closed at"),
     ], session.query(AfterSalesCase).filter_by(instance_id=instance_id).all(),
-        labels={"suggested_warranty": WARRANTY_NAMES, "warranty": WARRANTY_NAMES, "return_decision": RETURN_NAMES,
-                "analysis_route": ROUTE_NAMES, "outcome": OUTCOME_NAMES, "action_status": STATUS_NAMES})
+        labels={**form_options(session), "action_status": STATUS_NAMES})
 
 
 @registry.case_records

@@ -10,10 +10,10 @@ from sqlalchemy.orm import Session
 
 from engine.handler_api import HandlerRegistry, RecordSection
 from handlers.after_sales_cases import (
-    OUTCOME_NAMES,
     STATUS_NAMES,
     AfterSalesCase,
     action_plan_rows,
+    form_options,
     shipment_rows,
 )
 
@@ -84,4 +84,4 @@ def shipment_book(session: Session, week: str | None) -> RecordSection | None:
         ("case_no", "售后处理单", "Case"), ("dealer", "经销商", "Dealer"), ("end_customer", "终端客户", "End customer"),
         ("product", "产品", "Product"), ("quantity", "数量", "Quantity"), ("outcome", "处理结果", "Outcome"),
         ("shipment_info", "发货信息", "Shipment"), ("shipped_on", "发货日期", "Shipped on"), ("closed", "已关闭", "Closed"),
-    ], [SimpleNamespace(**row) for row in shipment_rows(session, *_week(week))], labels={"outcome": OUTCOME_NAMES})
+    ], [SimpleNamespace(**row) for row in shipment_rows(session, *_week(week))], labels={"outcome": form_options(session).get("outcome", {})})

@@ -7,9 +7,10 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine.handler_api import department_names
 from handlers.feedback import FeedbackForm
 from handlers.numbering import BEIJING
 from handlers.product_improvement import CustomerFeedback, KnowledgeEntry, recurring_problems
@@ -50,12 +51,6 @@ def pareto(counts: Mapping[str, int], vital_share: float = VITAL_FEW_SHARE) -> l
         items.append({"cause": cause, "count": count, "share": round(count / total, 4),
                       "cumulative_share": round(cumulative / total, 4), "vital": vital})
     return items
-
-
-def department_names(session: Session) -> dict[str, tuple[str, str]]:
-    """Department code -> (Chinese, English) names as the company keeps them."""
-    rows = session.execute(text("SELECT code, name_zh, name_en FROM departments"))
-    return {code: (zh, en) for code, zh, en in rows}
 
 
 def attainment_by_department(session: Session, rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:

@@ -6,41 +6,31 @@ from typing import Any
 
 Label = tuple[str, str]
 
+# Each report counts the forms of one process; the coded values of its enum fields (category, cause…)
+# are named as that process's deployed diagram names them.
 KINDS: dict[str, dict[str, Any]] = {
-    "market_quality": {"code": "SC", "title": ("市场质量信息月度汇总", "Monthly market quality summary")},
-    "feedback_analysis": {"code": "FK", "title": ("月度反馈分析报告", "Monthly feedback analysis report")},
+    "market_quality": {"code": "SC", "title": ("市场质量信息月度汇总", "Monthly market quality summary"),
+                       "source_process": "quality_feedback"},
+    "feedback_analysis": {"code": "FK", "title": ("月度反馈分析报告", "Monthly feedback analysis report"),
+                          "source_process": "feedback_improvement"},
 }
-# Names of the coded values the reports count (the option names of the P1 and P6 forms).
+# The report's own terms (not form options).
 NAMES: dict[str, Label] = {
-    "important": ("重要信息", "Important information"), "general": ("一般信息", "General information"),
     "undecided": ("未定类别", "Category not decided"), "unknown": ("未填写", "Not given"),
-    "key": ("关键特性", "Key characteristic"), "important_characteristic": ("重要特性", "Important characteristic"),
-    "general_characteristic": ("一般特性", "General characteristic"), "appearance": ("外观", "Appearance"),
-    "precision": ("精度", "Precision"), "assembly": ("装配尺寸", "Assembly dimension"),
-    "requirement": ("技术/质量要求差异", "Technical/quality requirement difference"),
-    "complaint": ("客户投诉", "Customer complaint"), "batch_return": ("批量退货", "Batch return"),
-    "claim": ("索赔", "Claim"), "rectification_reply": ("要求整改回复", "Rectification reply requested"),
-    "corrective_action": ("要求纠正措施", "Corrective action requested"),
+    "unclassified": ("未分类", "Not classified"),
     "nonconforming_share": ("不合格比例达到重要信息界限", "Nonconforming share at the important threshold"),
     "open": ("整改中", "Improvement open"), "report_issued": ("已出整改报告，跟踪中", "Report issued, tracking"),
     "closed": ("已关闭", "Closed"),
-    "urgent": ("紧急", "Urgent"), "suggestion": ("建议", "Suggestion"), "unclassified": ("未分类", "Not classified"),
 }
-FEEDBACK_CLASS_NAMES: dict[str, Label] = {"important": ("重要", "Important"), "general": ("一般", "General")}
-CAUSE_NAMES: dict[str, Label] = {
-    "design": ("设计", "Design"), "material": ("材料/零部件", "Material / parts"), "process": ("制造工艺", "Manufacturing process"),
-    "software": ("软件", "Software"), "usage": ("使用/安装不当", "Improper use / installation"),
-    "supplier": ("供应商", "Supplier"), "other": ("其他", "Other"),
-}
-CHARACTERISTIC_NAMES: dict[str, Label] = {"important": NAMES["important_characteristic"],
-                                          "general": NAMES["general_characteristic"]}
+FieldNames = dict[str, dict[str, Label]]  # field id -> value -> names, from the diagram (option_names)
 NONE_ROW: Label = ("无", "None")
 
 
-def name(code: str | None, overrides: dict[str, Label] | None = None) -> Label | str:
+def name(code: str | None, options: dict[str, Label] | None = None) -> Label | str:
+    """A coded value by the diagram's option name, else a report term."""
     if code is None:
         return NAMES["unknown"]
-    return (overrides or {}).get(code) or NAMES.get(code) or code
+    return (options or {}).get(code) or NAMES.get(code) or code
 
 
 def chinese(label: Label | str) -> str:
@@ -56,12 +46,12 @@ def row(section: Label, item: Any, figure: Any = None, share: str = "", remark: 
             "review_remark": remark}
 
 
-def _counts(section: Label, counts: dict[str, int], total: int, names: dict[str, Label] | None = None):
+def _counts(section: Label, counts: dict[str, int], total: int, names: dict[str, Any] | None = None):
     return [row(section, name(code, names), count, percent(count / total))
             for code, count in sorted(counts.items(), key=lambda item: (-item[1], item[0]))]
 
 
-def _pareto(section: Label, items: list[dict[str, Any]], names: dict[str, Label] | None = None):
+def _pareto(section: Label, items: list[dict[str, Any]], names: dict[str, Any] | None = None):
     rows = []
     for rank, item in enumerate(items, 1):
         label = name(item["cause"], names)
@@ -81,8 +71,8 @@ def _case(problem: dict[str, Any]) -> str:
     return f"{problem['form_no']} {problem['customer']} {problem['spec_model']} 批次 {problem['batch_no']}"
 
 
-def _reasons(reasons: list[str]) -> Label:
-    names = [name(r) for r in reasons]
+def _reasons(reasons: list[str], consequences: dict[str, Any]) -> Label:
+    names = [name(r, consequences) for r in reasons]
     return "、".join(n[0] for n in names), ", ".join(n[1] for n in names)
 
 
@@ -106,27 +96,28 @@ def _attainment(content: dict[str, Any]) -> list[dict[str, Any]]:
         for a in content["sla_attainment"]])
 
 
-def _market_quality(content: dict[str, Any]) -> list[dict[str, Any]]:
+def _market_quality(content: dict[str, Any], names: FieldNames) -> list[dict[str, Any]]:
     total = content["total"] or 1
+    consequences = names.get("consequence")
     batch, serious, complaints = ("批量问题", "Batch problems"), ("重大问题", "Serious problems"), \
         ("投诉与索赔", "Complaints and claims")
     return [
         *_overview(content, ("市场质量信息（份）", "Feedback forms"), ("本月无市场质量信息反馈", "No market quality information this month")),
-        *_counts(("信息类别", "Category"), content["by_category"], total),
-        *_counts(("造成后果", "Consequence"), content["by_consequence"], total),
+        *_counts(("信息类别", "Category"), content["by_category"], total, names.get("category")),
+        *_counts(("造成后果", "Consequence"), content["by_consequence"], total, consequences),
         *_pareto(("不合格特性排列图", "Pareto of nonconforming characteristics"), content["pareto"],
-                 CHARACTERISTIC_NAMES),
+                 names.get("characteristic")),
         *_listed(batch, [row(batch, _case(p), f"{p['quantity_nonconforming']}/{p['quantity_shipped']}",
-                             percent(p["nonconforming_share"]), _status(p, _reasons(p["reasons"])))
+                             percent(p["nonconforming_share"]), _status(p, _reasons(p["reasons"], consequences)))
                          for p in content["batch_problems"]]),
         *_listed(serious, [row(serious, _case(p), remark=_status(p)) for p in content["serious_problems"]]),
-        *_listed(complaints, [row(complaints, _case(p), name(p["consequence"]), remark=_status(p))
+        *_listed(complaints, [row(complaints, _case(p), name(p["consequence"], consequences), remark=_status(p))
                               for p in content["complaints_and_claims"]]),
         *_attainment(content),
     ]
 
 
-def _feedback_analysis(content: dict[str, Any]) -> list[dict[str, Any]]:
+def _feedback_analysis(content: dict[str, Any], names: FieldNames) -> list[dict[str, Any]]:
     total = content["total"] or 1
     overview, frequent, serious = ("概况", "Overview"), \
         (f"频发问题（每月>{content['frequent_threshold']}次）", f"Frequent problems (> {content['frequent_threshold']} a month)"), \
@@ -139,22 +130,23 @@ def _feedback_analysis(content: dict[str, Any]) -> list[dict[str, Any]]:
             remark=(f"评分 {satisfaction['rated']} 条，低于4分 {satisfaction['below_4']} 条",
                     f"{satisfaction['rated']} rated, {satisfaction['below_4']} below 4")),
         row(overview, ("二次处理", "Second handlings"), content["second_handling"]),
-        *_counts(("反馈类别", "Feedback class"), content["by_class"], total, FEEDBACK_CLASS_NAMES),
-        *_pareto(("原因类别排列图", "Pareto of cause categories"), content["pareto"], CAUSE_NAMES),
+        *_counts(("反馈类别", "Feedback class"), content["by_class"], total, names.get("feedback_class")),
+        *_pareto(("原因类别排列图", "Pareto of cause categories"), content["pareto"], names.get("cause_category")),
         *_listed(frequent, [row(frequent, p["problem_key"], p["count"],
                                 remark=("知识库：" + p["solution"], "Knowledge base: " + p["solution"])
                                 if p["solution"] else ("知识库无记录", "Not in the knowledge base"))
                             for p in content["frequent_problems"]]),
         *_listed(serious, [row(serious, f"{p['feedback_no']} {p['customer']} {p['product_model'] or ''}",
-                               name(p["feedback_class"], FEEDBACK_CLASS_NAMES), remark=name(p["improvement_status"]))
+                               name(p["feedback_class"], names.get("feedback_class")), remark=name(p["improvement_status"]))
                            for p in content["serious_problems"]]),
         *_attainment(content),
     ]
 
 
-def report_rows(report: Any) -> list[dict[str, Any]]:
-    """The report's figures, then what the reviewers added, in reading order."""
-    rows = (_market_quality if report.kind == "market_quality" else _feedback_analysis)(report.content)
+def report_rows(report: Any, names: FieldNames) -> list[dict[str, Any]]:
+    """The report's figures, then what the reviewers added, in reading order; `names` are the source
+    process's option names."""
+    rows = (_market_quality if report.kind == "market_quality" else _feedback_analysis)(report.content, names)
     review = ("评审", "Review")
     if report.clerk_comments:
         rows.append(row(("销售部内勤汇总", "Sales clerk's summary"), ("汇总意见", "Comments"),
@@ -174,14 +166,14 @@ def report_rows(report: Any) -> list[dict[str, Any]]:
     return rows
 
 
-def summary_text(kind: str, content: dict[str, Any]) -> str:
+def summary_text(kind: str, content: dict[str, Any], names: FieldNames) -> str:
     """A few lines the reviewers read on their form and in the mail."""
     period = content["period"]
     lines = [f"统计期间：{period['first_day']} 至 {period['last_day']}"]
     if kind == "market_quality":
         if not content["total"]:
             return "\n".join(lines + ["本月无市场质量信息反馈。"])
-        categories = "，".join(f"{chinese(name(c))} {n} 份" for c, n in sorted(content["by_category"].items()))
+        categories = "，".join(f"{chinese(name(c, names.get('category')))} {n} 份" for c, n in sorted(content["by_category"].items()))
         lines += [f"市场质量信息共 {content['total']} 份（{categories}）",
                   f"批量问题 {len(content['batch_problems'])} 项，重大问题 {len(content['serious_problems'])} 项，"
                   f"投诉与索赔 {len(content['complaints_and_claims'])} 项"]
@@ -193,8 +185,8 @@ def summary_text(kind: str, content: dict[str, Any]) -> str:
         if content["frequent_problems"]:
             lines.append("频发问题：" + "；".join(f"{p['problem_key']}（{p['count']}次）"
                                                for p in content["frequent_problems"]))
-    names = CHARACTERISTIC_NAMES if kind == "market_quality" else CAUSE_NAMES
-    vital = "、".join(chinese(name(p["cause"], names)) for p in content["pareto"] if p["vital"])
+    causes = names.get("characteristic" if kind == "market_quality" else "cause_category")
+    vital = "、".join(chinese(name(p["cause"], causes)) for p in content["pareto"] if p["vital"])
     if vital:
         lines.append(f"主要原因（累计80%）：{vital}")
     return "\n".join(lines)

@@ -8,9 +8,15 @@ from sqlalchemy import JSON, Integer, String, Text, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from engine.db import UtcDateTime
-from engine.handler_api import Base, HandlerContext, HandlerRegistry, RecordSection
-from handlers.monthly_review_contents import (
+from engine.handler_api import (
+    Base,
+    HandlerContext,
+    HandlerRegistry,
+    RecordSection,
     department_names,
+    option_names,
+)
+from handlers.monthly_review_contents import (
     feedback_analysis_content,
     market_quality_content,
     period_of,
@@ -86,7 +92,7 @@ def draft_report(ctx: HandlerContext, kind: str, content: dict[str, Any], start:
         generated_at=ctx.now, content=content, status="draft"))
     ctx.assign_business_key(report_no)
     return {"report_no": report_no, "period": content["period"]["label"],
-            "report_summary": summary_text(kind, content)}
+            "report_summary": summary_text(kind, content, _source_names(ctx.session, kind))}
 
 
 @registry.handler("monthly_reviews.summarise_market_quality")
@@ -109,6 +115,11 @@ def analyse_feedback(ctx: HandlerContext) -> dict[str, Any]:
     start, end = previous_month(_scheduled_for(ctx))
     content = feedback_analysis_content(ctx.session, start, end, int(threshold), _attainment(ctx, start, end))
     return draft_report(ctx, FEEDBACK_ANALYSIS, content, start, end)
+
+
+def _source_names(session: Session, kind: str) -> dict[str, Any]:
+    """The option names of the counted process's diagram (its categories, causes…)."""
+    return option_names(session, KINDS[kind]["source_process"])
 
 
 def _report(ctx: HandlerContext) -> MonthlyReviewReport:
@@ -152,7 +163,7 @@ def finalise_report(ctx: HandlerContext) -> dict[str, Any]:
     report.reviewers = ctx.data.get("reviewers") or None
     report.finalised_by, report.finalised_at, report.status = ctx.actor, ctx.now, "finalised"
     title = KINDS[report.kind]["title"][0]
-    body = summary_text(report.kind, report.content) + f"\n\n评审结论：{report.review_conclusions}"
+    body = summary_text(report.kind, report.content, _source_names(ctx.session, report.kind)) + f"\n\n评审结论：{report.review_conclusions}"
     if report.improvement_decisions:
         body += f"\n改进决定与措施：{report.improvement_decisions}"
     for recipient in ctx.property_list("send_to"):
@@ -170,4 +181,4 @@ def monthly_review_record(session: Session, instance_id: int) -> RecordSection |
     return RecordSection(f"{zh} {report.report_no}", f"{en} {report.report_no}", [
         ("review_section", "栏目", "Section"), ("review_item", "项目", "Item"), ("review_figure", "数值", "Figure"),
         ("review_share", "比例", "Share"), ("review_remark", "说明", "Remark"),
-    ], report_rows(report))
+    ], report_rows(report, _source_names(session, report.kind)))

@@ -12,6 +12,8 @@ from engine.handler_api import HandlerContext
 from engine.models import OutboxMessage
 from engine.outbox import OutboxWriter
 from engine.queries import Attainment
+from engine.service import WorkflowEngine
+from handlers import build_registry
 from handlers.feedback import FeedbackForm
 from handlers.monthly_review_contents import (
     feedback_analysis_content,
@@ -19,6 +21,7 @@ from handlers.monthly_review_contents import (
     pareto,
     previous_month,
 )
+from handlers.monthly_review_rows import KINDS
 from handlers.monthly_reviews import (
     MonthlyReviewReport,
     analyse_feedback,
@@ -29,7 +32,7 @@ from handlers.monthly_reviews import (
 )
 from handlers.product_improvement import CustomerFeedback, KnowledgeEntry
 from handlers.rectification import RectificationReport
-from tests.conftest import BEIJING
+from tests.conftest import BEIJING, PROCESSES
 
 NOVEMBER = (datetime(2026, 11, 1, tzinfo=BEIJING), datetime(2026, 12, 1, tzinfo=BEIJING))
 
@@ -158,6 +161,9 @@ def test_feedback_analysis_finds_problems_more_than_five_times_a_month(feedback_
 
 
 def section_of(database, kind: str, content: dict, **review) -> list[tuple]:
+    # The report names categories and causes as the counted process's diagram does: deploy it.
+    WorkflowEngine(database, build_registry()).deploy(
+        (PROCESSES / f"{KINDS[kind]['source_process']}.bpmn").read_bytes(), "process.owner")
     report_no = "YB-2026-11-SC" if kind == "market_quality" else "YB-2026-11-FK"
     with database.sessions.begin() as session:
         session.add(MonthlyReviewReport(
@@ -292,3 +298,22 @@ def test_opinions_and_conclusions_complete_the_report_and_it_is_sent(database):
     assert [m.recipient for m in sent] == ["head:quality", "head:development"]
     assert sent[0].subject == "月度反馈分析报告 YB-2026-11-FK（2026-11）"
     assert "本月无客户反馈" in sent[0].body and "评审结论：本月无高频问题" in sent[0].body
+
+
+def test_a_process_owner_renaming_an_option_renames_it_in_the_report(market_quality):
+    """Categories and causes are named by the counted diagram's options, not by a copy in Python."""
+    diagram = (PROCESSES / "quality_feedback.bpmn").read_bytes()
+    renamed = diagram.replace('id="key" name="关键特性"'.encode(), 'id="key" name="关键特性（KC）"'.encode())
+    assert renamed != diagram
+    WorkflowEngine(market_quality, build_registry()).deploy(renamed, "process.owner")
+    with market_quality.sessions() as session:
+        content = market_quality_content(session, *NOVEMBER, 0.2, [])
+    content["period"] = {"first_day": "2026-11-01", "last_day": "2026-11-30", "label": "2026-11"}
+    with market_quality.sessions.begin() as session:
+        session.add(MonthlyReviewReport(
+            report_no="YB-2026-11-SC", instance_id=7, kind="market_quality", period_start=NOVEMBER[0],
+            period_end=NOVEMBER[1], generated_at=beijing(2026, 12, 1, 9), content=content, status="draft"))
+    with market_quality.sessions() as session:
+        section = monthly_review_record(session, 7)
+    assert ("不合格特性排列图", "1. 关键特性（KC）") in [(r["review_section"][0], r["review_item"][0])
+                                                   for r in section.rows]

@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pytest
-
 from sqlalchemy import select
 
 from engine import queries

@@ -4,7 +4,7 @@ or fees (refusal closes without a repair), retraining, the signed 《维修记�
 the callback, and the supervisor's choice of a certified engineer when nobody qualifies."""
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import select
