@@ -37,6 +37,18 @@ class Case:
     def events(self, kind: str | None = None):
         return queries.audit_trail(self.engine.db, self.id, kind)
 
+    def fired(self) -> list[str]:
+        """The timers that fired in this case, in order (element ids)."""
+        return [e.element_id for e in self.events("timer_fired")]
+
+    def limits(self, element_id: str) -> list:
+        """The SLA records of one limit timer of this case."""
+        return [r for r in queries.sla_records(self.engine.db, self.id) if r.element_id == element_id]
+
+    def limit(self, element_id: str):
+        [record] = self.limits(element_id)
+        return record
+
 
 @pytest.fixture
 def deployed(make_engine):

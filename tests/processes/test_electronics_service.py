@@ -9,7 +9,6 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select, update
 
-from engine import queries
 from engine.models import OutboxMessage
 from handlers.dispatching import Engineer, EngineerAssignment, seed_demo_engineers
 from handlers.electronics_service import ElectronicsServiceRequest, ReplacedPart, seed_product_warranties
@@ -102,13 +101,6 @@ def messages(engine, case: Case) -> list[OutboxMessage]:
                                     .order_by(OutboxMessage.id)))
 
 
-def sla(engine, case: Case, element_id: str):
-    [record] = [r for r in queries.sla_records(engine.db, case.id) if r.element_id == element_id]
-    return record
-
-
-def fired(case: Case) -> list[str]:
-    return [e.element_id for e in case.events("timer_fired")]
 
 
 def refusals(case: Case) -> list[tuple[str, str]]:
@@ -139,7 +131,7 @@ def test_in_warranty_request_fixed_remotely_then_called_back(deployed, catalogue
         == ("surveyed", 5, 4, 5, 4)
     titles = [s.title for s in deployed.case_records(case.id)]
     assert titles == ["电子产品服务请求", "保修核验", "回访满意度调查"]
-    assert sla(deployed, case, "Timer_callback_limit").status == "met"
+    assert case.limit("Timer_callback_limit").status == "met"
 
 
 def test_out_of_warranty_quote_consent_dispatch_parts_fee_and_survey(deployed, catalogue, clock, travel):
@@ -186,7 +178,7 @@ def test_out_of_warranty_quote_consent_dispatch_parts_fee_and_survey(deployed, c
     assert set(sections) == {"电子产品服务请求", "保修核验", "更换零件", "费用", "回访满意度调查", "工程师派工"}
     assert [r["new_serial_no"] for r in sections["更换零件"].rows] == ["MB-2611-0456", "PS-0999"]
     assert sections["费用"].rows[0]["quote_note"] == "主板 650.5 元，人工 200 元"
-    assert sla(deployed, case, "Timer_service_limit").status == "met"
+    assert case.limit("Timer_service_limit").status == "met"
 
 
 def test_customer_refusing_the_quote_closes_the_request_as_declined(deployed, catalogue):
@@ -324,10 +316,10 @@ def test_engineer_response_limit_just_before_and_after(deployed, catalogue, cloc
     due = case.task("Task_service").due_at
     assert due == clock.now() + 2 * DAY
     travel(due - SECOND)
-    assert "Timer_service_limit" not in fired(case)
+    assert "Timer_service_limit" not in case.fired()
     travel(due + SECOND)
-    assert "Timer_service_limit" in fired(case)
-    record = sla(deployed, case, "Timer_service_limit")
+    assert "Timer_service_limit" in case.fired()
+    record = case.limit("Timer_service_limit")
     assert record.status == "breached" and record.person == "fe.zhu"
     assert "head:service_supervisors" in {m.recipient for m in messages(deployed, case)}
     serve(case, "fe.zhu")  # the engineer still finishes the work
@@ -345,9 +337,9 @@ def test_callback_falls_due_after_one_day_and_is_late_after_three(deployed, cata
     task = case.task("Task_callback")
     assert task.department == "business_office" and task.due_at == completed + 3 * DAY
     travel(completed + 3 * DAY - SECOND)
-    assert sla(deployed, case, "Timer_callback_limit").status != "breached"
+    assert case.limit("Timer_callback_limit").status != "breached"
     travel(completed + 3 * DAY + SECOND)
-    assert sla(deployed, case, "Timer_callback_limit").status == "breached"
+    assert case.limit("Timer_callback_limit").status == "breached"
     survey(case)
     assert case.instance.status == "completed" and service_request(deployed, case).status == "surveyed"
 
@@ -358,4 +350,4 @@ def test_callback_just_inside_three_days_is_met(deployed, catalogue, clock, trav
     sign_off(case)
     travel(by=3 * DAY - SECOND)
     survey(case)
-    assert sla(deployed, case, "Timer_callback_limit").status == "met"
+    assert case.limit("Timer_callback_limit").status == "met"

@@ -44,10 +44,6 @@ def readable_rows(engine, case: Case) -> list[tuple]:
             for r in section.rows]
 
 
-def limit_of(engine, case: Case, element_id: str):
-    [record] = [r for r in queries.sla_records(engine.db, case.id) if r.element_id == element_id]
-    return record
-
 
 def seed_feedback(engine, received: list[datetime], problem_key: str = "X1:充电口松动") -> None:
     with engine.db.sessions.begin() as session:
@@ -138,12 +134,12 @@ def test_each_department_has_three_working_days_to_review(deployed, staff, trave
     travel(DECEMBER_1ST)
     [case] = monthly_cases(deployed)
     timer = f"Timer_review_{department}"
-    limit = limit_of(deployed, case, timer)
+    limit = case.limit(timer)
     assert (limit.due_at, limit.department) == (datetime(2026, 12, 4, 9, 0, tzinfo=BEIJING), department)
     travel(limit.due_at - SECOND)
-    assert limit_of(deployed, case, timer).status == "running"
+    assert case.limit(timer).status == "running"
     travel(limit.due_at + SECOND)
-    assert limit_of(deployed, case, timer).status == "breached"
+    assert case.limit(timer).status == "breached"
     # Late is recorded and escalated; the department still gives its opinion.
     case.complete(f"Task_review_{department}", REVIEWERS[department], department_opinion="迟交意见")
     assert f"Task_review_{department}" not in case.open_elements()
@@ -154,13 +150,13 @@ def test_the_report_is_concluded_within_two_working_days_of_the_last_opinion(dep
     [case] = monthly_cases(deployed)
     for code, user in REVIEWERS.items():
         case.complete(f"Task_review_{code}", user, department_opinion="无意见")
-    assert limit_of(deployed, case, "Timer_review_quality").status == "met"
-    limit = limit_of(deployed, case, "Timer_conclude")
+    assert case.limit("Timer_review_quality").status == "met"
+    limit = case.limit("Timer_conclude")
     assert limit.due_at == datetime(2026, 12, 3, 9, 0, tzinfo=BEIJING)
     travel(limit.due_at - SECOND)
-    assert limit_of(deployed, case, "Timer_conclude").status == "running"
+    assert case.limit("Timer_conclude").status == "running"
     travel(limit.due_at + SECOND)
-    assert limit_of(deployed, case, "Timer_conclude").status == "breached"
+    assert case.limit("Timer_conclude").status == "breached"
     case.complete("Task_conclude", "qa.chen", review_conclusions="本月无高频问题", improvement_decisions="无",
                   reviewers="质量部陈")
     assert case.instance.status == "completed"

@@ -82,12 +82,6 @@ def file_of(engine, customer: str = CUSTOMER):
         return entries
 
 
-def fired(case: Case) -> list[str]:
-    return [e.element_id for e in case.events("timer_fired")]
-
-
-def sla(engine, case: Case, element_id: str):
-    return [r for r in queries.sla_records(engine.db, case.id) if r.element_id == element_id]
 
 
 def outbox_to(engine, subject_part: str) -> set[str]:
@@ -162,10 +156,10 @@ def test_logistics_claim_within_3_working_days(engineers, clock, travel, staff):
     due = case.task("Task_logistics_claim").due_at
     assert due == datetime(2026, 11, 19, 9, 0, tzinfo=BEIJING)
     travel(due - SECOND)
-    assert fired(case) == []
+    assert case.fired() == []
     travel(due + SECOND)
-    assert fired(case) == ["Timer_claim"]
-    [record] = sla(engineers, case, "Timer_claim")
+    assert case.fired() == ["Timer_claim"]
+    [record] = case.limits("Timer_claim")
     assert (record.status, record.department) == ("breached", "logistics")
     # nobody holds the claim yet: the logistics department (its head included) is told of the miss
     assert outbox_to(engineers, "超时：包装破损") == {"department:logistics"}
@@ -208,10 +202,10 @@ def test_callback_within_3_working_days_of_filing(engineers, clock, travel):
     due = case.task("Task_callback").due_at
     assert due == datetime(2026, 11, 25, 15, 0, tzinfo=BEIJING)  # the weekend does not count
     travel(due - SECOND)
-    assert fired(case) == []
+    assert case.fired() == []
     travel(due + SECOND)
-    assert fired(case) == ["Timer_callback"]
-    [record] = sla(engineers, case, "Timer_callback")
+    assert case.fired() == ["Timer_callback"]
+    [record] = case.limits("Timer_callback")
     assert (record.status, record.department) == ("breached", "business_office")
     call_back(case)
     assert case.instance.status == "completed"

@@ -42,10 +42,6 @@ def readable_rows(engine, case: Case) -> list[tuple]:
             for r in section.rows]
 
 
-def limit_of(engine, case: Case, element_id: str):
-    [record] = [r for r in queries.sla_records(engine.db, case.id) if r.element_id == element_id]
-    return record
-
 
 def test_the_summary_starts_on_the_1st_at_nine_not_a_second_before(deployed, travel):
     travel(DECEMBER_1ST - SECOND)
@@ -132,13 +128,13 @@ def test_a_month_without_feedback_still_gets_a_report_saying_so(deployed, travel
 def test_the_clerk_has_three_working_days(deployed, staff, travel):
     travel(DECEMBER_1ST)
     [case] = monthly_cases(deployed)
-    limit = limit_of(deployed, case, "Timer_clerk_review")
+    limit = case.limit("Timer_clerk_review")
     # Tuesday 1 December 09:00 + 3 working days.
     assert limit.due_at == datetime(2026, 12, 4, 9, 0, tzinfo=BEIJING)
     travel(limit.due_at - SECOND)
-    assert limit_of(deployed, case, "Timer_clerk_review").status == "running"
+    assert case.limit("Timer_clerk_review").status == "running"
     travel(limit.due_at + SECOND)
-    assert limit_of(deployed, case, "Timer_clerk_review").status == "breached"
+    assert case.limit("Timer_clerk_review").status == "breached"
     # Late is recorded and escalated; the clerk still completes the summary.
     assert case.open_elements() == {"Task_clerk_review"}
     case.complete("Task_clerk_review", "sales.li", clerk_comments="迟交")
@@ -149,14 +145,14 @@ def test_the_management_review_has_five_working_days(deployed, staff, travel, cl
     travel(DECEMBER_1ST)
     [case] = monthly_cases(deployed)
     case.complete("Task_clerk_review", "sales.li", clerk_comments="本月无异常")
-    assert limit_of(deployed, case, "Timer_clerk_review").status == "met"
-    limit = limit_of(deployed, case, "Timer_management_review")
+    assert case.limit("Timer_clerk_review").status == "met"
+    limit = case.limit("Timer_management_review")
     assert limit.due_at == datetime(2026, 12, 8, 9, 0, tzinfo=BEIJING)
     travel(limit.due_at - SECOND)
-    assert limit_of(deployed, case, "Timer_management_review").status == "running"
+    assert case.limit("Timer_management_review").status == "running"
     case.complete("Task_management_review", "qa.chen", review_conclusions="无", improvement_decisions="无",
                   reviewers="销售部赵")
-    assert limit_of(deployed, case, "Timer_management_review").status == "met"
+    assert case.limit("Timer_management_review").status == "met"
     assert case.instance.status == "completed"
 
 
@@ -164,8 +160,8 @@ def test_a_management_review_past_its_limit_is_recorded_late(deployed, staff, tr
     travel(DECEMBER_1ST)
     [case] = monthly_cases(deployed)
     case.complete("Task_clerk_review", "sales.li", clerk_comments="本月无异常")
-    travel(limit_of(deployed, case, "Timer_management_review").due_at + SECOND)
-    assert limit_of(deployed, case, "Timer_management_review").status == "breached"
+    travel(case.limit("Timer_management_review").due_at + SECOND)
+    assert case.limit("Timer_management_review").status == "breached"
     assert case.open_elements() == {"Task_management_review"}
     # The unclaimed review is Quality's; the breach also reaches the Sales head, as the diagram says.
     with deployed.db.sessions() as session:

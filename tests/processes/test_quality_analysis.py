@@ -83,13 +83,6 @@ def outbox(engine) -> list[OutboxMessage]:
     return records(engine, OutboxMessage)
 
 
-def fired(case: Case) -> list[str]:
-    return [e.element_id for e in case.events("timer_fired")]
-
-
-def sla(engine, case: Case, element_id: str):
-    [record] = [r for r in queries.sla_records(engine.db, case.id) if r.element_id == element_id]
-    return record
 
 
 def collect(case: Case, paste: str = PASTE) -> None:
@@ -383,11 +376,11 @@ def check_limit(engine, travel, case: Case, element_id: str, timer_id: str, due:
     task = case.task(element_id)
     assert task.due_at == due
     travel(due - SECOND)
-    assert timer_id not in fired(case)
+    assert timer_id not in case.fired()
     travel(due + SECOND)
-    assert timer_id in fired(case)
+    assert timer_id in case.fired()
     assert element_id in case.open_elements()  # recorded and told; the work goes on
-    record = sla(engine, case, timer_id)
+    record = case.limit(timer_id)
     assert (record.status, record.department) == ("breached", department)
 
 
@@ -395,7 +388,7 @@ def test_data_collection_within_3_working_days(p3, travel, start_month):
     case = start_month()  # Tuesday 1 December
     check_limit(p3, travel, case, "Task_collect", "Timer_data_limit",
                 datetime(2026, 12, 4, 9, 0, tzinfo=BEIJING), "after_sales")
-    assert sla(p3, case, "Timer_data_limit").name == "每月前3个工作日内完成质量数据收集、核实与汇总"
+    assert case.limit("Timer_data_limit").name == "每月前3个工作日内完成质量数据收集、核实与汇总"
 
 
 def test_initial_report_within_5_working_days_of_the_start(p3, travel, clock, start_month):
@@ -404,7 +397,7 @@ def test_initial_report_within_5_working_days_of_the_start(p3, travel, clock, st
     collect(case)  # the 5 days count from the monthly start, across the weekend
     check_limit(p3, travel, case, "Task_initial_report", "Timer_report_limit",
                 datetime(2026, 12, 8, 9, 0, tzinfo=BEIJING), "quality")
-    assert sla(p3, case, "Timer_data_limit").status == "met"
+    assert case.limit("Timer_data_limit").status == "met"
 
 
 def test_investigation_within_2_working_days(p3, travel, clock, start_month):
@@ -425,7 +418,7 @@ def test_engineering_analysis_within_5_working_days(p3, travel, clock, start_mon
     report(case)
     check_limit(p3, travel, case, "Task_engineering_analysis", "Timer_engineering_limit",
                 datetime(2026, 12, 9, 10, 0, tzinfo=BEIJING), "engineering")
-    assert sla(p3, case, "Timer_report_limit").status == "met"
+    assert case.limit("Timer_report_limit").status == "met"
 
 
 def test_design_improvement_within_10_working_days(p3, travel, clock, start_month):

@@ -9,7 +9,6 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
-from engine import queries
 from engine.models import OutboxMessage
 from handlers.customer_files import CustomerDevice, customer_service_file
 from handlers.dispatching import Engineer, EngineerAssignment, seed_demo_engineers
@@ -71,12 +70,6 @@ def file_of(engine):
         return entries
 
 
-def fired(case: Case) -> list[str]:
-    return [e.element_id for e in case.events("timer_fired")]
-
-
-def sla(engine, case: Case, element_id: str):
-    return [r for r in queries.sla_records(engine.db, case.id) if r.element_id == element_id]
 
 
 # -- paths --------------------------------------------------------------------------------------------
@@ -107,7 +100,7 @@ def test_repair_without_parts_main_path(engineers, clock):
     entries = file_of(engineers)
     assert [(e.kind, e.document) for e in entries] == [("repair", "《维修记录》"), ("callback", "《客户回访记录》")]
     assert "按时到场：是" in entries[0].summary and entries[0].signed_by == "王强"
-    [response] = sla(engineers, case, "Timer_response")
+    [response] = case.limits("Timer_response")
     assert (response.status, response.department, response.person) == ("met", "tech_support", "fe.zhu")
     assert {"维修记录", "客户服务档案", "工程师派工"} <= {s.title for s in engineers.case_records(case.id)}
 
@@ -163,10 +156,10 @@ def test_arrival_within_the_agreed_response_time_from_the_report(engineers, cloc
     due = case.task("Task_arrive").due_at
     assert due == reported + hours * HOUR  # the contract's hours, counted from the report
     travel(due - SECOND)
-    assert fired(case) == []
+    assert case.fired() == []
     travel(due + SECOND)
-    assert fired(case) == ["Timer_response"]
-    [limit] = sla(engineers, case, "Timer_response")
+    assert case.fired() == ["Timer_response"]
+    [limit] = case.limits("Timer_response")
     assert (limit.status, limit.department, limit.person) == ("breached", "tech_support", "fe.zhu")
     assert record(engineers).response_met is False
     with engineers.db.sessions() as session:
@@ -198,4 +191,4 @@ def test_arrival_limit_includes_the_supervisors_choice(engineers, clock, travel)
     travel(by=7 * HOUR - SECOND)
     case.complete("Task_arrive", "fe.yang")
     assert record(engineers).response_met is True
-    assert [r.status for r in sla(engineers, case, "Timer_response")] == ["met"]
+    assert [r.status for r in case.limits("Timer_response")] == ["met"]

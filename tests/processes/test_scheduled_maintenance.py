@@ -75,12 +75,6 @@ def visits(engine) -> list[MaintenanceRecord]:
         return rows
 
 
-def fired(case: Case) -> list[str]:
-    return [e.element_id for e in case.events("timer_fired")]
-
-
-def sla(engine, case: Case, element_id: str):
-    return [r for r in queries.sla_records(engine.db, case.id) if r.element_id == element_id]
 
 
 # -- the cycle ----------------------------------------------------------------------------------------
@@ -166,10 +160,10 @@ def test_the_date_is_agreed_within_3_working_days(engineers, travel):
     due = case.task("Task_agree_date").due_at
     assert due == at_nine(date(2026, 11, 27)) + SECOND
     travel(due - SECOND)
-    assert fired(case) == ["Timer_contact"]
+    assert case.fired() == ["Timer_contact"]
     travel(due + SECOND)
-    assert fired(case) == ["Timer_contact", "Timer_agree"]
-    [limit] = sla(engineers, case, "Timer_agree")
+    assert case.fired() == ["Timer_contact", "Timer_agree"]
+    [limit] = case.limits("Timer_agree")
     assert (limit.status, limit.department) == ("breached", "after_sales")
     agree(case, date(2026, 12, 1))
     assert case.open_elements() == set()
@@ -183,10 +177,10 @@ def test_the_visit_is_made_on_the_agreed_day(engineers, travel):
     due = case.task("Task_visit").due_at
     assert due == at_nine(date(2026, 12, 2)) + SECOND
     travel(due - SECOND)
-    assert "Timer_visit" not in fired(case)
+    assert "Timer_visit" not in case.fired()
     travel(due + SECOND)
-    assert fired(case)[-1] == "Timer_visit"
-    [limit] = sla(engineers, case, "Timer_visit")
+    assert case.fired()[-1] == "Timer_visit"
+    [limit] = case.limits("Timer_visit")
     assert (limit.status, limit.department, limit.person) == ("breached", "tech_support", "fe.zhu")
     visit_and_sign(case)
     assert plan(engineers).visits_done == 1

@@ -77,12 +77,6 @@ def recipients(engine) -> set[str]:
     return {m.recipient for m in outbox(engine)}
 
 
-def fired(case: Case) -> list[str]:
-    return [e.element_id for e in case.events("timer_fired")]
-
-
-def sla(engine, case: Case, element_id: str):
-    return [r for r in queries.sla_records(engine.db, case.id) if r.element_id == element_id]
 
 
 # -- the paths ----------------------------------------------------------------------------------------
@@ -146,15 +140,15 @@ def test_waiting_on_the_customer_stops_the_24_hour_limit(deployed, clock, travel
     wait = case.task("Task_gen_wait_customer")
     assert wait.department == "after_sales"
     travel(by=30 * HOUR)  # the customer takes 30 hours to send the video: the 24-hour limit does not run
-    assert "Timer_gen_complete" not in fired(case)
+    assert "Timer_gen_complete" not in case.fired()
     case.complete("Task_gen_wait_customer", SPECIALIST, customer_input="视频已提供", customer_agreed=True)
     complete = case.task("Task_gen_complete")
     assert complete.due_at == started + 24 * HOUR + 30 * HOUR
     travel(complete.due_at - SECOND)
-    assert "Timer_gen_complete" not in fired(case)
+    assert "Timer_gen_complete" not in case.fired()
     travel(complete.due_at + SECOND)
-    assert "Timer_gen_complete" in fired(case)
-    [record] = sla(deployed, case, "Timer_gen_complete")
+    assert "Timer_gen_complete" in case.fired()
+    [record] = case.limits("Timer_gen_complete")
     assert record.status == "breached" and record.paused_seconds == 30 * 3600
 
 
@@ -242,11 +236,11 @@ def test_1_first_response_within_5_minutes(deployed, clock, travel, staff, smtp_
     assert subjects(deployed, smtp_catcher, "svc.huang@example.com") == [
         "时限预警：首次响应 5分钟内响应客户（SR-2026-0001）"]
     travel(due - SECOND)
-    assert fired(case) == []
+    assert case.fired() == []
     travel(due + SECOND)
-    assert fired(case) == ["Timer_first_response"]
+    assert case.fired() == ["Timer_first_response"]
     assert case.open_elements() == {"Task_first_response"}  # recorded and told; the specialist still answers
-    [record] = sla(deployed, case, "Timer_first_response")
+    [record] = case.limits("Timer_first_response")
     assert (record.status, record.department) == ("breached", "after_sales")
     # sla_notify = assignee,head,head:service_supervisors: the supervisor hears of the miss too
     assert "超时：首次响应 5分钟内响应客户（SR-2026-0001）" in subjects(deployed, smtp_catcher, "sup.luo@example.com")
@@ -261,7 +255,7 @@ def test_2_direct_answer_within_10_minutes_else_the_case_is_assigned(deployed, c
     assert case.open_elements() == {"Task_gen_direct_answer"}
     travel(due + SECOND)
     assert case.open_elements() == {"Task_gen_assign"}  # re-routed: no direct answer, assign a department
-    [record] = sla(deployed, case, "Timer_gen_direct_answer")
+    [record] = case.limits("Timer_gen_direct_answer")
     assert record.status == "breached"
 
 
@@ -286,11 +280,11 @@ def test_4_initial_solution_within_2_hours(deployed, clock, travel):
     assign(case, "sales")
     due = case.task("Task_gen_initial_solution").due_at
     travel(due - SECOND)
-    assert "Timer_gen_initial_solution" not in fired(case)
+    assert "Timer_gen_initial_solution" not in case.fired()
     travel(due + SECOND)
-    assert "Timer_gen_initial_solution" in fired(case)
+    assert "Timer_gen_initial_solution" in case.fired()
     assert "Task_gen_initial_solution" in case.open_elements()
-    [record] = sla(deployed, case, "Timer_gen_initial_solution")
+    [record] = case.limits("Timer_gen_initial_solution")
     assert (record.status, record.department) == ("breached", "sales")
 
 
@@ -302,10 +296,10 @@ def test_5_general_handling_completed_within_24_hours(deployed, clock, travel):
     case.complete("Task_gen_initial_solution", "ts.qian", initial_solution="s", needs_customer=False)
     assert case.task("Task_gen_complete").due_at == due
     travel(due - SECOND)
-    assert "Timer_gen_complete" not in fired(case)
+    assert "Timer_gen_complete" not in case.fired()
     travel(due + SECOND)
-    assert "Timer_gen_complete" in fired(case) and "Task_gen_complete" in case.open_elements()
-    [record] = sla(deployed, case, "Timer_gen_complete")
+    assert "Timer_gen_complete" in case.fired() and "Task_gen_complete" in case.open_elements()
+    [record] = case.limits("Timer_gen_complete")
     assert (record.status, record.department) == ("breached", "tech_support")
 
 
@@ -320,7 +314,7 @@ def test_6_important_reported_within_15_minutes_else_reported_automatically(depl
     travel(due + SECOND)
     assert case.open_elements() == {"Task_imp_meeting"}
     assert "重要问题上报：SR-2026-0001 华东机电有限公司" in subjects(deployed, smtp_catcher, "sup.luo@example.com")
-    [record] = sla(deployed, case, "Timer_imp_report")
+    [record] = case.limits("Timer_imp_report")
     assert (record.status, record.department) == ("breached", "after_sales")
 
 
@@ -329,10 +323,10 @@ def test_7_important_handling_started_within_4_hours(deployed, clock, travel):
     important_to_handling(case)
     due = case.task("Task_imp_start").due_at
     travel(due - SECOND)
-    assert "Timer_imp_start" not in fired(case)
+    assert "Timer_imp_start" not in case.fired()
     travel(due + SECOND)
-    assert "Timer_imp_start" in fired(case) and "Task_imp_start" in case.open_elements()
-    [record] = sla(deployed, case, "Timer_imp_start")
+    assert "Timer_imp_start" in case.fired() and "Task_imp_start" in case.open_elements()
+    [record] = case.limits("Timer_imp_start")
     assert (record.status, record.department) == ("breached", "development")
 
 
@@ -349,7 +343,7 @@ def test_8_important_progress_reported_to_the_supervisor_every_2_hours(deployed,
     travel(started + 4 * HOUR + SECOND)  # the second report is due and nobody files it
     assert "Task_imp_progress" in case.open_elements()
     travel(started + 6 * HOUR + SECOND)
-    duties = sla(deployed, case, "Timer_imp_progress")
+    duties = case.limits("Timer_imp_progress")
     assert [d.status for d in duties][:2] == ["met", "breached"]
     assert duties[0].person == "dev.liu"
 
@@ -362,10 +356,10 @@ def test_9_important_result_fed_back_within_24_hours(deployed, clock, travel):
     due = case.task("Task_imp_feedback").due_at
     assert due == clock.now() + 24 * HOUR
     travel(due - SECOND)
-    assert "Timer_imp_feedback" not in fired(case)
+    assert "Timer_imp_feedback" not in case.fired()
     travel(due + SECOND)
-    assert "Timer_imp_feedback" in fired(case) and case.open_elements() == {"Task_imp_feedback"}
-    [record] = sla(deployed, case, "Timer_imp_feedback")
+    assert "Timer_imp_feedback" in case.fired() and case.open_elements() == {"Task_imp_feedback"}
+    [record] = case.limits("Timer_imp_feedback")
     assert (record.status, record.department) == ("breached", "after_sales")
 
 
@@ -382,7 +376,7 @@ def test_10_urgent_leaders_notified_within_5_minutes_else_by_the_system(deployed
     for head in ("sup.luo", "ts.dong", "sales.zhao", "dev.sun"):
         assert any(s.startswith("紧急问题超时未通知，系统自动通知：SR-2026-0001")
                    for s in subjects(deployed, smtp_catcher, f"{head}@example.com")), head
-    [record] = sla(deployed, case, "Timer_urg_notify")
+    [record] = case.limits("Timer_urg_notify")
     assert record.status == "breached"
 
 
@@ -393,10 +387,10 @@ def test_11_urgent_team_formed_within_15_minutes(deployed, clock, travel):
     team = case.task("Task_urg_form_team")
     assert team.department == "service_supervisors" and team.due_at == clock.now() + 15 * MINUTE
     travel(team.due_at - SECOND)
-    assert "Timer_urg_form_team" not in fired(case)
+    assert "Timer_urg_form_team" not in case.fired()
     travel(team.due_at + SECOND)
-    assert "Timer_urg_form_team" in fired(case) and case.open_elements() == {"Task_urg_form_team"}
-    [record] = sla(deployed, case, "Timer_urg_form_team")
+    assert "Timer_urg_form_team" in case.fired() and case.open_elements() == {"Task_urg_form_team"}
+    [record] = case.limits("Timer_urg_form_team")
     assert (record.status, record.department) == ("breached", "service_supervisors")
 
 
@@ -412,7 +406,7 @@ def test_12_urgent_progress_told_to_the_customer_every_30_minutes(deployed, cloc
     travel(started + 60 * MINUTE + SECOND)
     case.complete("Task_urg_progress", SPECIALIST, progress_to_customer="工程师已到场")
     travel(started + 90 * MINUTE + SECOND)
-    duties = sla(deployed, case, "Timer_urg_progress")
+    duties = case.limits("Timer_urg_progress")
     assert [d.status for d in duties][:2] == ["met", "met"]
     case.complete("Task_urg_resolve", "ts.qian", measures="m", result="r")
     assert case.open_elements() == {"Task_feedback"}  # the resolution ends the report still open
@@ -424,10 +418,10 @@ def test_13_urgent_resolved_within_4_hours(deployed, clock, travel):
     due = case.task("Task_urg_resolve").due_at
     assert due == clock.now() + 4 * HOUR
     travel(due - SECOND)
-    assert "Timer_urg_resolve" not in fired(case)
+    assert "Timer_urg_resolve" not in case.fired()
     travel(due + SECOND)
-    assert "Timer_urg_resolve" in fired(case) and "Task_urg_resolve" in case.open_elements()
-    [record] = sla(deployed, case, "Timer_urg_resolve")
+    assert "Timer_urg_resolve" in case.fired() and "Task_urg_resolve" in case.open_elements()
+    [record] = case.limits("Timer_urg_resolve")
     assert (record.status, record.department) == ("breached", "tech_support")
 
 
@@ -457,5 +451,5 @@ def test_a_long_emergency_with_many_reports_and_restarts_stays_small_and_closes(
     case.complete("Task_urg_resolve", "ts.qian", measures="最终", result="解决")
     feedback(case, "satisfied")
     assert case.instance.status == "completed" and service_case(deployed).restarts == 50
-    duties = sla(deployed, case, "Timer_urg_progress")
+    duties = case.limits("Timer_urg_progress")
     assert len(duties) == 24 and all(d.status == "met" for d in duties)

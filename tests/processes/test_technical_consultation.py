@@ -9,7 +9,6 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from engine import queries
 from engine.errors import HeadsOnly
 from engine.models import OutboxMessage
 from handlers.consultations import AdvisoryNotice, InstructionRevision, TechnicalConsultation
@@ -40,10 +39,6 @@ def answer(case: Case, prominent: bool = False, **overrides) -> None:
     case.complete("Task_answer", "ts.qian", **data)
 
 
-def limit_of(engine, case: Case, element_id: str):
-    [record] = [r for r in queries.sla_records(engine.db, case.id) if r.element_id == element_id]
-    return record
-
 
 def consultation(engine, case: Case) -> TechnicalConsultation:
     with engine.db.sessions() as session:
@@ -58,7 +53,7 @@ def test_a_consultation_answered_at_once_is_recorded_and_filed(deployed, clock, 
     travel(by=30 * MINUTE - SECOND)
     answer(case)
     assert case.instance.status == "completed"
-    assert limit_of(deployed, case, "Timer_answer").status == "met"
+    assert case.limit("Timer_answer").status == "met"
     record = consultation(deployed, case)
     assert (record.consultation_no, record.answered_by, record.answered_at, record.topic, record.prominent) == \
         ("ZX-2026-0001", "ts.qian", clock.now(), "operation", False)
@@ -75,9 +70,9 @@ def test_a_consultation_answered_at_once_is_recorded_and_filed(deployed, clock, 
 def test_an_answer_a_second_late_is_a_breach(deployed, travel):
     case = consult(deployed)
     travel(by=30 * MINUTE - SECOND)
-    assert limit_of(deployed, case, "Timer_answer").status == "running"
+    assert case.limit("Timer_answer").status == "running"
     travel(by=2 * SECOND)  # a second past the limit
-    assert limit_of(deployed, case, "Timer_answer").status == "breached"
+    assert case.limit("Timer_answer").status == "breached"
     assert case.task("Task_answer").state == "open"  # the answer is still owed
     answer(case)
     assert case.instance.status == "completed"
@@ -108,8 +103,8 @@ def test_a_prominent_issue_becomes_an_advisory_notice_and_an_instructions_revisi
     assert case.open_elements() == {"Task_draft_notice", "Task_revise_instructions"}
     started = clock.now()
     assert case.task("Task_draft_notice").department == "development"
-    assert limit_of(deployed, case, "Timer_draft_notice").due_at == datetime(2026, 11, 19, 9, 0, tzinfo=BEIJING)
-    assert limit_of(deployed, case, "Timer_revise_instructions").due_at == \
+    assert case.limit("Timer_draft_notice").due_at == datetime(2026, 11, 19, 9, 0, tzinfo=BEIJING)
+    assert case.limit("Timer_revise_instructions").due_at == \
         datetime(2026, 11, 30, 9, 0, tzinfo=BEIJING)
 
     travel(by=timedelta(hours=2))
@@ -117,7 +112,7 @@ def test_a_prominent_issue_becomes_an_advisory_notice_and_an_instructions_revisi
                   notice_content="更换刀具后出现E21报警时，断电30秒后按复位键", affected_models="JZ-200")
     approve = case.task("Task_approve_notice")
     assert approve.department == "after_sales"
-    assert limit_of(deployed, case, "Timer_approve_notice").due_at == datetime(2026, 11, 18, 11, 0, tzinfo=BEIJING)
+    assert case.limit("Timer_approve_notice").due_at == datetime(2026, 11, 18, 11, 0, tzinfo=BEIJING)
     with pytest.raises(HeadsOnly):  # only the after-sales head approves
         case.complete("Task_approve_notice", "svc.huang", approval="approved")
     assert case.task("Task_approve_notice").state == "open"
@@ -147,11 +142,11 @@ def test_a_prominent_issue_becomes_an_advisory_notice_and_an_instructions_revisi
     assert "华南电器" in phone.body and "北方重工" not in phone.body
 
     travel(started + timedelta(days=14) - SECOND)  # 30 November 08:59:59, a second before the 10 working days
-    assert limit_of(deployed, case, "Timer_revise_instructions").status == "running"
+    assert case.limit("Timer_revise_instructions").status == "running"
     case.complete("Task_revise_instructions", "dev.liu", instruction_document="JZ-200 使用说明书 SM-JZ200",
                   revision_no="B/1", revision_summary="第5.3节增加E21报警复位步骤")
     assert case.instance.status == "completed"
-    assert limit_of(deployed, case, "Timer_revise_instructions").status == "met"
+    assert case.limit("Timer_revise_instructions").status == "met"
     with deployed.db.sessions() as session:
         revision = session.scalars(select(InstructionRevision).filter_by(instance_id=case.id)).one()
     assert (revision.revision_no, revision.revised_by, revision.consultation_no) == ("B/1", "dev.liu", "ZX-2026-0002")
@@ -163,6 +158,6 @@ def test_the_revision_a_second_past_ten_working_days_is_a_breach(deployed, clock
     case = consult(deployed)
     answer(case, prominent=True)
     travel(datetime(2026, 11, 30, 9, 0, 1, tzinfo=BEIJING))
-    assert limit_of(deployed, case, "Timer_revise_instructions").status == "breached"
-    assert limit_of(deployed, case, "Timer_draft_notice").status == "breached"
+    assert case.limit("Timer_revise_instructions").status == "breached"
+    assert case.limit("Timer_draft_notice").status == "breached"
     assert "Task_revise_instructions" in case.open_elements()
