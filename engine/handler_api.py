@@ -141,6 +141,7 @@ class RecordBook:
     title: str
     title_en: str
     key_column: str  # the index column whose value opens an entry, e.g. the customer
+    key_label: tuple[str, str]  # what a person types to open an entry, (Chinese, English)
     viewers: tuple[str, ...]  # departments whose members may open it; auditors and admins always may
     read: RecordBookReader
 
@@ -166,13 +167,13 @@ class HandlerRegistry:
         self._case_records.append(function)
         return function
 
-    def record_book(self, name: str, title: str, title_en: str, key_column: str,
+    def record_book(self, name: str, title: str, title_en: str, key_column: str, key_label: tuple[str, str],
                     viewers: tuple[str, ...]) -> Callable[[RecordBookReader], RecordBookReader]:
         """Register a business area's register that people open per key outside any one case."""
         def register(function: RecordBookReader) -> RecordBookReader:
             if name in self._books:
                 raise ValueError(f"record book '{name}' is already registered")
-            self._books[name] = RecordBook(name, title, title_en, key_column, viewers, function)
+            self._books[name] = RecordBook(name, title, title_en, key_column, key_label, viewers, function)
             return function
         return register
 
@@ -181,7 +182,8 @@ class HandlerRegistry:
             self.handler(topic)(function)
         self._case_records.extend(other._case_records)
         for book in other._books.values():
-            self.record_book(book.name, book.title, book.title_en, book.key_column, book.viewers)(book.read)
+            self.record_book(book.name, book.title, book.title_en, book.key_column, book.key_label,
+                             book.viewers)(book.read)
         return self
 
     def record_books(self) -> list[RecordBook]:

@@ -39,7 +39,7 @@ def _week(key: str) -> tuple[date, date]:
 
 
 @registry.record_book("after_sales_action_plan", "售后问题行动计划追踪表", "After-sales action plan tracking",
-                      key_column="month", viewers=TRACKERS)
+                      key_column="month", key_label=("月份（如 2026-11）", "Month (e.g. 2026-11)"), viewers=TRACKERS)
 def action_plan_book(session: Session, month: str | None) -> RecordSection | None:
     """Index: the months with actions due; a month: its actions and the earlier ones still open."""
     if month is None:
@@ -66,7 +66,7 @@ def action_plan_book(session: Session, month: str | None) -> RecordSection | Non
 
 
 @registry.record_book("after_sales_shipments", "售后处理后发货周报", "Weekly shipments after handling",
-                      key_column="week", viewers=TRACKERS)
+                      key_column="week", key_label=("该周任一日期", "Any date of the week"), viewers=TRACKERS)
 def shipment_book(session: Session, week: str | None) -> RecordSection | None:
     """Index: the weeks (Monday) with shipments after handling; a week: what went out."""
     if week is None:

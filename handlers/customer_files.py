@@ -192,7 +192,7 @@ class _CustomerFileIndexRow:
 
 
 @registry.record_book("customer_service_file", "客户服务档案", "Customer service files", key_column="customer",
-                      viewers=("after_sales", "business_office", "tech_support", "service_supervisors", "sales"))
+                      key_label=("客户名称", "Customer"), viewers=("after_sales", "business_office", "tech_support", "service_supervisors", "sales"))
 def customer_service_file_book(session: Session, customer: str | None) -> RecordSection | None:
     """Every customer with a file (index), or everything filed for one customer, oldest first."""
     if customer is not None:

@@ -30,6 +30,7 @@ def test_an_auditor_opens_one_customers_file_from_the_list(as_user, filed):
     index = auditor.text("/records/customer_service_file")
     assert "客户服务档案" in index and "苏州恒达精密" in index and "宁波海天塑机" in index
     assert 'href="/records/customer_service_file?key=' in index
+    assert "客户名称" in index and ">查询</button>" in index  # look up a customer by name
 
     page = auditor.text("/records/customer_service_file?key=苏州恒达精密")
     assert "《装机单》" in page and "《维修记录》" in page and "RP-2026-0004" in page
