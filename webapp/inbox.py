@@ -55,8 +55,9 @@ def index():
         sort=args.get("sort") if args.get("sort") in SORTS else "due",
         page=args.get("page", 1, type=int) or 1, per_page=current_app.config["INBOX_PAGE_SIZE"])
     page = list_inbox(engine().db, query)
-    categories = sorted({(value, label) for p in processes().values()
-                         for value, label in p.category_labels.items()})
+    # Categories by process (each diagram names its own), only the chosen process's when one is chosen.
+    categories = [(p.name, sorted(p.category_labels.items())) for key, p in processes().items()
+                  if p.category_labels and query.process_key in (None, key)]
     return render_template("inbox/list.html", page=page, view=view, query=query, args=args,
                            departments=visible_departments(current_user), categories=categories,
                            process_choices=[(key, p.name) for key, p in processes().items()],
