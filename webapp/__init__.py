@@ -1,4 +1,4 @@
-"""The web app: department inbox (more areas follow: audit, modeller, API). Application factory."""
+"""The web app: department inbox, auditors' area, process owners' modeller and the REST API. Application factory."""
 from __future__ import annotations
 
 import os
@@ -37,13 +37,16 @@ def create_app(engine: WorkflowEngine | None = None, config: dict[str, Any] | No
     app.extensions["aftersales.engine"] = engine
     app.extensions["aftersales.directory"] = Directory(engine.db, engine.clock)
 
-    from webapp import auth, display, inbox, record_books, security
+    from webapp import api, audit, auth, display, inbox, modeler, record_books, security
     security.init_app(app)
     display.init_app(app)
     auth.init_app(app)
     app.register_blueprint(auth.blueprint)
     app.register_blueprint(inbox.blueprint)
     record_books.init_app(app)
+    app.register_blueprint(audit.blueprint)
+    app.register_blueprint(modeler.blueprint)
+    api.init_app(app)
     return app
 
 

@@ -21,3 +21,13 @@ def may_start(user, process: ProcessSummary) -> bool:
     if process.start_form is None:
         return False
     return user.has_role("admin") or any(code in user.departments for code in process.starters)
+
+
+def may_audit(user) -> bool:
+    """Auditors (read-only) and admins see every case, its history and the reports."""
+    return user.has_role("auditor") or user.has_role("admin")
+
+
+def may_model(user) -> bool:
+    """Process owners (and admins) edit, upload and deploy diagrams and retry incidents."""
+    return user.has_role("process_owner") or user.has_role("admin")

@@ -9,6 +9,7 @@ from flask_babel import Babel, format_datetime, get_locale
 from flask_babel import gettext as _
 
 from engine import queries
+from webapp.access import may_audit, may_model
 from webapp.runtime import departments, engine, latest_processes
 
 LANGUAGES = {"zh": "中文", "en": "English"}
@@ -146,6 +147,7 @@ def init_app(app: Flask) -> None:
         local_time=local_time, due_state=due_state, time_left=time_left, department_name=department_name,
         process_name=process_name, category_label=category_label, option_name=option_name, field_label=field_label,
         option_label=option_label, event_label=event_label, sla_status_label=sla_status_label,
+        may_audit=may_audit, may_model=may_model,
     )
 
     @app.context_processor
