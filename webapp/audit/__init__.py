@@ -17,4 +17,4 @@ def auditors_only():
     return None
 
 
-from webapp.audit import instances, reports  # noqa: E402,F401  (routes register on the blueprint)
+from webapp.audit import instance_page, instances, reports  # noqa: E402,F401  (routes register on the blueprint)
