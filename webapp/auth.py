@@ -121,5 +121,5 @@ def _safe_next(target: str | None) -> str:
         parts = urlsplit(target)
         if not parts.scheme and not parts.netloc and target.startswith("/"):
             return target
-    return url_for("inbox.index")
+    return url_for("inbox.home")
 

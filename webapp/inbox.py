@@ -16,7 +16,7 @@ from engine.errors import (
 )
 from engine.forms import FormDefinition, InvalidForm
 from engine.inbox import DUE_STATES, SORTS, InboxQuery, list_inbox
-from webapp.access import may_start, may_work, visible_departments
+from webapp.access import may_audit, may_model, may_start, may_work, visible_departments
 from webapp.display import department_name, local_time, now, processes
 from webapp.runtime import directory, engine
 from webapp.task_forms import readable_errors, submitted_values, widgets
@@ -32,6 +32,13 @@ def signed_in_only():
 
 @blueprint.route("/")
 def home():
+    """Each role lands where its work is: department users in their inbox, auditors on the case list,
+    process owners on their processes."""
+    if not current_user.departments:
+        if may_audit(current_user):
+            return redirect(url_for("audit.instances"))
+        if may_model(current_user):
+            return redirect(url_for("modeler.processes"))
     return redirect(url_for("inbox.index"))
 
 

@@ -32,7 +32,13 @@ def test_sign_in_returns_to_the_page_asked_for_but_never_to_another_site(app):
     other = UserClient(app.test_client())
     other.page("/login")
     response = other.post("/login?next=https://evil.example/x", {"username": "sales.li", "password": "demo-2026"})
-    assert response.headers["Location"] == "/inbox"
+    assert response.headers["Location"] == "/"
+
+
+def test_each_role_lands_where_its_work_is(as_user):
+    assert as_user("sales.li").client.get("/").headers["Location"] == "/inbox"
+    assert as_user("audit.ma").client.get("/").headers["Location"] == "/audit/instances"
+    assert as_user("owner.xu").client.get("/").headers["Location"] == "/modeler/"
 
 
 def test_sign_out_is_a_post_with_csrf(as_user):
