@@ -11,6 +11,7 @@
   var marked = null;
 
   function show(kind, text) {
+    result.removeAttribute("data-version");
     result.className = "flash " + kind;
     result.textContent = text;
     result.hidden = false;
@@ -52,6 +53,7 @@
       return response.json().then(function (body) {
         if (response.ok && body.ok) {
           show(body.created ? "success" : "warning", body.message);
+          result.setAttribute("data-version", body.version);
         } else {
           show("error", data.msgFailed + " " + (body.message || body.problem || response.statusText));
           pointAt(body.element_id);
