@@ -1,7 +1,9 @@
 """Process owners' area: processes and versions, the served bpmn.io modeller, upload, download, incidents."""
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, url_for
+import re
+
+from flask import Blueprint, Response, abort, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -10,6 +12,7 @@ from engine.errors import IncidentNotOpen, NotFound
 from engine.process_versions import incident_details, list_process_versions, version_file
 from engine.service import DeployResult
 from webapp.access import may_model
+from webapp.display import process_name
 from webapp.runtime import engine
 
 blueprint = Blueprint("modeler", __name__, url_prefix="/modeler")
@@ -30,7 +33,7 @@ def process_owners_only():
 
 @blueprint.after_request
 def modeller_styles(response: Response) -> Response:
-    if request.endpoint == "modeler.edit":
+    if g.get("modeller_page"):
         response.headers["Content-Security-Policy"] = MODELLER_CSP
     return response
 
@@ -47,8 +50,45 @@ def edit(process_key: str):
     stored = version_file(engine().db, process_key, version)
     if stored is None:
         abort(404)
-    return render_template("modeler/edit.html", process_key=process_key, version=stored.version,
-                           diagram_url=url_for(".download", process_key=process_key, version=stored.version))
+    return _modeller(process_key, stored.version, url_for(".download", process_key=process_key, version=stored.version))
+
+
+PROCESS_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,79}")
+
+
+@blueprint.route("/new")
+def new_process():
+    """Start a new process from a minimal diagram (start → end) once it has a key no process uses."""
+    key, name = (request.args.get("key") or "").strip(), (request.args.get("name") or "").strip()
+    if "key" not in request.args:
+        return render_template("modeler/new.html", key="", name="", error=None)
+    error = None
+    if not PROCESS_KEY.fullmatch(key):
+        error = _("The key is a letter followed by letters, digits or underscores (e.g. spare_parts_request).")
+    elif version_file(engine().db, key) is not None:
+        error = _("A process with the key %(key)s exists already: edit it from the list.", key=key)
+    elif not name:
+        error = _("Give the process a name.")
+    if error:
+        return render_template("modeler/new.html", key=key, name=name, error=error), 400
+    return _modeller(key, None, url_for(".starter_diagram", key=key, name=name), name)
+
+
+@blueprint.route("/new.bpmn")
+def starter_diagram():
+    """The minimal diagram a new process starts from; it deploys as it is."""
+    key, name = request.args.get("key", ""), request.args.get("name", "")
+    if not PROCESS_KEY.fullmatch(key):
+        abort(404)
+    xml = render_template("modeler/new_process.bpmn.xml", key=key, name=name)
+    return Response(xml.encode("utf-8"), mimetype="application/xml")
+
+
+def _modeller(process_key: str, version: int | None, diagram_url: str, title: str | None = None) -> str:
+    """The modeller page (the only one whose styles may be set inline, see modeller_styles)."""
+    g.modeller_page = True
+    return render_template("modeler/edit.html", process_key=process_key, version=version, diagram_url=diagram_url,
+                           title=title or process_name(process_key))
 
 
 @blueprint.route("/<process_key>/versions/<int:version>.bpmn")

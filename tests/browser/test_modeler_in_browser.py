@@ -90,3 +90,22 @@ def test_process_owner_changes_a_limit_in_the_modeller_and_new_cases_use_it(live
     expect(row).to_contain_text("2026-11-16 09:45")  # Monday 09:00 + 45 minutes, Beijing time
     screenshot(page, "inbox")
     assert problems == [], problems
+
+
+def test_process_owner_starts_a_new_process_in_the_modeller(live_server, browser, screenshot, database):
+    page = browser.new_page(viewport={"width": 1500, "height": 950}, locale="zh-CN")
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    sign_in(page, live_server, "owner.xu")
+    page.goto(f"{live_server}/modeler/new")
+    page.fill("#key", "spare_parts")
+    page.fill("#name", "备件申请")
+    page.click("form.new-process button.primary")
+    expect(page.locator("#modeler")).to_have_attribute("data-ready", "true", timeout=20000)
+    expect(page.locator('.djs-element[data-element-id="StartEvent_1"]')).to_have_count(1)
+    page.click("#deploy-button")
+    expect(page.locator("#deploy-result.success")).to_have_attribute("data-version", "1")
+    page.goto(f"{live_server}/modeler/")
+    expect(page.locator('tbody[data-process-key="spare_parts"] tr.latest')).to_contain_text("owner.xu")
+    screenshot(page, "list")
+    assert errors == []

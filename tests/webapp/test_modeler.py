@@ -93,7 +93,8 @@ def open_incident(engine, erp) -> int:
 # -- who may use the area ------------------------------------------------------------------------------
 
 PAGES = ["/modeler/", "/modeler/technical_consultation/edit", "/modeler/technical_consultation/versions/1.bpmn",
-         "/modeler/incidents"]
+         "/modeler/incidents", "/modeler/new", "/modeler/new?key=spare_parts&name=备件申请",
+         "/modeler/new.bpmn?key=spare_parts&name=备件申请"]
 
 
 @pytest.mark.parametrize("url", PAGES)
@@ -316,3 +317,33 @@ def test_retry_without_csrf_token_is_refused(engine, erp, as_user):
     response = as_user(ADMIN).post(f"/modeler/incidents/{incident_id}/retry", csrf=False)
     assert response.status_code == 400
     assert queries.list_incidents(engine.db)[0].attempts == 1
+
+
+# -- a new process -------------------------------------------------------------------------------------
+
+def test_new_process_starts_from_a_minimal_diagram_that_deploys_as_version_1(engine, as_user):
+    owner = as_user(OWNER)
+    assert 'name="key"' in owner.text("/modeler/new")
+    page = owner.page("/modeler/new?key=spare_parts&name=备件申请")
+    html = page.get_data(as_text=True)
+    assert "备件申请" in html and "unsafe-inline" in page.headers["Content-Security-Policy"]
+    assert 'data-diagram-url="/modeler/new.bpmn?key=spare_parts&amp;name=' in html
+    starter = owner.page("/modeler/new.bpmn?key=spare_parts&name=备件申请%3C%26")
+    assert starter.mimetype == "application/xml"
+    response = post_xml(owner, "/modeler/deploy?filename=spare_parts.bpmn", starter.get_data())
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert (response.json["process_key"], response.json["version"]) == ("spare_parts", 1)
+    [process] = [p for p in list_process_versions(engine.db) if p.process_key == "spare_parts"]
+    assert process.name == "备件申请<&" and process.latest.deployed_by == OWNER
+
+
+@pytest.mark.parametrize("query,message", [
+    ("key=2fast&name=x", "letter followed by"),
+    ("key=bad key&name=x", "letter followed by"),
+    ("key=technical_consultation&name=x", "exists already"),
+    ("key=spare_parts&name=", "Give the process a name"),
+])
+def test_new_process_needs_a_free_key_and_a_name(engine, as_user, query, message):
+    response = as_user(OWNER).page(f"/modeler/new?{query}")
+    assert response.status_code == 400 and message in response.get_data(as_text=True)
+    assert "unsafe-inline" not in response.headers["Content-Security-Policy"]
