@@ -9,6 +9,7 @@
   var data = root.dataset;
   var modeler = null;
   var marked = null;
+  var unsaved = false;  // edits not deployed yet: leaving the page asks first
 
   function show(kind, text) {
     result.removeAttribute("data-version");
@@ -53,6 +54,7 @@
       return response.json().then(function (body) {
         if (response.ok && body.ok) {
           show(body.created ? "success" : "warning", body.message);
+          unsaved = false;
           result.setAttribute("data-version", body.version);
         } else {
           show("error", data.msgFailed + " " + (body.message || body.problem || response.statusText));
@@ -89,6 +91,13 @@
     return modeler.importXML(loaded[0]);
   }).then(function () {
     modeler.get("canvas").zoom("fit-viewport");
+    modeler.on("commandStack.changed", function () { unsaved = true; });
+    window.addEventListener("beforeunload", function (event) {
+      if (unsaved) {
+        event.preventDefault();
+        event.returnValue = "";
+      }
+    });
     root.setAttribute("data-ready", "true");
     button.disabled = false;
     button.addEventListener("click", deploy);
