@@ -55,6 +55,12 @@ def test_process_owner_changes_a_limit_in_the_modeller_and_new_cases_use_it(live
     expect(page.locator("#modeler")).to_have_attribute("data-ready", "true", timeout=20000)
     expect(page.locator(".bjs-powered-by")).to_be_visible()  # bpmn.io's watermark, as its licence asks
 
+    # The panel reads the Camunda dialect: a service task's handler topic, a user task's form fields.
+    page.click('.djs-element[data-element-id="Task_register"]')
+    expect(page.locator("#bio-properties-panel-externalTopic")).to_have_value("consultations.register")
+    page.click('.djs-element[data-element-id="Task_answer"]')
+    expect(page.locator("#bio-properties-panel-Task_answer-formField-5-formFieldID")).to_have_value("answer")
+
     # A value that is no time limit is refused, with the timer pointed at and nothing deployed.
     change_timer(page, "PT30 minutes")
     page.click("#deploy-button")
@@ -82,6 +88,11 @@ def test_process_owner_changes_a_limit_in_the_modeller_and_new_cases_use_it(live
     assert queries.get_instance(engine.db, instance_id).version == 2
     [task] = queries.list_tasks(engine.db, instance_id=instance_id)
     assert task.element_id == "Task_answer" and task.due_at == clock.now() + timedelta(minutes=45)
+    # Saving in bpmn.io kept the Camunda extensions: the same form, the limit's name from its properties.
+    assert [f["id"] for f in task.form["fields"]] == \
+        ["consultation_no", "customer", "contact", "device_model", "question", "answer", "topic", "prominent",
+         "prominent_reason"]
+    assert task.limit_name == "技术咨询：受理后30分钟内答复（即时答复）"
 
     page.click("text=退出")
     sign_in(page, live_server, "ts.qian")
