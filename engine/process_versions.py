@@ -1,0 +1,115 @@
+"""Read side for process owners: every deployed version of every process (who deployed it when, how many
+cases still run on it), a version's BPMN file, and the open incidents with their case."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+
+from engine.db import Database
+from engine.models import Incident, ProcessInstance, ProcessVersion
+
+
+@dataclass(frozen=True)
+class VersionView:
+    """One immutable deployment of a process."""
+
+    id: int
+    process_key: str
+    version: int
+    name: str
+    content_hash: str
+    deployed_by: str
+    deployed_at: datetime
+    running: int  # cases still running on this version
+
+
+@dataclass(frozen=True)
+class ProcessVersions:
+    """A process with its versions, newest first."""
+
+    process_key: str
+    versions: tuple[VersionView, ...]
+
+    @property
+    def latest(self) -> VersionView:
+        return self.versions[0]
+
+    @property
+    def name(self) -> str:
+        return self.latest.name
+
+    @property
+    def running(self) -> int:
+        return sum(v.running for v in self.versions)
+
+
+@dataclass(frozen=True)
+class VersionFile:
+    """A version's BPMN file exactly as it was deployed."""
+
+    process_key: str
+    version: int
+    bpmn: bytes
+
+    @property
+    def filename(self) -> str:
+        return f"{self.process_key}_v{self.version}.bpmn"
+
+
+def list_process_versions(db: Database) -> list[ProcessVersions]:
+    """Every process (by key) with all its versions and the running cases per version."""
+    running_query = (select(ProcessInstance.version_id, func.count())
+                     .where(ProcessInstance.status == "running").group_by(ProcessInstance.version_id))
+    version_query = select(ProcessVersion).order_by(ProcessVersion.process_key, ProcessVersion.version.desc())
+    with db.sessions() as session:
+        running = dict(session.execute(running_query).all())
+        grouped: dict[str, list[VersionView]] = {}
+        for row in session.scalars(version_query):
+            grouped.setdefault(row.process_key, []).append(VersionView(
+                row.id, row.process_key, row.version, row.name, row.content_hash, row.deployed_by, row.deployed_at,
+                running.get(row.id, 0)))
+    return [ProcessVersions(key, tuple(versions)) for key, versions in grouped.items()]
+
+
+def version_file(db: Database, process_key: str, version: int | None = None) -> VersionFile | None:
+    """The stored BPMN bytes of one version (the latest when `version` is None); None when there is none."""
+    query = select(ProcessVersion.version, ProcessVersion.bpmn).where(ProcessVersion.process_key == process_key)
+    if version is None:
+        query = query.order_by(ProcessVersion.version.desc()).limit(1)
+    else:
+        query = query.where(ProcessVersion.version == version)
+    with db.sessions() as session:
+        row = session.execute(query).first()
+    return VersionFile(process_key, row[0], bytes(row[1])) if row else None
+
+
+@dataclass(frozen=True)
+class IncidentDetail:
+    """An open incident with the case it holds up, as the process owners' incident list shows it."""
+
+    id: int
+    instance_id: int
+    process_key: str
+    business_key: str | None
+    element_id: str
+    topic: str
+    error: str
+    attempts: int
+    status: str
+    opened_at: datetime
+    last_attempt_at: datetime
+    next_retry_at: datetime | None
+
+
+def incident_details(db: Database, status: str | None = "open") -> list[IncidentDetail]:
+    """Incidents (open by default) joined with their case's process and business key, oldest first."""
+    query = (select(Incident, ProcessInstance.process_key, ProcessInstance.business_key)
+             .join(ProcessInstance, ProcessInstance.id == Incident.instance_id).order_by(Incident.id))
+    if status:
+        query = query.where(Incident.status == status)
+    with db.sessions() as session:
+        return [IncidentDetail(i.id, i.instance_id, key, business_key, i.element_id, i.topic, i.error, i.attempts,
+                               i.status, i.opened_at, i.last_attempt_at, i.next_retry_at)
+                for i, key, business_key in session.execute(query)]
