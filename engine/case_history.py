@@ -1,0 +1,204 @@
+"""The path a case took and its data after each step, recorded as the engine runs (compaction forgets
+finished tasks, and the audit log has no events for gateways, service tasks or events), and read back
+for auditors as plain dataclasses."""
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, select
+
+from engine.db import Database
+from engine.models import (
+    AuditEvent,
+    CaseSnapshot,
+    ElementPass,
+    Incident,
+    ProcessInstance,
+    ProcessVersion,
+    SlaRecord,
+)
+from engine.spiff import ProcessRun
+from engine.uow import UnitOfWork
+
+
+# --- writing (inside a command's unit of work) -------------------------------------------------------
+def record_step(uow: UnitOfWork, instance: ProcessInstance, run: ProcessRun, actor: str) -> None:
+    """Count the elements this command passed, mark where the case is now, and keep the case data when
+    it changed. Call before the workflow is dumped (dumping compacts away finished tasks)."""
+    _record_passes(uow, instance.id, run.elements_passed(), set(run.active_elements()))
+    _record_snapshot(uow, instance.id, json_safe(run.case_data()), actor)
+
+
+def _record_passes(uow: UnitOfWork, instance_id: int, passed: dict[str, int], active: set[str]) -> None:
+    rows = {row.element_id: row for row in uow.session.scalars(
+        select(ElementPass).where(ElementPass.instance_id == instance_id))}
+    for element_id in sorted(passed.keys() | active):
+        row = rows.get(element_id)
+        if row is None:
+            row = rows[element_id] = ElementPass(instance_id=instance_id, element_id=element_id, passes=0,
+                                                 active=False, first_at=uow.now)
+            uow.session.add(row)
+        if element_id in passed:
+            row.passes += passed[element_id]
+            row.last_at = uow.now
+    for element_id, row in rows.items():
+        if row.active != (element_id in active):
+            row.active = element_id in active
+
+
+def _record_snapshot(uow: UnitOfWork, instance_id: int, data: dict[str, Any], actor: str) -> None:
+    previous = uow.session.scalar(select(CaseSnapshot.data).where(CaseSnapshot.instance_id == instance_id)
+                                  .order_by(CaseSnapshot.id.desc()).limit(1))
+    if previous == data:
+        return
+    uow.session.flush()  # the command's audit events get their ids
+    last_event = uow.session.scalar(select(func.max(AuditEvent.id)).where(AuditEvent.instance_id == instance_id))
+    uow.session.add(CaseSnapshot(instance_id=instance_id, at=uow.now, actor=actor, after_event_id=last_event,
+                                 data=data))
+
+
+def json_safe(value: Any) -> Any:
+    """Case data as JSON can hold it: dates as ISO text, decimals as text, anything else by its text."""
+    if value is None or isinstance(value, str | bool | int | float):
+        return value
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set):
+        return [json_safe(v) for v in value]
+    if isinstance(value, datetime | date | time):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    return str(value)
+
+
+# --- reading (auditors' pages) -----------------------------------------------------------------------
+@dataclass(frozen=True)
+class CaseHeader:
+    """One case as its page header shows it, with the names of its version's elements."""
+
+    id: int
+    process_key: str
+    process_name: str
+    version: int
+    version_id: int
+    business_key: str | None
+    status: str
+    started_at: datetime
+    started_by: str
+    ended_at: datetime | None
+    element_names: dict[str, str]
+
+
+@dataclass(frozen=True)
+class PathTaken:
+    """What the diagram marks: elements passed (with how often), where the case is, limits missed."""
+
+    passes: dict[str, int]
+    active: tuple[str, ...]
+    breached: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class TimelineStep:
+    """One audit event, with the case data as it stood after the command it ended (if the data changed)."""
+
+    id: int
+    at: datetime
+    kind: str
+    actor: str
+    element_id: str | None
+    detail: dict[str, Any]
+    data_after: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class SnapshotView:
+    id: int
+    at: datetime
+    actor: str
+    after_event_id: int | None
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class CaseIncident:
+    """A failed automatic step of the case, its error and where its retries stand."""
+
+    id: int
+    element_id: str
+    topic: str
+    status: str
+    error: str
+    attempts: int
+    opened_at: datetime
+    last_attempt_at: datetime
+    next_retry_at: datetime | None
+    resolved_at: datetime | None
+
+
+def case_header(db: Database, instance_id: int) -> CaseHeader | None:
+    with db.sessions() as session:
+        row = session.get(ProcessInstance, instance_id)
+        if row is None:
+            return None
+        version = row.version
+        names = {element_id: element.get("name") or element_id
+                 for element_id, element in (version.catalog.get("elements") or {}).items()}
+        return CaseHeader(row.id, row.process_key, version.name, version.version, version.id, row.business_key,
+                          row.status, row.started_at, row.started_by, row.ended_at, names)
+
+
+def case_diagram(db: Database, instance_id: int) -> bytes | None:
+    """The BPMN file of the version the case runs on (not the latest one)."""
+    with db.sessions() as session:
+        return session.scalar(select(ProcessVersion.bpmn).join(ProcessInstance,
+                              ProcessInstance.version_id == ProcessVersion.id)
+                              .where(ProcessInstance.id == instance_id))
+
+
+def path_taken(db: Database, instance_id: int) -> PathTaken:
+    with db.sessions() as session:
+        rows = session.scalars(select(ElementPass).where(ElementPass.instance_id == instance_id)
+                               .order_by(ElementPass.element_id)).all()
+        breached: set[str] = set()
+        for timer, guarded in session.execute(select(SlaRecord.element_id, SlaRecord.guarded_element_id).where(
+                SlaRecord.instance_id == instance_id, SlaRecord.status == "breached")):
+            breached |= {timer, *([guarded] if guarded else [])}
+        return PathTaken({r.element_id: r.passes for r in rows if r.passes},
+                         tuple(r.element_id for r in rows if r.active), tuple(sorted(breached)))
+
+
+def case_snapshots(db: Database, instance_id: int) -> list[SnapshotView]:
+    with db.sessions() as session:
+        return [SnapshotView(s.id, s.at, s.actor, s.after_event_id, s.data) for s in session.scalars(
+            select(CaseSnapshot).where(CaseSnapshot.instance_id == instance_id).order_by(CaseSnapshot.id))]
+
+
+def case_timeline(db: Database, instance_id: int) -> list[TimelineStep]:
+    """Every audit event of the case in order; a snapshot hangs on the last event of its command."""
+    with db.sessions() as session:
+        events = session.scalars(select(AuditEvent).where(AuditEvent.instance_id == instance_id)
+                                 .order_by(AuditEvent.id)).all()
+        ids = [e.id for e in events]
+        data_after: dict[int, dict[str, Any]] = {}
+        for snapshot in case_snapshots(db, instance_id):
+            if snapshot.after_event_id is None:
+                continue
+            position = bisect.bisect_right(ids, snapshot.after_event_id) - 1
+            if position >= 0:
+                data_after[ids[position]] = snapshot.data
+        return [TimelineStep(e.id, e.at, e.kind, e.actor, e.element_id, e.detail or {}, data_after.get(e.id))
+                for e in events]
+
+
+def case_incidents(db: Database, instance_id: int) -> list[CaseIncident]:
+    with db.sessions() as session:
+        return [CaseIncident(i.id, i.element_id, i.topic, i.status, i.error, i.attempts, i.opened_at,
+                             i.last_attempt_at, i.next_retry_at, i.resolved_at)
+                for i in session.scalars(select(Incident).where(Incident.instance_id == instance_id)
+                                         .order_by(Incident.id))]
