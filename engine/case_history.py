@@ -92,6 +92,8 @@ class CaseHeader:
     started_by: str
     ended_at: datetime | None
     element_names: dict[str, str]
+    # The version's form fields by id: (Chinese label, English label), so data reads by its labels.
+    field_labels: dict[str, tuple[str, str | None]]
 
 
 @dataclass(frozen=True)
@@ -147,10 +149,16 @@ def case_header(db: Database, instance_id: int) -> CaseHeader | None:
         if row is None:
             return None
         version = row.version
-        names = {element_id: element.get("name") or element_id
-                 for element_id, element in (version.catalog.get("elements") or {}).items()}
+        elements = version.catalog.get("elements") or {}
+        names = {element_id: element.get("name") or element_id for element_id, element in elements.items()}
+        labels: dict[str, tuple[str, str | None]] = {}
+        forms = [version.catalog.get("start_form") or {}, *((e.get("form") or {}) for e in elements.values())]
+        for form in forms:
+            for form_field in form.get("fields", []):
+                labels.setdefault(form_field["id"], (form_field.get("label") or form_field["id"],
+                                                     form_field.get("label_en")))
         return CaseHeader(row.id, row.process_key, version.name, version.version, version.id, row.business_key,
-                          row.status, row.started_at, row.started_by, row.ended_at, names)
+                          row.status, row.started_at, row.started_by, row.ended_at, names, labels)
 
 
 def case_diagram(db: Database, instance_id: int) -> bytes | None:
