@@ -187,19 +187,29 @@ def case_snapshots(db: Database, instance_id: int) -> list[SnapshotView]:
             select(CaseSnapshot).where(CaseSnapshot.instance_id == instance_id).order_by(CaseSnapshot.id))]
 
 
+# The events that begin a command that moves the case (the ones `record_step` follows).
+STEP_KINDS = ("instance_started", "task_completed", "timer_fired", "incident_retried", "instance_cancelled")
+
+
 def case_timeline(db: Database, instance_id: int) -> list[TimelineStep]:
-    """Every audit event of the case in order; a snapshot hangs on the last event of its command."""
+    """Every audit event of the case in order; the data after a command hangs on the event that began it
+    (the task completed, the timer fired…), or on its last event when none of those is among them."""
     with db.sessions() as session:
         events = session.scalars(select(AuditEvent).where(AuditEvent.instance_id == instance_id)
                                  .order_by(AuditEvent.id)).all()
         ids = [e.id for e in events]
         data_after: dict[int, dict[str, Any]] = {}
+        since = 0  # events after the previous snapshot's belong to this one's command(s)
         for snapshot in case_snapshots(db, instance_id):
             if snapshot.after_event_id is None:
                 continue
-            position = bisect.bisect_right(ids, snapshot.after_event_id) - 1
-            if position >= 0:
-                data_after[ids[position]] = snapshot.data
+            end = bisect.bisect_right(ids, snapshot.after_event_id)
+            start = bisect.bisect_right(ids, since)
+            steps = [e for e in events[start:end] if e.kind in STEP_KINDS]
+            anchor = steps[-1] if steps else (events[end - 1] if end > 0 else None)
+            if anchor is not None:
+                data_after[anchor.id] = snapshot.data
+            since = snapshot.after_event_id
         return [TimelineStep(e.id, e.at, e.kind, e.actor, e.element_id, e.detail or {}, data_after.get(e.id))
                 for e in events]
 

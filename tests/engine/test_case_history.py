@@ -50,12 +50,13 @@ def test_start_records_the_automatic_steps_and_where_the_case_waits(deployed):
     [snapshot] = case_history.case_snapshots(deployed.db, case.id)
     assert snapshot.data["customer"] == "华东机电有限公司" and snapshot.data["suggested_category"] == "important"
     assert snapshot.actor == "sales.li"
-    # The snapshot hangs on the last event of the start command.
+    # The snapshot was taken after the start command's last event and reads on the step that began it.
     events = queries.audit_trail(deployed.db, case.id)
     timeline = case_history.case_timeline(deployed.db, case.id)
     assert [s.kind for s in timeline] == [e.kind for e in events]
     assert [s.data_after is not None for s in timeline].count(True) == 1
-    assert timeline[-1].data_after == snapshot.data and timeline[-1].id == snapshot.after_event_id
+    assert timeline[-1].id == snapshot.after_event_id
+    assert timeline[0].kind == "instance_started" and timeline[0].data_after == snapshot.data
 
 
 def test_rework_loop_counts_every_pass_through_compaction_and_reloads(deployed):
@@ -100,6 +101,7 @@ def test_snapshot_after_each_step_and_only_when_the_data_changed(deployed):
     completed = [s for s in case_history.case_timeline(deployed.db, case.id) if s.kind == "task_completed"]
     assert completed[-1].detail["data"]["test_result"] == "外观划伤"
     assert completed[-1].id <= snapshots[-1].after_event_id
+    assert completed[-1].data_after == snapshots[-1].data  # the data after the step, on the step
 
     case.complete("Task_gen_review", "qa.wang", improvement_measures="改进包装", technical_change_required=False,
                   reviewers="开发赵、生产钱、销售孙")
@@ -113,7 +115,9 @@ def test_snapshot_after_each_step_and_only_when_the_data_changed(deployed):
     assert path.active == () and path.passes["Task_verify"] == 1
     assert latest_data(deployed, case.id)["verification_result"] == "effective"
     timeline = case_history.case_timeline(deployed.db, case.id)
-    assert timeline[-1].kind == "instance_completed" and timeline[-1].data_after is not None
+    assert timeline[-1].kind == "instance_completed"
+    [verified] = [s for s in timeline if s.kind == "task_completed" and s.element_id == "Task_verify"]
+    assert verified.data_after["verification_result"] == "effective"
 
 
 def test_nothing_is_recorded_when_the_command_fails(deployed, monkeypatch):

@@ -52,6 +52,10 @@ def test_page_shows_the_case_its_timeline_and_the_data_after_each_step(as_user, 
     assert "王强" in html and "任务完成" in html and "案件发起" in html
     assert "杭州精工机械有限公司" in html and "阀芯卡滞，批量退货" in html
     assert html.count('<details class="data-after">') >= 2
+    completed = html[html.index('<tr class="event task_completed"'):]
+    completed = completed[:completed.index("</tr>")]
+    assert "王强" in completed and "重要信息" in completed  # the category submitted, by its option name
+    assert '<details class="data-after">' in completed and "B2611-07" in completed  # the case data after it
     assert 'id="case-diagram"' in html and "audit_viewer.js" in html and "bpmn-navigated-viewer" in html
     assert f"/audit/instances/{case}/timeline.csv" in html and f"/audit/instances/{case}/timeline.xlsx" in html
 
