@@ -111,6 +111,8 @@ class HumanTask(Base):
     heads_only: Mapped[bool] = mapped_column(Boolean, default=False)
     form: Mapped[dict[str, Any]] = mapped_column(JSON)
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+    instance: Mapped[ProcessInstance] = relationship()
     state: Mapped[str] = mapped_column(String(20))  # open, completed, cancelled
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     due_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
@@ -252,6 +254,9 @@ class ElementPass(Base):
     first_at: Mapped[datetime] = mapped_column(UtcDateTime)  # first reached
     last_at: Mapped[datetime | None] = mapped_column(UtcDateTime)  # last passed
 
+    # Written after the instance row (its lock-version check) in a flush: see engine.case_history.
+    instance: Mapped[ProcessInstance] = relationship()
+
 
 class CaseSnapshot(Base):
     """The case data as it stood after a command (stored only when it changed), so auditors see the data
@@ -264,3 +269,5 @@ class CaseSnapshot(Base):
     actor: Mapped[str] = mapped_column(String(120))
     after_event_id: Mapped[int | None] = mapped_column(Integer)
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+    instance: Mapped[ProcessInstance] = relationship()
