@@ -10,12 +10,14 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from engine.db import Database
 from engine.models import (
     AuditEvent,
     CaseSnapshot,
     ElementPass,
+    HumanTask,
     Incident,
     ProcessInstance,
     ProcessVersion,
@@ -180,8 +182,24 @@ def path_taken(db: Database, instance_id: int) -> PathTaken:
         for timer, guarded in session.execute(select(SlaRecord.element_id, SlaRecord.guarded_element_id).where(
                 SlaRecord.instance_id == instance_id, SlaRecord.status == "breached")):
             breached |= {timer, *([guarded] if guarded else [])}
+        if not rows:
+            return _path_from_the_audit_log(session, instance_id, breached)
         return PathTaken({r.element_id: r.passes for r in rows if r.passes},
                          tuple(r.element_id for r in rows if r.active), tuple(sorted(breached)))
+
+
+def _path_from_the_audit_log(session: Session, instance_id: int, breached: set[str]) -> PathTaken:
+    """A case last moved before the path was recorded: what the audit log and the task rows still tell
+    (people's tasks and timers; events, gateways and service tasks are not known)."""
+    passes: dict[str, int] = {}
+    for element_id, count in session.execute(
+            select(AuditEvent.element_id, func.count()).where(
+                AuditEvent.instance_id == instance_id, AuditEvent.kind.in_(("task_completed", "timer_fired")),
+                AuditEvent.element_id.is_not(None)).group_by(AuditEvent.element_id)):
+        passes[element_id] = count
+    active = session.scalars(select(HumanTask.element_id).distinct().where(
+        HumanTask.instance_id == instance_id, HumanTask.state == "open")).all()
+    return PathTaken(passes, tuple(sorted(active)), tuple(sorted(breached)))
 
 
 def case_snapshots(db: Database, instance_id: int) -> list[SnapshotView]:

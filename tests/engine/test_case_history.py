@@ -194,3 +194,12 @@ def test_two_racing_completions_one_conflicts_and_the_path_is_counted_once(deplo
     assert results[0] == "ok" and isinstance(results[1], ConcurrencyConflict), results
     path = case_history.path_taken(deployed.db, case.id)
     assert path.passes["Task_confirm_category"] == 1 and path.passes["Task_record_category"] == 1
+
+
+def test_a_case_from_before_the_path_was_recorded_shows_what_the_audit_log_tells(deployed):
+    case = file_feedback(deployed)
+    case.complete("Task_confirm_category", "qa.wang", category="important")
+    with deployed.db.sessions.begin() as session:
+        session.query(ElementPass).delete()
+    path = case_history.path_taken(deployed.db, case.id)
+    assert path.passes == {"Task_confirm_category": 1} and path.active == ("Task_register_samples",)
