@@ -111,6 +111,8 @@ class HumanTask(Base):
     heads_only: Mapped[bool] = mapped_column(Boolean, default=False)
     form: Mapped[dict[str, Any]] = mapped_column(JSON)
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+    instance: Mapped[ProcessInstance] = relationship()
     state: Mapped[str] = mapped_column(String(20))  # open, completed, cancelled
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     due_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
@@ -237,3 +239,35 @@ class OutboxMessage(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     delivered_to: Mapped[str | None] = mapped_column(Text)  # the addresses the recipient resolved to
     last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class ElementPass(Base):
+    """How often a case passed one diagram element, and whether it is there now: the path taken, kept as
+    the engine runs because compaction forgets finished tasks and the audit log has no events for
+    gateways, service tasks or events."""
+
+    __tablename__ = "element_passes"
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instances.id"), primary_key=True)
+    element_id: Mapped[str] = mapped_column(String(120), primary_key=True)
+    passes: Mapped[int] = mapped_column(Integer, default=0)
+    active: Mapped[bool] = mapped_column(Boolean, default=False)  # the case is at this element now
+    first_at: Mapped[datetime] = mapped_column(UtcDateTime)  # first reached
+    last_at: Mapped[datetime | None] = mapped_column(UtcDateTime)  # last passed
+
+    # Written after the instance row (its lock-version check) in a flush: see engine.case_history.
+    instance: Mapped[ProcessInstance] = relationship()
+
+
+class CaseSnapshot(Base):
+    """The case data as it stood after a command (stored only when it changed), so auditors see the data
+    after each step; `after_event_id` is the instance's last audit event at that moment."""
+
+    __tablename__ = "case_snapshots"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instances.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    actor: Mapped[str] = mapped_column(String(120))
+    after_event_id: Mapped[int | None] = mapped_column(Integer)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+    instance: Mapped[ProcessInstance] = relationship()

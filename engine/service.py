@@ -17,6 +17,7 @@ from sqlalchemy.orm.attributes import flag_modified
 from engine import calendar_store
 from engine.calendar import BusinessCalendar
 from engine.calendar_commands import CalendarCommands
+from engine.case_history import record_step
 from engine.catalog import DiagramError, parse_xml
 from engine.clock import Clock, SystemClock, using_clock
 from engine.db import Database
@@ -460,6 +461,7 @@ class WorkflowEngine(CalendarCommands, ScheduleCommands):
         sla_due = sla.track(fired or [])
         if completed_now:
             uow.audit("instance_completed", actor, instance.id)
+        record_step(uow, instance, run, actor)  # the path taken and the data, before dump compacts them
         instance.state = run.dump()
         dues = [due for due in (run.next_due_at(), sla_due) if due is not None]
         instance.next_due_at = min(dues) if dues and instance.status == "running" else None

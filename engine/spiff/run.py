@@ -13,6 +13,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     TimerEventDefinition,
 )
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
@@ -66,6 +67,8 @@ class ProcessRun:
         self.script_engine = AftersalesScriptEngine(calendar, services)
         # A deserialized workflow comes back with a default script engine: reattach ours every time.
         self.workflow.script_engine = self.script_engine
+        # What had already finished when the command began: the path taken is what finishes after it.
+        self._completed_before = {t.id for t in self._all_tasks() if t.state == TaskState.COMPLETED}
 
     @classmethod
     def start(cls, compiled: CompiledProcess, data: dict[str, Any], calendar: BusinessCalendar,
@@ -213,6 +216,54 @@ class ProcessRun:
         except Exception:  # SpiffWorkflow raises its own not-found exception
             return None
 
+    def _all_tasks(self) -> list:
+        """Every task of the workflow and its subprocesses, read from their task maps (no tree walk:
+        the tree may be deeper than the recursion limit)."""
+        workflows = [self.workflow, *self.workflow.subprocesses.values()]
+        return [task for workflow in workflows for task in workflow.tasks.values()]
+
+    def elements_passed(self) -> dict[str, int]:
+        """The diagram elements (tasks, events, gateways, subprocess children) finished during this
+        command, with how many times each was passed (a loop passes one several times). Read it before
+        `dump`: compaction forgets finished tasks. The instances of a multi-instance or loop task count
+        as one pass of it."""
+        passes: dict[str, int] = {}
+        for task in self._all_tasks():
+            element_id = task.task_spec.bpmn_id
+            if (element_id is None or task.state != TaskState.COMPLETED or task.id in self._completed_before
+                    or (task.parent is not None and isinstance(task.parent.task_spec, LoopTask))):
+                continue
+            passes[element_id] = passes.get(element_id, 0) + 1
+        return passes
+
+    def active_elements(self) -> list[str]:
+        """The diagram elements the case is at now: ready, waiting (timers, joins, events) or started
+        (a service task waiting for a retry)."""
+        active = {t.task_spec.bpmn_id for t in self._all_tasks()
+                  if t.task_spec.bpmn_id is not None and t.state in _ACTIVE_STATES}
+        return sorted(active)
+
+    def case_data(self) -> dict[str, Any]:
+        """The case data as it stands: the data of the unfinished diagram elements merged, the latest
+        last, or the last finished task's data when the case is over. A waiting element (a join, a
+        timer) gets its data only when it runs: until then it stands for the data it was reached with."""
+        sources = []
+        for task in self._all_tasks():
+            if task.task_spec.bpmn_id is None or task.state not in _ACTIVE_STATES:
+                continue
+            reached_with = task.parent if task.state == TaskState.WAITING and task.parent is not None else None
+            if reached_with is not None and reached_with.state == TaskState.COMPLETED:
+                sources.append((reached_with.last_state_change, {**reached_with.data, **task.data}))
+            else:
+                sources.append((task.last_state_change, task.data))
+        if not sources:
+            last = self.workflow.last_task
+            return dict(last.data) if last is not None else dict(self.workflow.data)
+        merged: dict[str, Any] = {}
+        for _, data in sorted(sources, key=lambda source: source[0]):
+            merged.update(data)
+        return merged
+
     def ready_human_tasks(self) -> list[ReadyHumanTask]:
         result = []
         for task in self.workflow.get_tasks(state=TaskState.READY, manual=True):
@@ -262,6 +313,7 @@ class ProcessRun:
         return found
 
 
+_ACTIVE_STATES = (TaskState.READY, TaskState.WAITING, TaskState.STARTED)
 _PAUSED = "aftersales_paused_remaining_seconds"
 _FAR_FUTURE = datetime(9999, 1, 1, tzinfo=UTC)
 

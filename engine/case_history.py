@@ -1,0 +1,243 @@
+"""The path a case took and its data after each step, recorded as the engine runs (compaction forgets
+finished tasks, and the audit log has no events for gateways, service tasks or events), and read back
+for auditors as plain dataclasses."""
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from engine.db import Database
+from engine.models import (
+    AuditEvent,
+    CaseSnapshot,
+    ElementPass,
+    HumanTask,
+    Incident,
+    ProcessInstance,
+    ProcessVersion,
+    SlaRecord,
+)
+from engine.spiff import ProcessRun
+from engine.uow import UnitOfWork
+
+
+# --- writing (inside a command's unit of work) -------------------------------------------------------
+def record_step(uow: UnitOfWork, instance: ProcessInstance, run: ProcessRun, actor: str) -> None:
+    """Count the elements this command passed, mark where the case is now, and keep the case data when
+    it changed. Call before the workflow is dumped (dumping compacts away finished tasks).
+
+    Everything is read first and the new rows are only added at the end, so they are written with the
+    instance row at commit, after its lock-version check: two commands racing on one case end in a
+    ConcurrencyConflict for one of them, never in a duplicate-key error."""
+    session = uow.session
+    rows = {row.element_id: row for row in session.scalars(
+        select(ElementPass).where(ElementPass.instance_id == instance.id))}
+    data = json_safe(run.case_data())
+    previous = session.scalar(select(CaseSnapshot.data).where(CaseSnapshot.instance_id == instance.id)
+                              .order_by(CaseSnapshot.id.desc()).limit(1))
+    last_event = None
+    if previous != data:
+        session.flush()  # the command's audit events get their ids
+        last_event = session.scalar(select(func.max(AuditEvent.id)).where(AuditEvent.instance_id == instance.id))
+    _record_passes(uow, instance, rows, run.elements_passed(), set(run.active_elements()))
+    if previous != data:
+        session.add(CaseSnapshot(instance=instance, at=uow.now, actor=actor, after_event_id=last_event, data=data))
+
+
+def _record_passes(uow: UnitOfWork, instance: ProcessInstance, rows: dict[str, ElementPass], passed: dict[str, int],
+                   active: set[str]) -> None:
+    for element_id in sorted(passed.keys() | active):
+        row = rows.get(element_id)
+        if row is None:
+            row = rows[element_id] = ElementPass(instance=instance, element_id=element_id, passes=0, active=False,
+                                                 first_at=uow.now)
+            uow.session.add(row)
+        if element_id in passed:
+            row.passes += passed[element_id]
+            row.last_at = uow.now
+    for element_id, row in rows.items():
+        if row.active != (element_id in active):
+            row.active = element_id in active
+
+
+def json_safe(value: Any) -> Any:
+    """Case data as JSON can hold it: dates as ISO text, decimals as text, anything else by its text."""
+    if value is None or isinstance(value, str | bool | int | float):
+        return value
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set):
+        return [json_safe(v) for v in value]
+    if isinstance(value, datetime | date | time):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    return str(value)
+
+
+# --- reading (auditors' pages) -----------------------------------------------------------------------
+@dataclass(frozen=True)
+class CaseHeader:
+    """One case as its page header shows it, with the names of its version's elements."""
+
+    id: int
+    process_key: str
+    process_name: str
+    version: int
+    version_id: int
+    business_key: str | None
+    status: str
+    started_at: datetime
+    started_by: str
+    ended_at: datetime | None
+    element_names: dict[str, str]
+    # The version's form fields by id: (Chinese label, English label), so data reads by its labels.
+    field_labels: dict[str, tuple[str, str | None]]
+
+
+@dataclass(frozen=True)
+class PathTaken:
+    """What the diagram marks: elements passed (with how often), where the case is, limits missed."""
+
+    passes: dict[str, int]
+    active: tuple[str, ...]
+    breached: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class TimelineStep:
+    """One audit event, with the case data as it stood after the command it ended (if the data changed)."""
+
+    id: int
+    at: datetime
+    kind: str
+    actor: str
+    element_id: str | None
+    detail: dict[str, Any]
+    data_after: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class SnapshotView:
+    id: int
+    at: datetime
+    actor: str
+    after_event_id: int | None
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class CaseIncident:
+    """A failed automatic step of the case, its error and where its retries stand."""
+
+    id: int
+    element_id: str
+    topic: str
+    status: str
+    error: str
+    attempts: int
+    opened_at: datetime
+    last_attempt_at: datetime
+    next_retry_at: datetime | None
+    resolved_at: datetime | None
+
+
+def case_header(db: Database, instance_id: int) -> CaseHeader | None:
+    with db.sessions() as session:
+        row = session.get(ProcessInstance, instance_id)
+        if row is None:
+            return None
+        version = row.version
+        elements = version.catalog.get("elements") or {}
+        names = {element_id: element.get("name") or element_id for element_id, element in elements.items()}
+        labels: dict[str, tuple[str, str | None]] = {}
+        forms = [version.catalog.get("start_form") or {}, *((e.get("form") or {}) for e in elements.values())]
+        for form in forms:
+            for form_field in form.get("fields", []):
+                labels.setdefault(form_field["id"], (form_field.get("label") or form_field["id"],
+                                                     form_field.get("label_en")))
+        return CaseHeader(row.id, row.process_key, version.name, version.version, version.id, row.business_key,
+                          row.status, row.started_at, row.started_by, row.ended_at, names, labels)
+
+
+def case_diagram(db: Database, instance_id: int) -> bytes | None:
+    """The BPMN file of the version the case runs on (not the latest one)."""
+    with db.sessions() as session:
+        return session.scalar(select(ProcessVersion.bpmn).join(ProcessInstance,
+                              ProcessInstance.version_id == ProcessVersion.id)
+                              .where(ProcessInstance.id == instance_id))
+
+
+def path_taken(db: Database, instance_id: int) -> PathTaken:
+    with db.sessions() as session:
+        rows = session.scalars(select(ElementPass).where(ElementPass.instance_id == instance_id)
+                               .order_by(ElementPass.element_id)).all()
+        breached: set[str] = set()
+        for timer, guarded in session.execute(select(SlaRecord.element_id, SlaRecord.guarded_element_id).where(
+                SlaRecord.instance_id == instance_id, SlaRecord.status == "breached")):
+            breached |= {timer, *([guarded] if guarded else [])}
+        if not rows:
+            return _path_from_the_audit_log(session, instance_id, breached)
+        return PathTaken({r.element_id: r.passes for r in rows if r.passes},
+                         tuple(r.element_id for r in rows if r.active), tuple(sorted(breached)))
+
+
+def _path_from_the_audit_log(session: Session, instance_id: int, breached: set[str]) -> PathTaken:
+    """A case last moved before the path was recorded: what the audit log and the task rows still tell
+    (people's tasks and timers; events, gateways and service tasks are not known)."""
+    passes: dict[str, int] = {}
+    for element_id, count in session.execute(
+            select(AuditEvent.element_id, func.count()).where(
+                AuditEvent.instance_id == instance_id, AuditEvent.kind.in_(("task_completed", "timer_fired")),
+                AuditEvent.element_id.is_not(None)).group_by(AuditEvent.element_id)):
+        passes[element_id] = count
+    active = session.scalars(select(HumanTask.element_id).distinct().where(
+        HumanTask.instance_id == instance_id, HumanTask.state == "open")).all()
+    return PathTaken(passes, tuple(sorted(active)), tuple(sorted(breached)))
+
+
+def case_snapshots(db: Database, instance_id: int) -> list[SnapshotView]:
+    with db.sessions() as session:
+        return [SnapshotView(s.id, s.at, s.actor, s.after_event_id, s.data) for s in session.scalars(
+            select(CaseSnapshot).where(CaseSnapshot.instance_id == instance_id).order_by(CaseSnapshot.id))]
+
+
+# The events that begin a command that moves the case (the ones `record_step` follows).
+STEP_KINDS = ("instance_started", "task_completed", "timer_fired", "incident_retried", "instance_cancelled")
+
+
+def case_timeline(db: Database, instance_id: int) -> list[TimelineStep]:
+    """Every audit event of the case in order; the data after a command hangs on the event that began it
+    (the task completed, the timer fired…), or on its last event when none of those is among them."""
+    with db.sessions() as session:
+        events = session.scalars(select(AuditEvent).where(AuditEvent.instance_id == instance_id)
+                                 .order_by(AuditEvent.id)).all()
+        ids = [e.id for e in events]
+        data_after: dict[int, dict[str, Any]] = {}
+        since = 0  # events after the previous snapshot's belong to this one's command(s)
+        for snapshot in case_snapshots(db, instance_id):
+            if snapshot.after_event_id is None:
+                continue
+            end = bisect.bisect_right(ids, snapshot.after_event_id)
+            start = bisect.bisect_right(ids, since)
+            steps = [e for e in events[start:end] if e.kind in STEP_KINDS]
+            anchor = steps[-1] if steps else (events[end - 1] if end > 0 else None)
+            if anchor is not None:
+                data_after[anchor.id] = snapshot.data
+            since = snapshot.after_event_id
+        return [TimelineStep(e.id, e.at, e.kind, e.actor, e.element_id, e.detail or {}, data_after.get(e.id))
+                for e in events]
+
+
+def case_incidents(db: Database, instance_id: int) -> list[CaseIncident]:
+    with db.sessions() as session:
+        return [CaseIncident(i.id, i.element_id, i.topic, i.status, i.error, i.attempts, i.opened_at,
+                             i.last_attempt_at, i.next_retry_at, i.resolved_at)
+                for i in session.scalars(select(Incident).where(Incident.instance_id == instance_id)
+                                         .order_by(Incident.id))]
