@@ -34,6 +34,10 @@ def _number(value: str, what: str) -> int | None:
         raise CaseSearchError(_("%(what)s must be a whole number, not “%(value)s”.", what=what, value=value)) from None
 
 
+def _or(value: int | None, default: int) -> int:
+    return default if value is None else value
+
+
 def _query(args) -> CaseQuery:
     """The request's filters as a query; CaseSearchError with a message for the page on a bad value."""
     status = args.get("status") or None
@@ -50,8 +54,8 @@ def _query(args) -> CaseQuery:
         status=status, department=department,
         started_from=_date(args.get("start", ""), _("Started from")), started_to=_date(args.get("end", ""), _("Started to")),
         sla=sla, search=(args.get("q") or "").strip()[:100] or None,
-        page=_number(args.get("page", ""), _("Page")) or 1,
-        per_page=_number(args.get("per_page", ""), _("Page size")) or current_app.config.get("AUDIT_PAGE_SIZE", 25))
+        page=_or(_number(args.get("page", ""), _("Page")), 1),
+        per_page=_or(_number(args.get("per_page", ""), _("Page size")), current_app.config.get("AUDIT_PAGE_SIZE", 25)))
     if query.version is not None and not query.process_key:
         raise CaseSearchError(_("A version belongs to a process: choose the process too."))
     if query.started_from and query.started_to and query.started_from > query.started_to:
