@@ -145,9 +145,11 @@ def _search(session, text: str):
     by_customer = select(HumanTask.instance_id).where(position(HumanTask.customer, text) > 0)
     ids = set(session.scalars(by_number.limit(SEARCH_ID_LIST_LIMIT + 1)))
     if len(ids) <= SEARCH_ID_LIST_LIMIT:
-        ids |= set(session.scalars(by_customer.limit(20 * SEARCH_ID_LIST_LIMIT)))
-    if len(ids) <= SEARCH_ID_LIST_LIMIT:
-        return ProcessInstance.id.in_(sorted(ids))
+        task_limit = 20 * SEARCH_ID_LIST_LIMIT
+        found = session.scalars(by_customer.limit(task_limit)).all()
+        ids |= set(found)
+        if len(found) < task_limit and len(ids) <= SEARCH_ID_LIST_LIMIT:  # every match is in the list
+            return ProcessInstance.id.in_(sorted(ids))
     return or_(ProcessInstance.id.in_(by_number), ProcessInstance.id.in_(by_customer))
 
 

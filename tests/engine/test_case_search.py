@@ -136,3 +136,11 @@ def test_bad_filters_are_refused_with_the_reason(cases, query, message):
 def test_the_process_and_version_choices(cases):
     choices = {c.process_key: c.versions for c in process_versions(cases.engine.db)}
     assert choices["service_response"] == (1, 2) and choices["quality_feedback"] == (1,)
+
+
+def test_a_search_matching_many_cases_filters_by_subquery_alike(cases, monkeypatch):
+    from engine import case_search
+    listed = cases.ids(search="SR-2026-")
+    monkeypatch.setattr(case_search, "SEARCH_ID_LIST_LIMIT", 1)  # more matches than an id list holds
+    assert cases.ids(search="SR-2026-") == listed == [cases.withdrawn, cases.missed, cases.met]
+    assert cases.ids(search="安达", sla="breached") == [cases.missed]
