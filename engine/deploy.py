@@ -21,6 +21,7 @@ from engine.catalog import (
 )
 from engine.handler_api import HandlerRegistry
 from engine.models import Department, ProcessVersion
+from engine.satisfaction import SatisfactionFieldError, question_of
 from engine.spiff import CompiledProcess, TimerValueError, check_timer_value, compile_process
 from engine.start_timers import StartTimer, StartTimerError
 
@@ -66,6 +67,11 @@ def check_diagram(raw: bytes, handlers: HandlerRegistry, departments: dict[str, 
         if kind == "userTask":
             element["department"] = _department_of(element_id, element, departments)
             _check_assignee(element_id, element)
+            for form_field in element["form"]["fields"]:
+                try:
+                    question_of(element_id, form_field)
+                except SatisfactionFieldError as err:
+                    raise DiagramError(str(err), element_id) from None
         if "timer" in element and element_id != (catalog["timer_start"] or {}).get("element_id"):
             try:
                 check_timer_value(element["timer"]["kind"], element["timer"]["value"], calendar)

@@ -64,7 +64,14 @@ class ProcessInstance(Base):
     """A running or finished case; `state` is the serialized workflow without its definition."""
 
     __tablename__ = "process_instances"
-    __table_args__ = (Index("ix_instances_due", "status", "next_due_at"),)
+    __table_args__ = (
+        Index("ix_instances_due", "status", "next_due_at"),
+        # The auditors' list: newest first, alone or within a process / status (engine/case_search.py).
+        Index("ix_instances_started", "started_at", "id"),
+        Index("ix_instances_process_started", "process_key", "started_at", "id"),
+        Index("ix_instances_status_started", "status", "started_at", "id"),
+        Index("ix_instances_version_started", "version_id", "started_at", "id"),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     process_key: Mapped[str] = mapped_column(String(120), index=True)
     version_id: Mapped[int] = mapped_column(ForeignKey("process_versions.id"))
@@ -93,6 +100,9 @@ class HumanTask(Base):
               "business_key", "customer", "id"),
         Index("ix_tasks_assignee", "state", "claimed_by", "department", "due_order"),
         Index("ix_tasks_created", "state", "department", "created_at"),
+        # The auditors' list: cases with a task of a department, cases whose customer matches a search.
+        Index("ix_tasks_department_instance", "department", "instance_id"),
+        Index("ix_tasks_customer_instance", "customer", "instance_id"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     instance_id: Mapped[int] = mapped_column(ForeignKey("process_instances.id"), index=True)
@@ -169,6 +179,8 @@ class SlaRecord(Base):
         Index("ix_sla_instance_status", "instance_id", "status"),
         Index("ix_sla_department_due", "department", "due_at"),
         Index("ix_sla_person_due", "person", "due_at"),
+        # The auditors' list: the cases with a limit missed / met, as one range of the index.
+        Index("ix_sla_status_instance", "status", "instance_id"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     instance_id: Mapped[int] = mapped_column(ForeignKey("process_instances.id"))

@@ -1,7 +1,8 @@
 """Monthly reviews for the management review (管理评审): P1 market quality summary and P6 monthly feedback analysis reports."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import JSON, Integer, String, Text, select
@@ -182,3 +183,49 @@ def monthly_review_record(session: Session, instance_id: int) -> RecordSection |
         ("review_section", "栏目", "Section"), ("review_item", "项目", "Item"), ("review_figure", "数值", "Figure"),
         ("review_share", "比例", "Share"), ("review_remark", "说明", "Remark"),
     ], report_rows(report, _source_names(session, report.kind)))
+
+
+REVIEWERS = ("sales", "quality", "development", "production", "after_sales", "product_management")
+REPORT_STATUS_NAMES = {"draft": ("草稿", "Draft"), "reviewed": ("已汇总", "Summarised"),
+                       "finalised": ("已评审定稿", "Finalised")}
+
+
+def _review_month(key: str) -> tuple[datetime, datetime]:
+    """'2026-11' as the Beijing month's [start, end) in UTC."""
+    try:
+        start = datetime.strptime(f"{key}-01", "%Y-%m-%d").replace(tzinfo=BEIJING)
+    except ValueError:
+        raise LookupError(f"'{key}' is no month (YYYY-MM)") from None
+    end = (start.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return start, end
+
+
+@registry.record_book("monthly_reviews", "月度评审报告", "Monthly review reports", key_column="month",
+                      key_label=("月份（如 2026-11）", "Month (e.g. 2026-11)"), viewers=REVIEWERS)
+def monthly_review_book(session: Session, month: str | None) -> RecordSection | None:
+    """Index: every month's reports (number, kind, state); a month: its reports as the case page shows them."""
+    if month is None:
+        reports = session.scalars(select(MonthlyReviewReport).order_by(
+            MonthlyReviewReport.period_start.desc(), MonthlyReviewReport.report_no)).all()
+        rows = [SimpleNamespace(month=f"{r.period_start.astimezone(BEIJING):%Y-%m}", report_no=r.report_no,
+                                kind=r.kind, status=r.status, generated_at=r.generated_at,
+                                finalised_at=r.finalised_at) for r in reports]
+        return RecordSection.of("月度评审报告", "Monthly review reports", [
+            ("month", "月份", "Month"), ("report_no", "报告编号", "Report"), ("kind", "报告", "Kind"),
+            ("status", "状态", "State"), ("generated_at", "生成时间", "Generated"),
+            ("finalised_at", "定稿时间", "Finalised")], rows,
+            labels={"kind": {kind: spec["title"] for kind, spec in KINDS.items()}, "status": REPORT_STATUS_NAMES})
+    start, end = _review_month(month)
+    reports = session.scalars(select(MonthlyReviewReport).where(
+        MonthlyReviewReport.period_start >= start, MonthlyReviewReport.period_start < end)
+        .order_by(MonthlyReviewReport.report_no)).all()
+    if not reports:
+        return None
+    rows = []
+    for report in reports:
+        for entry in report_rows(report, _source_names(session, report.kind)):
+            rows.append({"report_no": report.report_no, **entry})
+    return RecordSection(f"月度评审报告（{month}）", f"Monthly review reports ({month})", [
+        ("report_no", "报告编号", "Report"), ("review_section", "栏目", "Section"), ("review_item", "项目", "Item"),
+        ("review_figure", "数值", "Figure"), ("review_share", "比例", "Share"), ("review_remark", "说明", "Remark"),
+    ], rows)
