@@ -192,11 +192,13 @@ class AttainmentArgsSchema(Schema):
 
     @validates_schema
     def period(self, data: dict[str, Any], **kwargs) -> None:
-        for key, day in (("from", data.get("start")), ("to", data.get("end"))):
-            if day is not None and not 2000 <= day.year <= 2999:
-                raise ValidationError("must be a day between the years 2000 and 2999", key)
-        if data.get("start") and data.get("end") and data["end"] < data["start"]:
-            raise ValidationError("must not be before 'from'", "to")
+        errors = {key: ["must be a day between the years 2000 and 2999"]
+                  for key, day in (("from", data.get("start")), ("to", data.get("end")))
+                  if day is not None and not 2000 <= day.year <= 2999}
+        if not errors and data.get("start") and data.get("end") and data["end"] < data["start"]:
+            errors["to"] = ["must not be before 'from'"]
+        if errors:
+            raise ValidationError(errors)
 
 
 class AttainmentRowSchema(Schema):
