@@ -6,8 +6,6 @@ import re
 
 from openapi_spec_validator import validate
 
-from tests.webapp.api_client import api  # noqa: F401 (fixture)
-
 
 def test_the_openapi_document_validates_and_covers_every_operation(app):
     response = app.test_client().get("/api/v1/openapi.json")

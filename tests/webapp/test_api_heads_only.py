@@ -9,7 +9,6 @@ from engine import queries
 from engine.handler_api import HandlerRegistry
 from engine.outbox import FileTransport
 from engine.service import WorkflowEngine
-from tests.webapp.api_client import api  # noqa: F401 (fixture)
 
 DIAGRAM = (Path(__file__).parents[1] / "engine" / "diagrams" / "simple_review.bpmn").read_bytes()
 

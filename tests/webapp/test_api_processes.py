@@ -7,7 +7,7 @@ import pytest
 
 from engine import api_reads, api_tokens
 from tests.conftest import PROCESSES
-from tests.webapp.api_client import api, deactivate  # noqa: F401 (fixture)
+from tests.webapp.api_client import deactivate
 from tests.webapp.conftest import FEEDBACK_FORM
 
 FEEDBACK_BPMN = (PROCESSES / "quality_feedback.bpmn").read_bytes()

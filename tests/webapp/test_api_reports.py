@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 
 from engine import queries
-from tests.webapp.api_client import api  # noqa: F401 (fixture)
 
 DIAGRAM = Path(__file__).parents[1] / "engine" / "diagrams" / "sla_demo.bpmn"
 NOVEMBER = "/api/v1/reports/sla-attainment?from=2026-11-01&to=2026-11-30"

@@ -4,7 +4,6 @@ from __future__ import annotations
 import pytest
 
 from engine import queries
-from tests.webapp.api_client import api  # noqa: F401 (fixture)
 
 
 def _confirm(engine, case: int) -> queries.TaskView:

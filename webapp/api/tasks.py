@@ -23,7 +23,14 @@ from engine.forms import InvalidForm
 from engine.inbox import InboxQuery, list_inbox
 from webapp.access import may_work, visible_departments
 from webapp.api.auth import api_user, authenticate, forbid
-from webapp.api.schemas import MAX_ID, ProblemSchema, TaskDetailSchema, TaskListArgsSchema, TaskPageSchema, contains_nul
+from webapp.api.schemas import (
+    MAX_ID,
+    ProblemSchema,
+    TaskDetailSchema,
+    TaskListArgsSchema,
+    TaskPageSchema,
+    contains_nul,
+)
 from webapp.runtime import engine
 
 blueprint = Blueprint("tasks", __name__, description="Department tasks: list, claim, release, complete")
