@@ -107,7 +107,7 @@ def test_process_owners_and_admins_deploy_a_new_version(api, engine, username):
     assert [(v.version, v.deployed_by, v.name) for v in versions] == \
         [(2, username, "市场质量信息反馈处理（新版）"), (1, "test", "市场质量信息反馈处理")]
     again = api(username).post("/api/v1/processes", data=changed, content_type="application/octet-stream")
-    assert again.status_code == 201 and again.json == {"process_key": "quality_feedback", "version": 2,
+    assert again.status_code == 200 and again.json == {"process_key": "quality_feedback", "version": 2,
                                                        "created": False}
 
 

@@ -53,12 +53,15 @@ class Processes(MethodView):
     @blueprint.arguments(DeployArgsSchema, location="query")
     @blueprint.doc(requestBody=BPMN_BODY)
     @blueprint.response(201, DeployResultSchema)
+    @blueprint.alt_response(200, schema=DeployResultSchema, description="the same file was deployed before")
     @blueprint.alt_response(400, schema=ProblemSchema, description="the diagram was refused; nothing was stored")
     @blueprint.alt_response(401, schema=ProblemSchema)
     @blueprint.alt_response(403, schema=ProblemSchema)
     @blueprint.alt_response(413, schema=ProblemSchema)
     def post(self, args):
-        """Deploy a BPMN file as a new version (process owners and admins); refused diagrams store nothing."""
+        """Deploy a BPMN file as a new version (process owners and admins); refused diagrams store nothing.
+
+        The same file again creates no version: 200 with created false."""
         user = api_user()
         if not may_model(user):
             forbid("Only process owners and admins deploy diagrams.")
@@ -71,7 +74,8 @@ class Processes(MethodView):
             result = engine().deploy(raw, user.username, filename=args["filename"])
         except DiagramError as err:
             abort(400, message=err.problem, errors={"element_id": err.element_id}, element_id=err.element_id)
-        return {"process_key": result.process_key, "version": result.version, "created": result.created}
+        body = {"process_key": result.process_key, "version": result.version, "created": result.created}
+        return body, 201 if result.created else 200
 
 
 @blueprint.route("/<process_key>")
