@@ -69,3 +69,10 @@ def test_the_api_needs_no_csrf_token_but_ignores_the_sign_in_cookie(app, as_user
     signed_in = as_user("admin")
     response = signed_in.client.get("/api/v1/processes")  # a cookie alone is not enough
     assert response.status_code == 401
+
+
+def test_the_ui_keeps_its_own_page_for_an_expired_form(as_user):
+    quality = as_user("qa.wang")
+    response = quality.post("/tasks/1/claim", {"csrf_token": "stale"}, csrf=False)
+    assert response.status_code == 400 and response.mimetype == "text/html"
+    assert "表单已失效" in response.get_data(as_text=True)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask import Flask, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, default_exceptions
 
 API_PATH = "/api/"
 # Codes the UI renders as pages with its own handlers; under /api they become JSON instead.
@@ -19,7 +19,8 @@ def install(app: Flask, json_error) -> None:
     The UI registers handlers by code (they win over a handler for every HTTPException), so each of those is
     wrapped; every other HTTP error goes through one generic handler."""
     for code in UI_HANDLED_CODES:
-        previous = next(iter(app.error_handler_spec[None].get(code, {}).values()), None)
+        # The handler for the code itself (not one for a subclass such as CSRFError, which keeps its own).
+        previous = app.error_handler_spec[None].get(code, {}).get(default_exceptions[code])
         app.register_error_handler(code, _by_path(json_error, previous))
     app.register_error_handler(HTTPException, _by_path(json_error, None))
 

@@ -5,6 +5,7 @@ department ("head:<code>") only its heads; a task held by someone else is theirs
 from __future__ import annotations
 
 from dataclasses import asdict
+from typing import NoReturn
 
 from flask import request
 from flask_smorest import Blueprint, abort
@@ -84,7 +85,7 @@ def workable_task(task_id: int) -> queries.TaskView:
     return task
 
 
-def _refused(task_id: int, err: Exception):
+def _refused(task_id: int, err: Exception) -> NoReturn:
     """The engine refused; nothing was changed. Say why with the status a client can act on."""
     current = queries.get_task(engine().db, task_id)
     if isinstance(err, TaskNotOpen) and current is not None and current.state == "completed":
@@ -97,6 +98,7 @@ def _refused(task_id: int, err: Exception):
     if isinstance(err, NotFound):
         abort(404, message=str(err))
     abort(422, message=str(err))
+    raise AssertionError("abort raises")
 
 
 @blueprint.route("/<int:task_id>")
