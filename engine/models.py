@@ -283,3 +283,16 @@ class CaseSnapshot(Base):
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
 
     instance: Mapped[ProcessInstance] = relationship()
+class ApiToken(Base):
+    """A personal token another system (hotline, CRM) sends as `Authorization: Bearer …` to act as its user;
+    only its SHA-256 is kept, and a short prefix so its owner can tell tokens apart."""
+
+    __tablename__ = "api_tokens"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(ForeignKey("users.username"), index=True)
+    name: Mapped[str] = mapped_column(String(80))
+    prefix: Mapped[str] = mapped_column(String(16))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    last_used_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

@@ -18,6 +18,7 @@ from engine.worker import DEFAULT_POLL_SECONDS, run_worker
 from webapp.cli_engineers import engineers, warranties
 from webapp.cli_schedules import schedules
 from webapp.cli_sla import sla
+from webapp.cli_tokens import token
 from webapp.composition import PROCESSES_DIR, build_engine, initialise
 
 
@@ -364,3 +365,4 @@ main.add_command(sla)
 main.add_command(engineers)
 main.add_command(warranties)
 main.add_command(schedules)
+main.add_command(token)

@@ -88,3 +88,6 @@ def filed_case(engine):
     """A feedback form filed by Sales (李娜): the case waits for Quality to confirm the category."""
     instance_id = engine.start_instance("quality_feedback", dict(FEEDBACK_FORM), "sales.li")
     return instance_id
+
+
+from tests.webapp.api_client import api  # noqa: E402,F401  (fixture: a client with a demo user's API token)

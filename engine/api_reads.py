@@ -1,0 +1,83 @@
+"""Read side the REST API needs beyond engine.queries: deployed versions with their files, which departments
+a case involves (who may read it), and closed tasks of some departments. Plain dataclasses, no workflows."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+
+from engine.db import Database
+from engine.models import HumanTask, ProcessInstance, ProcessVersion
+from engine.queries import TaskView, _task_view
+
+
+@dataclass(frozen=True)
+class VersionView:
+    """One deployment of a process: who deployed it when, and how many of its cases still run."""
+
+    id: int
+    process_key: str
+    version: int
+    name: str
+    content_hash: str
+    deployed_at: datetime
+    deployed_by: str
+    running_instances: int
+
+
+def list_versions(db: Database, process_key: str | None = None) -> list[VersionView]:
+    """Every deployed version (of one process when given), newest first within a process."""
+    running = (select(ProcessInstance.version_id, func.count().label("running"))
+               .where(ProcessInstance.status == "running").group_by(ProcessInstance.version_id).subquery())
+    query = (select(ProcessVersion.id, ProcessVersion.process_key, ProcessVersion.version, ProcessVersion.name,
+                    ProcessVersion.content_hash, ProcessVersion.deployed_at, ProcessVersion.deployed_by,
+                    func.coalesce(running.c.running, 0))
+             .outerjoin(running, running.c.version_id == ProcessVersion.id)
+             .order_by(ProcessVersion.process_key, ProcessVersion.version.desc()))
+    if process_key is not None:
+        query = query.where(ProcessVersion.process_key == process_key)
+    with db.sessions() as session:
+        return [VersionView(*row) for row in session.execute(query)]
+
+
+def version_file(db: Database, process_key: str, version: int) -> bytes | None:
+    """The BPMN file of one deployed version exactly as it was deployed (None: no such version)."""
+    with db.sessions() as session:
+        return session.scalar(select(ProcessVersion.bpmn).where(ProcessVersion.process_key == process_key,
+                                                                ProcessVersion.version == version))
+
+
+def case_departments(db: Database, instance_id: int) -> set[str]:
+    """Departments that have or had a task in a case: their members may read the case."""
+    with db.sessions() as session:
+        return set(session.scalars(select(HumanTask.department).where(HumanTask.instance_id == instance_id)
+                                   .distinct()))
+
+
+def case_starter(db: Database, instance_id: int) -> str | None:
+    """Who started a case (a CRM's account reads the cases it filed)."""
+    with db.sessions() as session:
+        return session.scalar(select(ProcessInstance.started_by).where(ProcessInstance.id == instance_id))
+
+
+def case_tasks(db: Database, instance_id: int) -> list[TaskView]:
+    """Every task of a case in every state, in the order they were created."""
+    with db.sessions() as session:
+        return [_task_view(row) for row in session.scalars(
+            select(HumanTask).where(HumanTask.instance_id == instance_id).order_by(HumanTask.id))]
+
+
+def closed_tasks(db: Database, departments: tuple[str, ...], state: str, assignee: str | None = None,
+                 page: int = 1, per_page: int = 25) -> tuple[list[TaskView], int]:
+    """Completed or cancelled tasks of some departments, latest first, with the total count."""
+    if not departments:
+        return [], 0
+    where = [HumanTask.state == state, HumanTask.department.in_(departments)]
+    if assignee:
+        where.append(HumanTask.completed_by == assignee if state == "completed" else HumanTask.claimed_by == assignee)
+    with db.sessions() as session:
+        total = session.scalar(select(func.count()).select_from(HumanTask).where(*where)) or 0
+        rows = session.scalars(select(HumanTask).where(*where).order_by(HumanTask.id.desc())
+                               .limit(per_page).offset((max(1, page) - 1) * per_page))
+        return [_task_view(row) for row in rows], total
