@@ -1,51 +1,12 @@
-"""Read side the REST API needs beyond engine.queries: deployed versions with their files, which departments
+"""Read side the REST API needs beyond engine.queries and engine.process_versions: which departments
 a case involves (who may read it), and closed tasks of some departments. Plain dataclasses, no workflows."""
 from __future__ import annotations
-
-from dataclasses import dataclass
-from datetime import datetime
 
 from sqlalchemy import func, select
 
 from engine.db import Database
-from engine.models import HumanTask, ProcessInstance, ProcessVersion
+from engine.models import HumanTask, ProcessInstance
 from engine.queries import TaskView, _task_view
-
-
-@dataclass(frozen=True)
-class VersionView:
-    """One deployment of a process: who deployed it when, and how many of its cases still run."""
-
-    id: int
-    process_key: str
-    version: int
-    name: str
-    content_hash: str
-    deployed_at: datetime
-    deployed_by: str
-    running_instances: int
-
-
-def list_versions(db: Database, process_key: str | None = None) -> list[VersionView]:
-    """Every deployed version (of one process when given), newest first within a process."""
-    running = (select(ProcessInstance.version_id, func.count().label("running"))
-               .where(ProcessInstance.status == "running").group_by(ProcessInstance.version_id).subquery())
-    query = (select(ProcessVersion.id, ProcessVersion.process_key, ProcessVersion.version, ProcessVersion.name,
-                    ProcessVersion.content_hash, ProcessVersion.deployed_at, ProcessVersion.deployed_by,
-                    func.coalesce(running.c.running, 0))
-             .outerjoin(running, running.c.version_id == ProcessVersion.id)
-             .order_by(ProcessVersion.process_key, ProcessVersion.version.desc()))
-    if process_key is not None:
-        query = query.where(ProcessVersion.process_key == process_key)
-    with db.sessions() as session:
-        return [VersionView(*row) for row in session.execute(query)]
-
-
-def version_file(db: Database, process_key: str, version: int) -> bytes | None:
-    """The BPMN file of one deployed version exactly as it was deployed (None: no such version)."""
-    with db.sessions() as session:
-        return session.scalar(select(ProcessVersion.bpmn).where(ProcessVersion.process_key == process_key,
-                                                                ProcessVersion.version == version))
 
 
 def case_departments(db: Database, instance_id: int) -> set[str]:

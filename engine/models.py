@@ -283,6 +283,8 @@ class CaseSnapshot(Base):
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
 
     instance: Mapped[ProcessInstance] = relationship()
+
+
 class ApiToken(Base):
     """A personal token another system (hotline, CRM) sends as `Authorization: Bearer …` to act as its user;
     only its SHA-256 is kept, and a short prefix so its owner can tell tokens apart."""

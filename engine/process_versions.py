@@ -58,11 +58,13 @@ class VersionFile:
         return f"{self.process_key}_v{self.version}.bpmn"
 
 
-def list_process_versions(db: Database) -> list[ProcessVersions]:
-    """Every process (by key) with all its versions and the running cases per version."""
+def list_process_versions(db: Database, process_key: str | None = None) -> list[ProcessVersions]:
+    """Every process (by key; one when given) with all its versions and the running cases per version."""
     running_query = (select(ProcessInstance.version_id, func.count())
                      .where(ProcessInstance.status == "running").group_by(ProcessInstance.version_id))
     version_query = select(ProcessVersion).order_by(ProcessVersion.process_key, ProcessVersion.version.desc())
+    if process_key is not None:
+        version_query = version_query.where(ProcessVersion.process_key == process_key)
     with db.sessions() as session:
         running = dict(session.execute(running_query).all())
         grouped: dict[str, list[VersionView]] = {}

@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from engine import api_reads, api_tokens
+from engine import api_tokens
+from engine.process_versions import list_process_versions
 from tests.conftest import PROCESSES
 from tests.webapp.api_client import deactivate
 from tests.webapp.conftest import FEEDBACK_FORM
@@ -103,7 +104,7 @@ def test_process_owners_and_admins_deploy_a_new_version(api, engine, username):
                                   content_type="application/xml")
     assert response.status_code == 201, response.json
     assert response.json == {"process_key": "quality_feedback", "version": 2, "created": True}
-    versions = api_reads.list_versions(engine.db, "quality_feedback")
+    versions = list_process_versions(engine.db, "quality_feedback")[0].versions
     assert [(v.version, v.deployed_by, v.name) for v in versions] == \
         [(2, username, "市场质量信息反馈处理（新版）"), (1, "test", "市场质量信息反馈处理")]
     again = api(username).post("/api/v1/processes", data=changed, content_type="application/octet-stream")
@@ -117,7 +118,7 @@ def test_others_may_not_deploy_and_nothing_is_stored(api, engine, username):
     response = api(username).post("/api/v1/processes", data=changed, content_type="application/xml")
     assert response.status_code == 403
     assert response.json["message"] == "Only process owners and admins deploy diagrams."
-    assert len(api_reads.list_versions(engine.db, "quality_feedback")) == 1
+    assert len(list_process_versions(engine.db, "quality_feedback")[0].versions) == 1
 
 
 def test_a_refused_diagram_is_400_naming_the_element_and_stores_nothing(api, engine):
@@ -127,10 +128,10 @@ def test_a_refused_diagram_is_400_naming_the_element_and_stores_nothing(api, eng
     assert "no handler is registered for topic 'test.prepare'" in response.json["message"]
     assert response.json["element_id"]
     assert response.json["element_id"] in UNKNOWN_TOPIC.decode()
-    assert api_reads.list_versions(engine.db, "simple_review") == []
+    assert list_process_versions(engine.db, "simple_review") == []
 
     garbage = owner.post("/api/v1/processes", data=b"<not bpmn", content_type="application/xml")
     assert garbage.status_code == 400 and garbage.json["message"]
     empty = owner.post("/api/v1/processes", data=b"", content_type="application/xml")
     assert empty.status_code == 400 and empty.json["message"] == "Send the BPMN file as the request body."
-    assert len(api_reads.list_versions(engine.db)) == 13
+    assert len(list_process_versions(engine.db)) == 13

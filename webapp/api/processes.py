@@ -5,7 +5,7 @@ from flask import Response, request
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 
-from engine import api_reads
+from engine import process_versions
 from engine.catalog import DiagramError
 from engine.queries import ProcessSummary
 from webapp.access import may_audit, may_model, may_start
@@ -85,8 +85,8 @@ class Processes(MethodView):
 def process(process_key: str):
     """One process: its latest version, start form and every deployed version."""
     found = find_process(process_key)
-    versions = api_reads.list_versions(engine().db, process_key)
-    return {**process_json(found), "versions": versions}
+    listed = process_versions.list_process_versions(engine().db, process_key)
+    return {**process_json(found), "versions": listed[0].versions if listed else ()}
 
 
 @blueprint.route("/<process_key>/versions/<int:version>/bpmn")
@@ -101,8 +101,8 @@ def version_file(process_key: str, version: int):
     if not (may_model(user) or may_audit(user)):
         forbid("Only process owners, auditors and admins download diagrams.")
     valid = version <= MAX_ID and "\x00" not in process_key
-    raw = api_reads.version_file(engine().db, process_key, version) if valid else None
-    if raw is None:
+    found_file = process_versions.version_file(engine().db, process_key, version) if valid else None
+    if found_file is None:
         abort(404, message=f"No version {version} of process '{process_key}'.")
-    return Response(raw, mimetype="application/xml", headers={
-        "Content-Disposition": f'attachment; filename="{process_key}_v{version}.bpmn"'})
+    return Response(found_file.bpmn, mimetype="application/xml", headers={
+        "Content-Disposition": f'attachment; filename="{found_file.filename}"'})

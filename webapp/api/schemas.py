@@ -50,7 +50,7 @@ class VersionSchema(Schema):
     content_hash = fields.String(required=True)
     deployed_at = fields.DateTime(required=True)
     deployed_by = fields.String(required=True)
-    running_instances = fields.Integer(required=True)
+    running_instances = fields.Integer(required=True, attribute="running")
 
 
 class ProcessSchema(Schema):
