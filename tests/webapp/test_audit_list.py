@@ -68,12 +68,12 @@ def test_pages_keep_the_filters(as_user, some_cases):
     ("sla=late", "late"),
     ("department=nowhere", "nowhere"),
     ("process=nothing", "nothing"),
-    ("version=1", "choose the process"),
-    ("process=quality_feedback&version=9", "no version 9"),
-    ("version=x&process=quality_feedback", "whole number"),
+    ("version=1", "请同时选择流程"),
+    ("process=quality_feedback&version=9", "没有版本 9"),
+    ("version=x&process=quality_feedback", "须为整数"),
     ("start=2026-02-30", "2026-02-30"),
-    ("start=2026-11-20&end=2026-11-01", "after its end"),
-    ("page=0", "count from 1"),
+    ("start=2026-11-20&end=2026-11-01", "晚于结束"),
+    ("page=0", "从 1 开始"),
     ("page=abc", "abc"),
 ])
 def test_bad_filter_values_are_explained_not_a_server_error(as_user, some_cases, query, message):

@@ -106,15 +106,15 @@ def test_another_period_has_its_own_figures(as_user, month_of_service):
     html = as_user("audit.ma").text("/audit/reports?start=2026-12-01&end=2026-12-31")
     assert '<section class="report" id="sla_by_department">' in html
     assert "<tbody>" not in _section(html, "sla_by_department")
-    assert "本期间没有数据" in html or "Nothing in this period." in html
+    assert "本期无数据" in html
     only_start = as_user("audit.ma").text("/audit/reports?start=2026-11-16")
     assert 'value="2026-11-30"' in only_start  # to the end of that month
 
 
 @pytest.mark.parametrize(("query", "message"), [
     ("start=2026-13-01", "2026-13-01"),
-    ("start=2026-11-30&end=2026-11-01", "before it starts"),
-    ("start=2020-01-01&end=2026-11-30", "three years"),
+    ("start=2026-11-30&end=2026-11-01", "早于开始"),
+    ("start=2020-01-01&end=2026-11-30", "最多覆盖三年"),
 ])
 def test_a_bad_period_is_explained_on_the_page(as_user, query, message):
     auditor = as_user("audit.ma")

@@ -200,9 +200,9 @@ def test_deploy_of_a_changed_diagram_makes_a_new_version_that_new_cases_use(engi
                         CONSULTATION.replace(b">PT30M<", b">PT45M<"))
     assert response.status_code == 200, response.get_data(as_text=True)
     assert response.json["ok"] and response.json["created"] and response.json["version"] == 2
-    assert "version 2" in response.json["message"]
+    assert "版本 2" in response.json["message"]
     assert versions_of(engine, "technical_consultation") == [2, 1]
-    assert "version 2" in owner.text("/modeler/")
+    assert "版本 2" in owner.text("/modeler/")
     [event] = queries.audit_trail(engine.db, kind="deployed")[-1:]
     assert event.actor == OWNER and event.detail["version"] == 2
     instance_id = engine.start_instance("technical_consultation", dict(CONSULTATION_FORM), "svc.huang")
@@ -214,7 +214,7 @@ def test_deploy_of_the_same_diagram_says_unchanged(engine, as_user):
     response = post_xml(as_user(OWNER), "/modeler/deploy", CONSULTATION)
     assert response.status_code == 200
     assert response.json["created"] is False and response.json["version"] == 1
-    assert "unchanged" in response.json["message"]
+    assert "没有变化" in response.json["message"]
     assert versions_of(engine, "technical_consultation") == [1]
 
 
@@ -249,7 +249,7 @@ def test_upload_of_a_camunda_modeler_file_deploys_it(engine, as_user):
     response = upload(owner, CONSULTATION.replace(b">PT30M<", b">PT1H<"), "technical_consultation.bpmn")
     assert response.status_code == 302
     html = owner.text("/modeler/")
-    assert "technical_consultation" in html and "version 2" in html
+    assert "technical_consultation" in html and "版本 2" in html
     assert versions_of(engine, "technical_consultation") == [2, 1]
     assert queries.audit_trail(engine.db, kind="deployed")[-1].detail["file"] == "technical_consultation.bpmn"
 
@@ -257,7 +257,7 @@ def test_upload_of_a_camunda_modeler_file_deploys_it(engine, as_user):
 def test_upload_of_an_unchanged_file_says_so(engine, as_user):
     owner = as_user(OWNER)
     upload(owner, CONSULTATION, "technical_consultation.bpmn")
-    assert "unchanged" in owner.text("/modeler/")
+    assert "没有变化" in owner.text("/modeler/")
     assert versions_of(engine, "technical_consultation") == [1]
 
 
@@ -276,7 +276,7 @@ def test_bad_upload_shows_the_error_and_stores_nothing(engine, as_user, label, b
 
 def test_upload_without_a_file_asks_for_one(engine, as_user):
     response = as_user(OWNER).post("/modeler/upload", {}, content_type="multipart/form-data")
-    assert response.status_code == 400 and "Choose a .bpmn file" in response.get_data(as_text=True)
+    assert response.status_code == 400 and "请选择要上传的 .bpmn 文件" in response.get_data(as_text=True)
 
 
 # -- incidents -----------------------------------------------------------------------------------------
@@ -290,11 +290,11 @@ def test_incident_list_shows_the_failed_step_and_retry_resolves_it(engine, erp, 
         assert text in row
     erp.failures = 1
     response = owner.post(f"/modeler/incidents/{incident_id}/retry", follow_redirects=True)
-    assert "failed again" in response.get_data(as_text=True)
+    assert "再次失败" in response.get_data(as_text=True)
     assert queries.list_incidents(engine.db)[0].attempts == 2
     response = owner.post(f"/modeler/incidents/{incident_id}/retry", follow_redirects=True)
     html = response.get_data(as_text=True)
-    assert "resolved" in html and "No open incidents" in html
+    assert "已解决" in html and "没有未处理的异常" in html
     assert queries.list_incidents(engine.db) == []
     [task] = [t for t in queries.list_tasks(engine.db) if t.process_key == "simple_review"]
     assert task.name == "评审"
@@ -308,7 +308,7 @@ def test_retry_of_a_resolved_or_unknown_incident(engine, erp, as_user):
     owner = as_user(OWNER)
     owner.post(f"/modeler/incidents/{incident_id}/retry")
     response = owner.post(f"/modeler/incidents/{incident_id}/retry", follow_redirects=True)
-    assert "no longer open" in response.get_data(as_text=True)
+    assert "已不在处理中" in response.get_data(as_text=True)
     assert owner.post("/modeler/incidents/999999/retry").status_code == 404
 
 
@@ -338,10 +338,10 @@ def test_new_process_starts_from_a_minimal_diagram_that_deploys_as_version_1(eng
 
 
 @pytest.mark.parametrize("query,message", [
-    ("key=2fast&name=x", "letter followed by"),
-    ("key=bad key&name=x", "letter followed by"),
-    ("key=technical_consultation&name=x", "exists already"),
-    ("key=spare_parts&name=", "Give the process a name"),
+    ("key=2fast&name=x", "须以字母开头"),
+    ("key=bad key&name=x", "须以字母开头"),
+    ("key=technical_consultation&name=x", "已存在"),
+    ("key=spare_parts&name=", "请填写流程名称"),
 ])
 def test_new_process_needs_a_free_key_and_a_name(engine, as_user, query, message):
     response = as_user(OWNER).page(f"/modeler/new?{query}")
