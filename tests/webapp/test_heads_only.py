@@ -1,4 +1,5 @@
-"""A task for the department head in the inbox: members see it read-only and are refused; the head works it."""
+"""A task for the department head, in the inbox and over the API: members see it read-only and are refused;
+the head works it."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -56,3 +57,18 @@ def test_the_head_completes_the_task(engine, as_user, review):
     assert response.status_code == 302, response.get_data(as_text=True)
     done = queries.get_task(engine.db, review.id)
     assert (done.state, done.completed_by) == ("completed", "qa.chen")
+
+
+def test_over_the_api_members_are_refused_and_the_head_completes(api, engine):
+    case = engine.start_instance("simple_review", {"customer": "华东机电", "amount": 5}, "sales.li")
+    [review] = queries.list_tasks(engine.db, instance_id=case)
+    member, head = api("qa.wang"), api("qa.chen")
+    listed = member.get("/api/v1/tasks").json["items"]
+    assert [t["id"] for t in listed] == [review.id]
+    assert member.get(f"/api/v1/tasks/{review.id}").json["heads_only"] is True
+    for response in (member.post(f"/api/v1/tasks/{review.id}/claim"),
+                     member.post(f"/api/v1/tasks/{review.id}/complete", json={})):
+        assert response.status_code == 403
+        assert "head of department 'quality'" in response.json["message"]
+    assert queries.get_task(engine.db, review.id).claimed_by is None
+    assert head.post(f"/api/v1/tasks/{review.id}/claim").json["claimed_by"] == "qa.chen"
