@@ -65,8 +65,8 @@ def init_app(app: Flask) -> None:
 
     @app.before_request
     def expire_idle_session():
-        if not current_user.is_authenticated:
-            return None
+        if request.path.startswith("/api/v1/") or not current_user.is_authenticated:
+            return None  # API calls authenticate by token, never by the sign-in cookie
         now = engine().clock.now()
         seen = session.get("seen_at")
         idle_limit = current_app.config["SESSION_IDLE_MINUTES"] * 60

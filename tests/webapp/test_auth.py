@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from engine import queries
+from engine import api_tokens, queries
 from tests.webapp.conftest import UserClient
 
 
@@ -76,6 +76,16 @@ def test_an_idle_session_expires(app, as_user, clock):
     assert response.status_code == 302 and response.headers["Location"].startswith("/login")
     assert "登录已过期" in user.text("/login")
     assert user.client.get("/inbox").status_code == 302  # signed out, not just redirected once
+
+
+def test_an_idle_browser_session_does_not_stop_token_calls_from_the_same_browser(app, engine, as_user, clock):
+    """Swagger UI's "Try it out" runs in a browser that may hold an idle session: the token decides."""
+    user = as_user("qa.wang")
+    token = api_tokens.issue(engine.db, engine.clock, "qa.wang", "swagger", "qa.wang").token
+    clock.advance(timedelta(minutes=app.config["SESSION_IDLE_MINUTES"] + 1))
+    response = user.client.get("/api/v1/tasks", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200 and response.json["items"] == []
+    assert user.client.get("/inbox").status_code == 302  # the idle page session still ends
 
 
 def test_chinese_by_default_english_on_request(as_user):
