@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import Flask
 
+from engine.catalog import MAX_DIAGRAM_BYTES
 from engine.directory import Directory
 from engine.service import WorkflowEngine
 
@@ -26,6 +27,9 @@ def create_app(engine: WorkflowEngine | None = None, config: dict[str, Any] | No
         BABEL_DEFAULT_LOCALE="zh",
         BABEL_DEFAULT_TIMEZONE="Asia/Shanghai",
         INBOX_PAGE_SIZE=25,
+        # A request body may carry the largest diagram the engine accepts, plus a form's envelope; a larger
+        # one is refused (413) before it is read into memory.
+        MAX_CONTENT_LENGTH=MAX_DIAGRAM_BYTES + 256 * 1024,
     )
     app.config.update(config or {})
     if not app.config.get("SECRET_KEY"):

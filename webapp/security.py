@@ -33,6 +33,13 @@ def init_app(app: Flask) -> None:
                                message=getattr(error, "description", None) or
                                _("You may not do this.")), 403
 
+    @app.errorhandler(413)
+    def too_large(error):
+        limit_mb = app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024)
+        return render_template("error.html", title=_("The file is too large"),
+                               message=_("A request may carry at most %(mb)d MB; nothing was stored.",
+                                         mb=limit_mb)), 413
+
     @app.errorhandler(404)
     def not_found(error):
         return render_template("error.html", title=_("Not found"),

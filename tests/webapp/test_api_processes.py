@@ -135,3 +135,10 @@ def test_a_refused_diagram_is_400_naming_the_element_and_stores_nothing(api, eng
     empty = owner.post("/api/v1/processes", data=b"", content_type="application/xml")
     assert empty.status_code == 400 and empty.json["message"] == "Send the BPMN file as the request body."
     assert len(list_process_versions(engine.db)) == 13
+
+
+def test_an_oversized_diagram_is_413_json_and_stores_nothing(api, engine):
+    padded = FEEDBACK_BPMN + b"<!--" + b"x" * (6 * 1024 * 1024) + b"-->"
+    response = api("owner.xu").post("/api/v1/processes", data=padded, content_type="application/xml")
+    assert response.status_code == 413 and response.json["code"] == 413
+    assert len(list_process_versions(engine.db, "quality_feedback")[0].versions) == 1

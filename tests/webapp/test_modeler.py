@@ -279,6 +279,16 @@ def test_upload_without_a_file_asks_for_one(engine, as_user):
     assert response.status_code == 400 and "请选择要上传的 .bpmn 文件" in response.get_data(as_text=True)
 
 
+
+def test_an_oversized_diagram_is_refused_before_it_is_read_and_nothing_is_stored(engine, as_user):
+    owner = as_user(OWNER)
+    padded = CONSULTATION.replace(b"</bpmn:definitions>", b"<!--" + b"x" * (6 * 1024 * 1024) + b"--></bpmn:definitions>")
+    for response in (upload(owner, padded, "huge.bpmn"),
+                     post_xml(owner, "/modeler/deploy?filename=huge.bpmn", padded)):
+        assert response.status_code == 413
+        assert "文件过大" in response.get_data(as_text=True)
+    assert versions_of(engine, "technical_consultation") == [1]
+
 # -- incidents -----------------------------------------------------------------------------------------
 
 def test_incident_list_shows_the_failed_step_and_retry_resolves_it(engine, erp, as_user):
