@@ -13,7 +13,7 @@ from engine.process_versions import incident_details, list_process_versions, ver
 from engine.service import DeployResult
 from webapp.access import may_model
 from webapp.display import process_name
-from webapp.runtime import engine
+from webapp.runtime import directory, engine
 
 blueprint = Blueprint("modeler", __name__, url_prefix="/modeler")
 
@@ -40,7 +40,14 @@ def modeller_styles(response: Response) -> Response:
 
 @blueprint.route("/")
 def processes():
-    return render_template("modeler/processes.html", processes=list_process_versions(engine().db))
+    return _process_list()
+
+
+def _process_list():
+    """The list page (also shown again, with the error, after a refused upload)."""
+    listed = list_process_versions(engine().db)
+    people = directory().display_names({v.deployed_by for p in listed for v in p.versions})
+    return render_template("modeler/processes.html", processes=listed, people=people)
 
 
 @blueprint.route("/<process_key>/edit")
@@ -121,13 +128,13 @@ def upload():
     file = request.files.get("diagram")
     if file is None or not file.filename:
         flash(_("Choose a .bpmn file to upload."), "error")
-        return render_template("modeler/processes.html", processes=list_process_versions(engine().db)), 400
+        return _process_list(), 400
     filename = _safe_filename(file.filename)
     try:
         result = engine().deploy(file.read(), current_user.username, filename)
     except DiagramError as err:
         flash(_("%(file)s was not deployed: %(problem)s", file=filename, problem=_deploy_error_message(err)), "error")
-        return render_template("modeler/processes.html", processes=list_process_versions(engine().db)), 400
+        return _process_list(), 400
     flash(_deployed_message(result), "success")
     return redirect(url_for(".processes"))
 

@@ -80,7 +80,7 @@ def test_process_owner_changes_a_limit_in_the_modeller_and_new_cases_use_it(live
     page.goto(f"{live_server}/modeler/")
     latest = page.locator('tbody[data-process-key="technical_consultation"] tr.latest')
     expect(latest).to_have_attribute("data-version", "2")
-    expect(latest).to_contain_text("owner.xu")
+    expect(latest).to_contain_text("徐涛")
 
     # A consultation taken now is answered within the new limit.
     engine = WorkflowEngine(database, build_registry(), clock=clock, transport=FileTransport(outbox_file))
@@ -117,6 +117,6 @@ def test_process_owner_starts_a_new_process_in_the_modeller(live_server, browser
     page.click("#deploy-button")
     expect(page.locator("#deploy-result.success")).to_have_attribute("data-version", "1")
     page.goto(f"{live_server}/modeler/")
-    expect(page.locator('tbody[data-process-key="spare_parts"] tr.latest')).to_contain_text("owner.xu")
+    expect(page.locator('tbody[data-process-key="spare_parts"] tr.latest')).to_contain_text("徐涛")
     screenshot(page, "list")
     assert errors == []

@@ -148,7 +148,7 @@ def test_list_shows_every_process_with_its_versions_deployer_and_running_cases(e
     html = as_user(OWNER).text("/modeler/")
     body = re.search(r'<tbody class="process" data-process-key="technical_consultation">(.*?)</tbody>', html, re.S)[1]
     v2, v1 = re.findall(r'<tr class="version[^"]*" data-version="(\d)">(.*?)</tr>', body, re.S)
-    assert v2[0] == "2" and "owner.xu" in v2[1] and "2026-11-16 10:00" in v2[1]
+    assert v2[0] == "2" and ">徐涛<" in v2[1] and "2026-11-16 10:00" in v2[1]  # the deployer by name
     assert '<td class="running">2</td>' in v2[1]
     assert v1[0] == "1" and ">test<" in v1[1] and "2026-11-16 09:00" in v1[1]
     assert '<td class="running">1</td>' in v1[1]
