@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass
-from datetime import date, datetime, time
-from decimal import Decimal
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from engine.case_data import json_safe
 from engine.db import Database
 from engine.models import (
     AuditEvent,
@@ -64,21 +64,6 @@ def _record_passes(uow: UnitOfWork, instance: ProcessInstance, rows: dict[str, E
     for element_id, row in rows.items():
         if row.active != (element_id in active):
             row.active = element_id in active
-
-
-def json_safe(value: Any) -> Any:
-    """Case data as JSON can hold it: dates as ISO text, decimals as text, anything else by its text."""
-    if value is None or isinstance(value, str | bool | int | float):
-        return value
-    if isinstance(value, dict):
-        return {str(k): json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | set):
-        return [json_safe(v) for v in value]
-    if isinstance(value, datetime | date | time):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return str(value)
-    return str(value)
 
 
 # --- reading (auditors' pages) -----------------------------------------------------------------------

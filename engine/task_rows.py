@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from engine.case_data import json_safe
 from engine.errors import TaskRoutingError
 from engine.models import NO_LIMIT, Department, HumanTask, Membership, ProcessInstance, User
 from engine.spiff import ProcessRun
@@ -47,7 +48,7 @@ def sync_task_rows(uow: UnitOfWork, instance: ProcessInstance, run: ProcessRun, 
             customer=_first_value(task.data, case_fields.get("customer"), 200),
             category=_first_value(task.data, case_fields.get("category"), 40),
             department=department, heads_only=bool(element.get("heads_only")), form=element.get("form") or {"fields": []},
-            data=_json_safe(task.data), state="open", created_at=uow.now, due_at=limit.due_at,
+            data=json_safe(task.data), state="open", created_at=uow.now, due_at=limit.due_at,
             warn_at=warn_at, due_order=limit.due_at or NO_LIMIT, limit_name=limit.name,
             claimed_by=assignee, claimed_at=uow.now if assignee else None))
     if not new_rows:
@@ -131,8 +132,3 @@ def _first_value(data: dict[str, Any], names: list[str] | None, max_length: int)
         if value not in (None, ""):
             return str(value)[:max_length]
     return None
-
-
-def _json_safe(data: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in data.items() if isinstance(v, str | int | float | bool | list | dict | type(None))}
-

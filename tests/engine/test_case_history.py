@@ -8,7 +8,7 @@ import os
 import pytest
 from sqlalchemy import func, select
 
-from engine import case_history, queries
+from engine import case_data, case_history, queries
 from engine.forms import InvalidForm
 from engine.models import CaseSnapshot, ElementPass, ProcessInstance
 from engine.uow import UnitOfWork
@@ -154,7 +154,7 @@ def test_cancelled_case_is_at_no_element(deployed):
 def test_json_safe_keeps_dates_and_decimals_as_text():
     from datetime import date
     from decimal import Decimal
-    assert case_history.json_safe({"d": date(2026, 11, 16), "n": Decimal("1.5"), "l": (1, {2})}) == \
+    assert case_data.json_safe({"d": date(2026, 11, 16), "n": Decimal("1.5"), "l": (1, {2})}) == \
         {"d": "2026-11-16", "n": "1.5", "l": [1, [2]]}
 
 
