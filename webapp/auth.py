@@ -10,6 +10,7 @@ from flask_login import LoginManager, UserMixin, current_user, login_required, l
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from engine.directory import UserView
+from webapp.api.errors import under_api
 from webapp.display import LANGUAGES
 from webapp.runtime import directory, engine
 
@@ -65,7 +66,7 @@ def init_app(app: Flask) -> None:
 
     @app.before_request
     def expire_idle_session():
-        if request.path.startswith("/api/v1/") or not current_user.is_authenticated:
+        if under_api() or not current_user.is_authenticated:
             return None  # API calls authenticate by token, never by the sign-in cookie
         now = engine().clock.now()
         seen = session.get("seen_at")

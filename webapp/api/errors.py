@@ -10,6 +10,7 @@ UI_HANDLED_CODES = (400, 403, 404, 405, 413, 500)
 
 
 def under_api() -> bool:
+    """An API call (token-authenticated, JSON errors); the docs page is a signed-in page of the UI."""
     return request.path.startswith(API_PATH) and not request.path.startswith("/api/docs")
 
 
