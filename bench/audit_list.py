@@ -15,7 +15,6 @@ import argparse
 import os
 import platform
 import random
-import statistics
 import sys
 import tempfile
 import time
@@ -25,18 +24,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from list_setup import analyze, empty_engine, percentiles, signed_in_client  # noqa: E402
 from sqlalchemy import insert  # noqa: E402
 
 from engine.case_search import CaseQuery, search_cases  # noqa: E402
-from engine.clock import FrozenClock  # noqa: E402
 from engine.db import Database  # noqa: E402
-from engine.departments import SPEC_DEPARTMENTS, ensure_departments  # noqa: E402
+from engine.departments import SPEC_DEPARTMENTS  # noqa: E402
 from engine.models import NO_LIMIT, HumanTask, ProcessInstance, SlaRecord  # noqa: E402
-from engine.outbox import LogTransport  # noqa: E402
-from engine.service import WorkflowEngine  # noqa: E402
-from handlers import build_registry  # noqa: E402
-from webapp import create_app  # noqa: E402
-from webapp.demo import seed_demo_users  # noqa: E402
 
 NOW = datetime(2026, 11, 16, 1, 0, tzinfo=UTC)  # Monday 09:00 in Beijing
 PROCESSES = ("quality_feedback", "after_sales_case", "service_response", "repair", "installation")
@@ -90,11 +84,6 @@ def fill(db: Database, cases: int, versions: dict[str, int]) -> tuple[int, int]:
     return task_count, sla_count
 
 
-def percentiles(samples: list[float]) -> tuple[float, float]:
-    ordered = sorted(samples)
-    return statistics.median(ordered), ordered[max(0, int(len(ordered) * 0.95) - 1)]
-
-
 SCENARIOS: dict[str, tuple[str, CaseQuery]] = {
     "all, newest first": ("", CaseQuery()),
     "process": ("process=repair", CaseQuery(process_key="repair")),
@@ -122,26 +111,17 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=50)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
-        db = Database(args.database_url or f"sqlite:///{folder}/audit-bench.db")
-        build_registry()
-        db.drop_schema()
-        db.create_schema()
-        with db.sessions.begin() as session:
-            ensure_departments(session)
-        engine = WorkflowEngine(db, build_registry(), clock=FrozenClock(NOW), transport=LogTransport())
+        engine = empty_engine(args.database_url or f"sqlite:///{folder}/audit-bench.db", NOW)
+        db = engine.db
         versions = {key: engine.deploy((ROOT / "processes" / f"{key}.bpmn").read_bytes(), "bench").version_id
                     for key in PROCESSES}
         began = time.perf_counter()
         tasks, limits = fill(db, args.cases, versions)
-        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-            connection.exec_driver_sql("VACUUM ANALYZE" if db.is_postgresql else "ANALYZE")
+        analyze(db)
         print(f"{db.engine.dialect.name}: filled {args.cases:,} cases, {tasks:,} task rows, {limits:,} SLA records "
               f"in {time.perf_counter() - began:.0f} s")
 
-        app = create_app(engine, {"SECRET_KEY": "bench", "WTF_CSRF_ENABLED": False})
-        seed_demo_users(app.extensions["aftersales.directory"])
-        client = app.test_client()
-        client.post("/login", data={"username": "audit.ma", "password": "demo-2026"})
+        client = signed_in_client(engine, "audit.ma")
         print(f"{'scenario':<22}{'rows':>8}{'page p50':>10}{'page p95':>10}{'query p50':>11}{'query p95':>11}  (ms)")
         for name, (params, query) in SCENARIOS.items():
             url = f"/audit/instances?{params}"

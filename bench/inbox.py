@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import platform
 import random
-import statistics
 import sys
 import tempfile
 import time
@@ -23,18 +22,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from list_setup import analyze, empty_engine, percentiles, signed_in_client  # noqa: E402
 from sqlalchemy import insert  # noqa: E402
 
-from engine.clock import FrozenClock  # noqa: E402
 from engine.db import Database  # noqa: E402
-from engine.departments import SPEC_DEPARTMENTS, ensure_departments  # noqa: E402
+from engine.departments import SPEC_DEPARTMENTS  # noqa: E402
 from engine.inbox import InboxQuery, list_inbox  # noqa: E402
 from engine.models import NO_LIMIT, AuditEvent, HumanTask, ProcessInstance  # noqa: E402
-from engine.outbox import LogTransport  # noqa: E402
-from engine.service import WorkflowEngine  # noqa: E402
-from handlers import build_registry  # noqa: E402
-from webapp import create_app  # noqa: E402
-from webapp.demo import seed_demo_users  # noqa: E402
 
 NOW = datetime(2026, 11, 16, 1, 0, tzinfo=UTC)  # Monday 09:00 in Beijing
 TASKS_PER_CASE = 4
@@ -82,10 +76,6 @@ def fill(db: Database, tasks: int, events: int, version_id: int) -> None:
                 for n in range(start, min(events, start + CHUNK * 2))])
 
 
-def percentiles(samples: list[float]) -> tuple[float, float]:
-    ordered = sorted(samples)
-    return statistics.median(ordered), ordered[int(len(ordered) * 0.95) - 1]
-
 
 def main() -> None:
     parser = argparse.ArgumentParser()
@@ -95,27 +85,16 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=200)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
-        db = Database(args.database_url or f"sqlite:///{folder}/inbox-bench.db")
-        build_registry()
-        db.drop_schema()
-        db.create_schema()
-        with db.sessions.begin() as session:
-            ensure_departments(session)
-        clock = FrozenClock(NOW)
-        engine = WorkflowEngine(db, build_registry(), clock=clock, transport=LogTransport())
+        engine = empty_engine(args.database_url or f"sqlite:///{folder}/inbox-bench.db", NOW)
+        db = engine.db
         version_id = engine.deploy((ROOT / "processes" / "quality_feedback.bpmn").read_bytes(), "bench").version_id
         began = time.perf_counter()
         fill(db, args.tasks, args.events, version_id)
-        # Fresh statistics and visibility map, as autovacuum gives a running PostgreSQL database.
-        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-            connection.exec_driver_sql("VACUUM ANALYZE" if db.is_postgresql else "ANALYZE")
+        analyze(db)
         print(f"{db.engine.dialect.name}: filled {args.tasks:,} open tasks and {args.events:,} audit events "
               f"in {time.perf_counter() - began:.0f} s")
 
-        app = create_app(engine, {"SECRET_KEY": "bench", "WTF_CSRF_ENABLED": False})
-        seed_demo_users(app.extensions["aftersales.directory"])
-        client = app.test_client()
-        client.post("/login", data={"username": "qa.wang", "password": "demo-2026"})
+        client = signed_in_client(engine, "qa.wang")
         scenarios = {
             "department, by due": "/inbox?view=department",
             "my tasks": "/inbox?view=mine",
