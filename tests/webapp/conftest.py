@@ -3,10 +3,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from flask.testing import FlaskClient
 
+from engine import queries
 from engine.outbox import FileTransport
 from engine.service import WorkflowEngine
 from handlers import build_registry
@@ -91,3 +94,17 @@ def filed_case(engine):
 
 
 from tests.webapp.api_client import api  # noqa: E402,F401  (fixture: a client with a demo user's API token)
+
+SLA_DEMO = Path(__file__).parents[1] / "engine" / "diagrams" / "sla_demo.bpmn"
+
+
+def sla_demo_with_a_met_and_a_missed_limit(engine: WorkflowEngine, clock) -> int:
+    """qa.wang meets the 24-hour limit; the 1-hour closing limit is then missed by nobody in particular."""
+    engine.deploy(SLA_DEMO.read_bytes(), "owner.xu")
+    case = engine.start_instance("sla_demo", {"customer": "华东机电"}, "svc.huang")
+    [solve] = queries.list_tasks(engine.db, instance_id=case)
+    engine.claim_task(solve.id, "qa.wang")
+    engine.complete_task(solve.id, "qa.wang", {"solution": "换件", "needs_customer_info": False})
+    clock.advance(timedelta(hours=1, seconds=1))
+    engine.fire_due_timers()
+    return case

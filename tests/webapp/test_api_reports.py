@@ -1,28 +1,16 @@
 """SLA attainment over the API: auditors and admins read it for a period, by department or person."""
 from __future__ import annotations
 
-from datetime import timedelta
-from pathlib import Path
-
 import pytest
 
-from engine import queries
+from tests.webapp.conftest import sla_demo_with_a_met_and_a_missed_limit
 
-DIAGRAM = Path(__file__).parents[1] / "engine" / "diagrams" / "sla_demo.bpmn"
 NOVEMBER = "/api/v1/reports/sla-attainment?from=2026-11-01&to=2026-11-30"
 
 
 @pytest.fixture
 def month_with_limits(engine, clock):
-    """qa.wang meets the 24-hour limit; the 1-hour closing limit is then missed by nobody in particular."""
-    engine.deploy(DIAGRAM.read_bytes(), "owner.xu")
-    case = engine.start_instance("sla_demo", {"customer": "华东机电"}, "svc.huang")
-    [solve] = queries.list_tasks(engine.db, instance_id=case)
-    engine.claim_task(solve.id, "qa.wang")
-    engine.complete_task(solve.id, "qa.wang", {"solution": "换件", "needs_customer_info": False})
-    clock.advance(timedelta(hours=1, seconds=1))
-    engine.fire_due_timers()
-    return case
+    return sla_demo_with_a_met_and_a_missed_limit(engine, clock)
 
 
 @pytest.mark.parametrize("username", ["audit.ma", "admin"])

@@ -1,26 +1,15 @@
 """`aftersales sla`: a supervisor reads a case's limits and the month's attainment from the shell."""
 from __future__ import annotations
 
-from datetime import timedelta
-from pathlib import Path
-
 from click.testing import CliRunner
 
-from engine import queries
+from tests.webapp.conftest import sla_demo_with_a_met_and_a_missed_limit
 from webapp.cli import main
-
-DIAGRAM = Path(__file__).parents[1] / "engine" / "diagrams" / "sla_demo.bpmn"
 
 
 def test_records_and_attainment_from_the_shell(make_engine, database, clock):
     engine = make_engine()
-    engine.deploy(DIAGRAM.read_bytes(), "owner.xu")
-    case = engine.start_instance("sla_demo", {"customer": "华东机电"}, "svc.huang")
-    [solve] = queries.list_tasks(engine.db, instance_id=case)
-    engine.claim_task(solve.id, "qa.wang")
-    engine.complete_task(solve.id, "qa.wang", {"solution": "换件", "needs_customer_info": False})
-    clock.advance(timedelta(hours=1, seconds=1))
-    engine.fire_due_timers()  # the 1-hour closing limit is missed by nobody in particular
+    case = sla_demo_with_a_met_and_a_missed_limit(engine, clock)
 
     url = database.engine.url.render_as_string(hide_password=False)
     runner = CliRunner()
