@@ -18,7 +18,6 @@ from engine.models import (
     CaseSnapshot,
     ElementPass,
     HumanTask,
-    Incident,
     ProcessInstance,
     ProcessVersion,
     SlaRecord,
@@ -117,22 +116,6 @@ class SnapshotView:
     data: dict[str, Any]
 
 
-@dataclass(frozen=True)
-class CaseIncident:
-    """A failed automatic step of the case, its error and where its retries stand."""
-
-    id: int
-    element_id: str
-    topic: str
-    status: str
-    error: str
-    attempts: int
-    opened_at: datetime
-    last_attempt_at: datetime
-    next_retry_at: datetime | None
-    resolved_at: datetime | None
-
-
 def case_header(db: Database, instance_id: int) -> CaseHeader | None:
     with db.sessions() as session:
         row = session.get(ProcessInstance, instance_id)
@@ -218,11 +201,3 @@ def case_timeline(db: Database, instance_id: int) -> list[TimelineStep]:
             since = snapshot.after_event_id
         return [TimelineStep(e.id, e.at, e.kind, e.actor, e.element_id, e.detail or {}, data_after.get(e.id))
                 for e in events]
-
-
-def case_incidents(db: Database, instance_id: int) -> list[CaseIncident]:
-    with db.sessions() as session:
-        return [CaseIncident(i.id, i.element_id, i.topic, i.status, i.error, i.attempts, i.opened_at,
-                             i.last_attempt_at, i.next_retry_at, i.resolved_at)
-                for i in session.scalars(select(Incident).where(Incident.instance_id == instance_id)
-                                         .order_by(Incident.id))]

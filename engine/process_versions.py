@@ -1,5 +1,5 @@
 """Read side for process owners: every deployed version of every process (who deployed it when, how many
-cases still run on it), a version's BPMN file, and the open incidents with their case."""
+cases still run on it) and a version's BPMN file."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 
 from engine.db import Database
-from engine.models import Incident, ProcessInstance, ProcessVersion
+from engine.models import ProcessInstance, ProcessVersion
 
 
 @dataclass(frozen=True)
@@ -85,33 +85,3 @@ def version_file(db: Database, process_key: str, version: int | None = None) -> 
     with db.sessions() as session:
         row = session.execute(query).first()
     return VersionFile(process_key, row[0], bytes(row[1])) if row else None
-
-
-@dataclass(frozen=True)
-class IncidentDetail:
-    """An open incident with the case it holds up, as the process owners' incident list shows it."""
-
-    id: int
-    instance_id: int
-    process_key: str
-    business_key: str | None
-    element_id: str
-    topic: str
-    error: str
-    attempts: int
-    status: str
-    opened_at: datetime
-    last_attempt_at: datetime
-    next_retry_at: datetime | None
-
-
-def incident_details(db: Database, status: str | None = "open") -> list[IncidentDetail]:
-    """Incidents (open by default) joined with their case's process and business key, oldest first."""
-    query = (select(Incident, ProcessInstance.process_key, ProcessInstance.business_key)
-             .join(ProcessInstance, ProcessInstance.id == Incident.instance_id).order_by(Incident.id))
-    if status:
-        query = query.where(Incident.status == status)
-    with db.sessions() as session:
-        return [IncidentDetail(i.id, i.instance_id, key, business_key, i.element_id, i.topic, i.error, i.attempts,
-                               i.status, i.opened_at, i.last_attempt_at, i.next_retry_at)
-                for i, key, business_key in session.execute(query)]

@@ -69,14 +69,21 @@ class EventView:
 
 @dataclass(frozen=True)
 class IncidentView:
+    """A failed automatic step, the case it holds up, and where its retries stand."""
+
     id: int
     instance_id: int
+    process_key: str
+    business_key: str | None
     element_id: str
     topic: str
     status: str
     attempts: int
     error: str
+    opened_at: datetime
+    last_attempt_at: datetime
     next_retry_at: datetime | None
+    resolved_at: datetime | None
 
 
 def _task_view(row: HumanTask) -> TaskView:
@@ -134,13 +141,18 @@ def audit_trail(db: Database, instance_id: int | None = None, kind: str | None =
         return [EventView(e.at, e.kind, e.actor, e.element_id, e.detail) for e in session.scalars(query)]
 
 
-def list_incidents(db: Database, status: str | None = "open") -> list[IncidentView]:
-    query = select(Incident).order_by(Incident.id)
+def list_incidents(db: Database, status: str | None = "open", instance_id: int | None = None) -> list[IncidentView]:
+    """Incidents (open ones unless another status or None is asked), of one case when given, oldest first."""
+    query = (select(Incident, ProcessInstance.process_key, ProcessInstance.business_key)
+             .join(ProcessInstance, ProcessInstance.id == Incident.instance_id).order_by(Incident.id))
     if status:
         query = query.where(Incident.status == status)
+    if instance_id is not None:
+        query = query.where(Incident.instance_id == instance_id)
     with db.sessions() as session:
-        return [IncidentView(i.id, i.instance_id, i.element_id, i.topic, i.status, i.attempts, i.error,
-                             i.next_retry_at) for i in session.scalars(query)]
+        return [IncidentView(i.id, i.instance_id, process_key, business_key, i.element_id, i.topic, i.status,
+                             i.attempts, i.error, i.opened_at, i.last_attempt_at, i.next_retry_at, i.resolved_at)
+                for i, process_key, business_key in session.execute(query)]
 
 
 @dataclass(frozen=True)

@@ -7,9 +7,10 @@ from flask import Blueprint, Response, abort, flash, g, jsonify, redirect, rende
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from engine import queries
 from engine.catalog import DiagramError
 from engine.errors import IncidentNotOpen, NotFound
-from engine.process_versions import incident_details, list_process_versions, version_file
+from engine.process_versions import list_process_versions, version_file
 from engine.service import DeployResult
 from webapp.access import may_model
 from webapp.display import process_name
@@ -141,7 +142,7 @@ def upload():
 
 @blueprint.route("/incidents")
 def incidents():
-    return render_template("modeler/incidents.html", incidents=incident_details(engine().db))
+    return render_template("modeler/incidents.html", incidents=queries.list_incidents(engine().db))
 
 
 @blueprint.route("/incidents/<int:incident_id>/retry", methods=["POST"])
@@ -156,7 +157,7 @@ def retry(incident_id: int):
         return redirect(url_for(".incidents"))
     if not retried:
         flash(_("Incident %(id)d was closed: the case no longer waits for this handler.", id=incident_id), "warning")
-    elif any(i.id == incident_id for i in incident_details(engine().db)):
+    elif any(i.id == incident_id for i in queries.list_incidents(engine().db)):
         flash(_("Incident %(id)d: the handler failed again.", id=incident_id), "error")
     else:
         flash(_("Incident %(id)d resolved: the handler ran and the case went on.", id=incident_id), "success")

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from engine import queries
 from engine.handler_api import HandlerContext, HandlerRegistry
-from engine.process_versions import incident_details, list_process_versions, version_file
+from engine.process_versions import list_process_versions, version_file
 
 DIAGRAM = (Path(__file__).parent / "diagrams" / "simple_review.bpmn").read_bytes()
 
@@ -64,12 +65,12 @@ def test_open_incidents_name_their_case(engine, erp_down):
     engine.deploy(DIAGRAM, "owner.xu")
     erp_down["down"] = True
     instance_id = start(engine)
-    [incident] = incident_details(engine.db)
+    [incident] = queries.list_incidents(engine.db)
     assert (incident.instance_id, incident.process_key, incident.element_id, incident.topic, incident.attempts) == \
         (instance_id, "simple_review", "Task_prepare", "test.prepare", 1)
     assert "ERP is not answering" in incident.error and incident.next_retry_at is not None
     erp_down["down"] = False
     engine.retry_incident(incident.id, "owner.xu")
-    assert incident_details(engine.db) == []
-    [resolved] = incident_details(engine.db, status="resolved")
+    assert queries.list_incidents(engine.db) == []
+    [resolved] = queries.list_incidents(engine.db, status="resolved")
     assert resolved.business_key == f"SR-{instance_id:03d}"

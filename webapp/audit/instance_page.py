@@ -33,7 +33,7 @@ def instance(instance_id: int):
     db = engine().db
     timeline = case_history.case_timeline(db, instance_id)
     limits = queries.sla_records(db, instance_id=instance_id)
-    incidents = case_history.case_incidents(db, instance_id)
+    incidents = queries.list_incidents(db, status=None, instance_id=instance_id)
     people = _people({header.started_by} | {s.actor for s in timeline} | {r.person for r in limits}
                      | {s.detail.get("to") for s in timeline if s.kind == "task_handed_over"})
     return render_template("audit/instance.html", case=header, timeline=timeline, limits=limits,
