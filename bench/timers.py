@@ -1,9 +1,10 @@
-"""Benchmark: timers on PostgreSQL. 100,000 waiting instances of which 10,000 are due; timers fired per
+"""Benchmark: timers on PostgreSQL (or SQLite with one worker). 100,000 waiting instances of which 10,000 are due; timers fired per
 second with 1 and with 3 worker processes, then the delay from due time to firing (p50 / p99) while
 timers come due at a steady rate below that throughput. Targets: >= 500 timers/s, p99 <= 1 s.
 
     DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test_wrk .venv/bin/python bench/timers.py \
         [--instances 100000] [--due 10000] [--workers 1,3] [--latency-seconds 30] [--rate 0] [--profile]
+    DATABASE_URL=sqlite:////tmp/timers.db .venv/bin/python bench/timers.py --workers 1
 
 Method. One case of tests/engine/diagrams/timer_wait.bpmn (a task with a one-hour interrupting limit)
 is started through the engine; the other instances are bulk-inserted copies of it: its saved workflow,
@@ -54,7 +55,8 @@ T0 = datetime(2026, 11, 16, 1, 0, tzinfo=UTC)  # Monday 09:00 in Beijing: the te
 FIRE_AT = T0 + timedelta(days=1)  # the throughput run's frozen "now"
 LATENCY_AT = FIRE_AT + timedelta(hours=1)  # business time when the latency run starts
 UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-CLONED = ("human_tasks", "sla_records")  # rows the engine reads when it fires; audit history is not copied
+# Rows the engine reads when it fires (the path taken and the last case data included); audit history is not copied.
+CLONED = ("human_tasks", "sla_records", "element_passes", "case_snapshots")
 CHUNK = 5000
 WORKER_LOG = Path("/tmp/bench_timers_workers.log")  # the workers' stderr (errors, failed deliveries)
 
@@ -117,7 +119,7 @@ def clone(db: Database, template_id: int, dues: list[datetime]) -> list[int]:
             for name in CLONED:
                 for row in rows[name]:
                     copy = _shifted(row, delta, swap) | {"instance_id": new_id}
-                    copy.pop("id")
+                    copy.pop("id", None)  # element_passes are keyed by case and element
                     batch[name].append(copy)
             ids.append(new_id)
         with db.engine.begin() as conn:
@@ -125,8 +127,9 @@ def clone(db: Database, template_id: int, dues: list[datetime]) -> list[int]:
                 if values:
                     conn.execute(insert(Base.metadata.tables[name]), values)
     with db.engine.begin() as conn:
-        conn.execute(text("SELECT setval(pg_get_serial_sequence('process_instances', 'id'), "
-                          "(SELECT max(id) FROM process_instances))"))
+        if db.is_postgresql:  # SQLite continues after the largest id by itself
+            conn.execute(text("SELECT setval(pg_get_serial_sequence('process_instances', 'id'), "
+                              "(SELECT max(id) FROM process_instances))"))
         conn.execute(text("ANALYZE"))
     return ids
 
@@ -314,8 +317,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--poll", type=float, default=1.0, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if not (args.database_url or "").startswith("postgresql"):
-        parser.error("needs PostgreSQL: set DATABASE_URL or --database-url (never the shared database 'test')")
+    if not (args.database_url or "").startswith(("postgresql", "sqlite")):
+        parser.error("set DATABASE_URL or --database-url: a PostgreSQL database (never the shared 'test') "
+                     "or a new SQLite file")
+    if args.database_url.startswith("sqlite") and args.workers != "1" and not args.worker:
+        # The embedded default runs one worker; SQLite has one writer at a time, so more share nothing.
+        parser.error("SQLite runs one worker: pass --workers 1")
     if args.worker:
         worker_main(args)
         return
