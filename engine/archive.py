@@ -7,7 +7,8 @@ a table belongs to them through it, and every other table must be declared here 
 tied to a case with the column that dates them, or never exported); `table_plan` refuses an undeclared one.
 
 The file: manifest.json (what, when, by whom, versions, rows and SHA-256 of every member), one JSON-lines
-file per table (`<table>.jsonl`, one row per line, datetimes ISO 8601 UTC) and the BPMN of every process
+file per table (`<table>.jsonl`, one row per line, datetimes ISO 8601 UTC), `case_index.jsonl` (one line per
+case: when, process, customer, problem category) and the BPMN of every process
 version the cases ran on (`bpmn/<process>-v<version>.bpmn`). Rows are streamed from the database, never
 held in memory. Password hashes and API token hashes are never written.
 """
@@ -25,7 +26,7 @@ from importlib import metadata as package_metadata
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Column, Table, and_, insert, inspect, or_, select, text
+from sqlalchemy import Column, Table, and_, func, insert, inspect, or_, select, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql import ColumnElement, Select
 from sqlalchemy.types import JSON, Date, LargeBinary, Numeric, Time
@@ -37,6 +38,7 @@ FORMAT = "aftersales-records/1"
 MANIFEST = "manifest.json"
 CASES_TABLE = "process_instances"
 VERSIONS_TABLE = "process_versions"
+CASE_INDEX, CASE_INDEX_FILE = "case_index", "case_index.jsonl"
 
 # Read as they are now, whole, for the archive to be understood alone (who a username was, which days
 # were off); never deleted by a purge.
@@ -275,6 +277,8 @@ def write_archive(connection: Connection, path: Path, selection: Selection, head
                     digest.update(line)
                     count += 1
             rows[part.name], members[part.file], kinds[part.name] = count, digest.hexdigest(), part.kind
+        rows[CASE_INDEX], members[CASE_INDEX_FILE] = _write_case_index(connection, archive, selection)
+        kinds[CASE_INDEX] = "index"
         versions = Base.metadata.tables[VERSIONS_TABLE]
         version_query = statement(plan.part(VERSIONS_TABLE), selection).with_only_columns(
             versions.c.process_key, versions.c.version, versions.c.bpmn)
@@ -294,6 +298,29 @@ def write_archive(connection: Connection, path: Path, selection: Selection, head
         }
         archive.writestr(MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=True))
     return ArchiveSummary(path, rows, members, file_sha256(path), manifest)
+
+
+def _write_case_index(connection: Connection, archive: zipfile.ZipFile, selection: Selection) -> tuple[int, str]:
+    """One line per case: when, which process, the customer and the problem category its tasks carried
+    (the procedure files cases by time, customer type and problem type)."""
+    cases = Base.metadata.tables[CASES_TABLE]
+    tasks = Base.metadata.tables["human_tasks"]
+    customer = (select(func.max(tasks.c.customer)).where(tasks.c.instance_id == cases.c.id)
+                .scalar_subquery().label("customer"))
+    category = (select(func.max(tasks.c.category)).where(tasks.c.instance_id == cases.c.id)
+                .scalar_subquery().label("category"))
+    query = (select(cases.c.id, cases.c.process_key, cases.c.business_key, cases.c.status, cases.c.started_at,
+                    cases.c.ended_at, customer, category)
+             .where(cases.c.id.in_(selection.case_ids)).order_by(cases.c.started_at, cases.c.id))
+    digest, count = hashlib.sha256(), 0
+    with archive.open(CASE_INDEX_FILE, "w", force_zip64=True) as member:
+        for row in connection.execute(query, execution_options={"yield_per": 1000}):
+            line = (json.dumps({k: _json_value(v) for k, v in row._mapping.items()}, ensure_ascii=False,
+                               sort_keys=True, separators=(",", ":")) + "\n").encode()
+            member.write(line)
+            digest.update(line)
+            count += 1
+    return count, digest.hexdigest()
 
 
 def _row_json(part: TablePart, row) -> dict[str, Any]:

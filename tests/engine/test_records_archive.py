@@ -113,6 +113,10 @@ def test_export_holds_the_period_cases_with_all_their_rows_and_no_secrets(consul
         assert set(zf.namelist()) == {"manifest.json", *manifest["members"]}
 
         assert {c["id"] for c in jsonl(zf, "process_instances")} == {answered, last_minute}
+        index = jsonl(zf, "case_index")  # filed by time, customer and problem type
+        assert [(c["id"], c["business_key"], c["status"], c["customer"]) for c in index] == [
+            (answered, "ZX-2026-0001", "completed", "华东机电有限公司"), (last_minute, "ZX-2026-0002", "running", "西北重工")]
+        assert index[0]["started_at"] == "2026-11-16T01:00:00+00:00"
         in_db = rows_of(database, [answered, last_minute])
         for table in ("human_tasks", "audit_events", "sla_records", "element_passes", "case_snapshots",
                       "technical_consultations", "customer_service_file_entries"):
