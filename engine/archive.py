@@ -432,7 +432,19 @@ def restore_cases(db: Database, path: Path) -> dict[str, int]:
             if batch:
                 connection.execute(insert(part.table), batch)
             restored[part.name] = count
+            if count and db.is_postgresql:
+                _sequence_past_restored_ids(connection, part.table)
     return restored
+
+
+def _sequence_past_restored_ids(connection: Connection, table: Table) -> None:
+    """PostgreSQL: rows inserted with their ids leave the id sequence alone; move it past them (never back)."""
+    if "id" not in table.c or not table.c.id.primary_key:
+        return
+    sequence = connection.scalar(text("SELECT pg_get_serial_sequence(:table, 'id')"), {"table": table.name})
+    if sequence:
+        connection.execute(text(f"SELECT setval('{sequence}', GREATEST((SELECT max(id) FROM {table.name}), "
+                                f"(SELECT last_value FROM {sequence})))"))
 
 
 def _typed_row(part: TablePart, row: dict[str, Any]) -> dict[str, Any]:

@@ -8,7 +8,7 @@ import zipfile
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlalchemy import Column, Integer, String, Table, func, select
+from sqlalchemy import Column, Integer, String, Table, func, select, text
 
 from engine import api_tokens, archive, queries, retention
 from engine.db import Base
@@ -269,3 +269,23 @@ def test_latest_cut_off_is_today_retention_years_ago():
     # Beijing's date, not UTC's: 2036-11-16 23:30 UTC is the 17th in Beijing.
     assert retention.latest_allowed_cut_off(datetime(2036, 11, 16, 23, 30, tzinfo=UTC), 10) == date(2026, 11, 17)
     assert retention.latest_allowed_cut_off(datetime(2036, 2, 29, 12, tzinfo=BEIJING), 10) == date(2026, 2, 28)
+
+
+def test_a_purged_archive_restores_into_an_empty_database_that_then_goes_on(consultations, old_and_new_cases, clock,
+                                                                            database, tmp_path):
+    """After a disaster the archive is all there is: its cases come back, and new cases get new numbers."""
+    old, _running, _newer = old_and_new_cases
+    old_rows = rows_of(database, [old])
+    clock.set(datetime(2040, 1, 1, 9, 0, tzinfo=BEIJING))
+    path = tmp_path / "purged.zip"
+    retention.purge(database, clock, YEARS, date(2027, 1, 1), path, "admin")
+    with database.engine.begin() as connection:  # everything else lost, the schema and departments left
+        for table in reversed(Base.metadata.sorted_tables):
+            if table.name not in ("departments", "users", "memberships", "calendar_settings"):
+                connection.execute(table.delete())
+                if database.is_postgresql and "id" in table.c:  # a new database: numbering from 1
+                    connection.execute(text(f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), 1, false)"))
+    archive.restore_cases(database, path)
+    assert rows_of(database, [old]) == old_rows
+    later = consult(consultations)
+    assert later > old and rows_of(database, [later])["human_tasks"] == 1
