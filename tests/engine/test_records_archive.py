@@ -289,3 +289,40 @@ def test_a_purged_archive_restores_into_an_empty_database_that_then_goes_on(cons
     assert rows_of(database, [old]) == old_rows
     later = consult(consultations)
     assert later > old and rows_of(database, [later])["human_tasks"] == 1
+
+
+def feedback_with_a_reviewed_plan(database, clock, case: int, number: str) -> None:
+    """A business record of the case with rows that reach it only through foreign keys (plan → feedback)."""
+    from handlers.customer_feedback import CustomerFeedback, ImprovementPlan, PlanReview
+
+    with database.sessions.begin() as session:
+        feedback = CustomerFeedback(feedback_no=number, instance_id=case, channel="phone", customer="华东机电",
+                                    received_at=clock.now())
+        session.add(feedback)
+        session.flush()
+        plan = ImprovementPlan(feedback_id=feedback.id, version=1, short_term_fix="更换密封圈", long_term_change="改进设计",
+                               schedule="Q1", owners="rd.zhao", implementation="fix", drafted_by="rd.zhao",
+                               drafted_at=clock.now())
+        session.add(plan)
+        session.flush()
+        session.add(PlanReview(plan_id=plan.id, department="quality", role="head", decision="approve",
+                               reviewer="qa.wang", reviewed_at=clock.now()))
+
+
+def test_rows_reached_through_foreign_keys_go_with_their_case(consultations, old_and_new_cases, clock, database,
+                                                              tmp_path):
+    old, _running, newer = old_and_new_cases
+    feedback_with_a_reviewed_plan(database, clock, old, "FK-OLD")
+    feedback_with_a_reviewed_plan(database, clock, newer, "FK-NEW")
+    clock.set(datetime(2040, 1, 1, tzinfo=BEIJING))
+    path = tmp_path / "purged.zip"
+    result = retention.purge(database, clock, YEARS, date(2027, 1, 1), path, "admin")
+    assert {t: result.rows[t] for t in ("customer_feedback", "improvement_plans", "improvement_plan_reviews")} == \
+        {"customer_feedback": 1, "improvement_plans": 1, "improvement_plan_reviews": 1}
+    [feedback] = archive.read_rows(path, "customer_feedback")
+    [plan] = archive.read_rows(path, "improvement_plans")
+    [review] = archive.read_rows(path, "improvement_plan_reviews")
+    assert feedback["feedback_no"] == "FK-OLD" and plan["feedback_id"] == feedback["id"]
+    assert review["plan_id"] == plan["id"]
+    left = rows_of(database, [newer])
+    assert (left["customer_feedback"], left["improvement_plans"], left["improvement_plan_reviews"]) == (1, 1, 1)
