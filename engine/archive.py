@@ -57,6 +57,8 @@ DATED_TABLES: dict[str, tuple[str, ...]] = {
 UNATTACHED_ROWS_DATED_BY = {"audit_events": "at", "outbox_messages": "created_at", "quality_figures": "entered_at"}
 NOT_EXPORTED = {"api_tokens": "credentials of other systems; only their hashes are stored and those never leave"}
 SECRET_COLUMNS = {"users": frozenset({"password_hash"}), "api_tokens": frozenset({"token_hash"})}
+# A column named like this is taken for a secret until SECRET_COLUMNS leaves it out.
+SECRET_NAME_PARTS = ("password", "secret", "token_hash", "api_key")
 
 
 class ArchiveError(Exception):
@@ -140,11 +142,13 @@ def table_plan() -> TablePlan:
     for name, column in UNATTACHED_ROWS_DATED_BY.items():
         if name in parts and column not in parts[name].table.c:
             unclassified.append(f"{name} (no column {column})")
-    for table in tables:
-        instance_id = table.c.get("instance_id")
-        if (instance_id is not None and instance_id.nullable and table.name not in UNATTACHED_ROWS_DATED_BY
-                and table.name in parts):
-            unclassified.append(f"{table.name} (rows without a case: declare UNATTACHED_ROWS_DATED_BY)")
+    for part in parts.values():
+        link = part.table.c[part.parent_link[0]] if part.parent_link else part.table.c.get("instance_id")
+        if link is not None and link.nullable and part.name not in UNATTACHED_ROWS_DATED_BY:
+            unclassified.append(f"{part.name} (rows without a case: declare UNATTACHED_ROWS_DATED_BY)")
+        for column in part.columns:
+            if any(word in column.name for word in SECRET_NAME_PARTS):
+                unclassified.append(f"{part.name}.{column.name} (a secret? declare SECRET_COLUMNS)")
     if unclassified:
         raise UnclassifiedTables(
             "tables neither exported nor declared reference data / not exported in engine/archive.py: "

@@ -85,6 +85,16 @@ def test_a_new_table_that_fits_no_rule_fails_until_declared():
     archive.table_plan()  # the metadata is whole again
 
 
+def test_a_new_case_table_with_a_secret_column_fails_until_declared():
+    webhooks = Table("customer_webhooks", Base.metadata, Column("id", Integer, primary_key=True),
+                     Column("instance_id", Integer, nullable=False), Column("signing_secret", String(80)))
+    try:
+        with pytest.raises(archive.UnclassifiedTables, match="customer_webhooks.signing_secret"):
+            archive.table_plan()
+    finally:
+        Base.metadata.remove(webhooks)
+
+
 def test_export_holds_the_period_cases_with_all_their_rows_and_no_secrets(consultations, clock, database, tmp_path):
     engine = consultations
     token = api_tokens.issue(database, clock, "ts.qian", "CRM", "admin")
