@@ -16,6 +16,7 @@ from engine.errors import EngineError
 from engine.forms import InvalidForm
 from engine.worker import DEFAULT_POLL_SECONDS, run_worker
 from webapp.cli_engineers import engineers, warranties
+from webapp.cli_records import export, purge
 from webapp.cli_schedules import schedules
 from webapp.cli_sla import sla
 from webapp.cli_tokens import token
@@ -366,3 +367,5 @@ main.add_command(engineers)
 main.add_command(warranties)
 main.add_command(schedules)
 main.add_command(token)
+main.add_command(export)
+main.add_command(purge)
