@@ -130,6 +130,7 @@ def event_label(kind: str) -> str:
         "sla_warned": _("Limit nearly due"), "sla_met": _("Limit met"), "sla_breached": _("Limit missed"),
         "sla_paused": _("Limits paused, waiting on the customer"), "sla_resumed": _("Limits resumed"),
         "sla_cancelled": _("Limit no longer applies"), "calendar_changed": _("Business calendar changed"),
+        "records_purged": _("Records purged after the retention period"),
     }
     return labels.get(kind, kind)
 
