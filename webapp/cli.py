@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import json
 import logging
+import signal
 import sys
+import threading
 from pathlib import Path
 
 import click
@@ -261,10 +263,14 @@ def worker(engine, once: bool, poll: float | None) -> None:
         return
     click.echo(f"timer worker running on {engine.db.engine.url.render_as_string(hide_password=True)}, "
                f"polling every {poll:g} s or sooner when a timer comes due (Ctrl-C to stop)")
+    stop = threading.Event()
+    # `docker compose stop` (and systemd) send SIGTERM: finish the round in hand, then stop.
+    signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
     try:
-        run_worker(engine, poll)
+        run_worker(engine, poll, stop)
     except KeyboardInterrupt:
-        click.echo("timer worker stopped")
+        pass
+    click.echo("timer worker stopped")
 
 
 @main.command()
@@ -277,8 +283,6 @@ def worker(engine, once: bool, poll: float | None) -> None:
 @click.pass_obj
 def serve(engine, host: str, port: int, poll: float | None, no_worker: bool, no_demo_users: bool) -> None:
     """Initialise the database, then run the web app and the timer worker in one process."""
-    import threading
-
     import waitress
 
     from webapp import create_app
