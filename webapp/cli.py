@@ -261,11 +261,11 @@ def worker(engine, once: bool, poll: float | None) -> None:
         for error in tick.errors:
             click.echo(f"error: {error}", err=True)
         return
-    click.echo(f"timer worker running on {engine.db.engine.url.render_as_string(hide_password=True)}, "
-               f"polling every {poll:g} s or sooner when a timer comes due (Ctrl-C to stop)")
     stop = threading.Event()
     # `docker compose stop` (and systemd) send SIGTERM: finish the round in hand, then stop.
     signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
+    click.echo(f"timer worker running on {engine.db.engine.url.render_as_string(hide_password=True)}, "
+               f"polling every {poll:g} s or sooner when a timer comes due (Ctrl-C to stop)")
     try:
         run_worker(engine, poll, stop)
     except KeyboardInterrupt:
