@@ -96,6 +96,12 @@ def test_a_bad_value_is_refused_with_the_variable_named(variable, value, message
     assert str(refused.value) == message
 
 
+def test_the_readme_documents_every_variable():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    table = readme[readme.index("## Configuration"):readme.index("## Production (docker compose)")]
+    assert [name for name in Settings.variables() if f"`{name}`" not in table] == []
+
+
 def test_the_secrets_stay_out_of_logged_settings():
     shown = repr(Settings.from_env(EVERY_VARIABLE))
     assert "k" * 64 not in shown and "smtp-secret" not in shown and "a-long-admin-password" not in shown
