@@ -1,6 +1,9 @@
 """Chinese business calendar: working-day limits skip weekends and public holidays, and count the
 officially adjusted working weekends (调休上班); working-hour limits count only the company's working
-hours (08:30-17:30 Beijing time unless the company says otherwise) on working days."""
+hours (08:30-17:30 Beijing time unless the company says otherwise) on working days.
+
+The public holidays are those of one region of the `holidays` package (AFTERSALES_CALENDAR_REGION,
+China by default), so a subsidiary abroad runs the same diagrams on its own country's calendar."""
 from __future__ import annotations
 
 import math
@@ -12,6 +15,21 @@ import holidays
 
 BUSINESS_TZ = ZoneInfo("Asia/Shanghai")
 _SEARCH_DAYS = 3700  # no company is closed for ten years: beyond this a calendar is broken
+DEFAULT_REGION = "CN"
+
+
+class UnknownRegion(ValueError):
+    """The `holidays` package has no calendar for this region code."""
+
+
+def public_holidays(region: str = DEFAULT_REGION) -> holidays.HolidayBase:
+    """The public holidays (and official working weekends) of `region`, an ISO country code such as CN."""
+    code = region.strip().upper()
+    try:
+        return holidays.country_holidays(code)
+    except NotImplementedError:
+        raise UnknownRegion(f"the holidays package has no calendar for region '{region}' "
+                            f"(use an ISO country code such as CN, HK, DE)") from None
 
 
 def parse_clock_time(value: time | str, what: str = "a time") -> time:
@@ -69,11 +87,14 @@ class WorkingHours:
 
 
 class BusinessCalendar:
-    """Working days and hours of one company: the `holidays` China calendar plus company overrides."""
+    """Working days and hours of one company: the `holidays` calendar of its region (China unless
+    configured otherwise) plus company overrides."""
 
     def __init__(self, extra_days_off: set[date] | None = None, extra_working_days: set[date] | None = None,
-                 tz: ZoneInfo = BUSINESS_TZ, hours: WorkingHours | None = None) -> None:
-        self._china = holidays.China()
+                 tz: ZoneInfo = BUSINESS_TZ, hours: WorkingHours | None = None,
+                 region: str = DEFAULT_REGION) -> None:
+        self._public = public_holidays(region)
+        self.region = region.strip().upper()
         self.extra_days_off = set(extra_days_off or ())
         self.extra_working_days = set(extra_working_days or ())
         self.tz = tz
@@ -84,7 +105,7 @@ class BusinessCalendar:
             return True
         if day in self.extra_days_off:
             return False
-        return self._china.is_working_day(day)
+        return self._public.is_working_day(day)
 
     def add_working_days(self, start: datetime, days: float) -> datetime:
         """The moment `days` working days after `start`, at the same local time of day.

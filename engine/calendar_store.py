@@ -12,7 +12,7 @@ from datetime import date, datetime, time
 from sqlalchemy import Date, Integer, String, Time, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from engine.calendar import BusinessCalendar, WorkingHours
+from engine.calendar import DEFAULT_REGION, BusinessCalendar, WorkingHours
 from engine.db import Base, Database, UtcDateTime
 
 DAY_KINDS = ("day_off", "working_day")
@@ -87,8 +87,8 @@ def _hours_of(row: CalendarSettings | None) -> WorkingHours:
     return WorkingHours(row.work_start, row.work_end, row.lunch_start, row.lunch_end)
 
 
-def load_calendar(session: Session) -> tuple[BusinessCalendar, int]:
-    """The company calendar as stored, with the revision it was read at.
+def load_calendar(session: Session, region: str = DEFAULT_REGION) -> tuple[BusinessCalendar, int]:
+    """The company calendar as stored (on top of `region`'s public holidays), with the revision it was read at.
 
     The revision is read first: an edit committed in between makes the copy look older than it is,
     so it is reloaded at the next check, never kept stale under a newer revision."""
@@ -97,7 +97,7 @@ def load_calendar(session: Session) -> tuple[BusinessCalendar, int]:
     days = session.scalars(select(CalendarDay)).all()
     calendar = BusinessCalendar(extra_days_off={d.day for d in days if d.kind == "day_off"},
                                 extra_working_days={d.day for d in days if d.kind == "working_day"},
-                                hours=_hours_of(settings))
+                                hours=_hours_of(settings), region=region)
     return calendar, revision
 
 
@@ -171,8 +171,9 @@ class DatabaseCalendar:
     `check_seconds` (operational time, not business time) or at once after `invalidate()`."""
 
     def __init__(self, db: Database, check_seconds: float = 5.0,
-                 monotonic: Callable[[], float] = monotonic_time.monotonic) -> None:
+                 monotonic: Callable[[], float] = monotonic_time.monotonic, region: str = DEFAULT_REGION) -> None:
         self.db = db
+        self.region = region
         self.check_seconds = check_seconds
         self._monotonic = monotonic
         self._calendar: BusinessCalendar | None = None
@@ -187,7 +188,7 @@ class DatabaseCalendar:
                 return self._calendar
             with self.db.sessions() as session:
                 if self._calendar is None or calendar_revision(session) != self._revision:
-                    self._calendar, self._revision = load_calendar(session)
+                    self._calendar, self._revision = load_calendar(session, self.region)
             self._checked_at = now
             return self._calendar
 

@@ -59,6 +59,8 @@ class EngineSettings:
     # How often (seconds, at most) an engine checks whether the company calendar changed in the
     # database; an edit through the same engine is seen at once.
     calendar_check_seconds: float = 5.0
+    # The public holidays under the company calendar: a region code of the `holidays` package.
+    calendar_region: str = "CN"
 
     @property
     def max_handler_attempts(self) -> int:
@@ -132,7 +134,8 @@ class WorkflowEngine(CalendarCommands, ScheduleCommands):
         self.transports = Transports.of(transport)
         self.settings = settings or EngineSettings()
         self.outbox = OutboxRelay(db, self.transports, self.clock, batch=self.settings.worker_batch)
-        self._stored_calendar = calendar_store.DatabaseCalendar(db, self.settings.calendar_check_seconds)
+        self._stored_calendar = calendar_store.DatabaseCalendar(
+            db, self.settings.calendar_check_seconds, region=self.settings.calendar_region)
         self._versions: dict[int, DeployedVersion] = {}
         self._versions_lock = threading.Lock()
         self._warm = WarmWorkflows(self.settings.warm_workflows)

@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from engine.calendar import DEFAULT_REGION, UnknownRegion, public_holidays
+
 DEFAULT_DATABASE_URL = "sqlite:///aftersales.db"
 PROJECT_PROCESSES = Path(__file__).resolve().parents[1] / "processes"
 
@@ -43,13 +45,17 @@ class Settings:
     webhook_url: str | None = None
     outbox_file: str | None = None
     worker_poll_seconds: float = 1.0
-    calendar_region: str = "CN"
+    calendar_region: str = DEFAULT_REGION
     retention_years: int = 10
     login_max_failures: int = 5
     login_lockout_minutes: int = 15
     password_min_length: int = 10
     processes_dir: Path = PROJECT_PROCESSES
     instance_path: str | None = None
+    # `aftersales init` on a database without users: an administrator `admin` with this password, and the
+    # demo users of every department when demo_users is on (a trial, never production).
+    admin_password: str | None = field(default=None, repr=False)
+    demo_users: bool = False
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -65,6 +71,11 @@ class Settings:
             from_address=read.text("AFTERSALES_SMTP_FROM") or "aftersales@localhost",
             timeout=read.number("AFTERSALES_SMTP_TIMEOUT", 30.0, minimum=1),
         )
+        password_min_length = read.integer("AFTERSALES_PASSWORD_MIN_LENGTH", 10, minimum=8)
+        admin_password = read.text("AFTERSALES_ADMIN_PASSWORD")
+        if admin_password is not None and len(admin_password) < password_min_length:
+            raise SettingsError(f"AFTERSALES_ADMIN_PASSWORD must be at least {password_min_length} characters long, "
+                                f"not {len(admin_password)}")
         return cls(
             database_url=read.text("DATABASE_URL") or DEFAULT_DATABASE_URL,
             secret_key=read.text("AFTERSALES_SECRET_KEY"),
@@ -74,18 +85,21 @@ class Settings:
             webhook_url=read.text("AFTERSALES_WEBHOOK_URL"),
             outbox_file=read.text("AFTERSALES_OUTBOX_FILE"),
             worker_poll_seconds=read.number("AFTERSALES_WORKER_POLL", 1.0, minimum=0.05),
-            calendar_region=(read.text("AFTERSALES_CALENDAR_REGION") or "CN").upper(),
+            calendar_region=read.region("AFTERSALES_CALENDAR_REGION", DEFAULT_REGION),
             retention_years=read.integer("AFTERSALES_RETENTION_YEARS", 10, minimum=1),
             login_max_failures=read.integer("AFTERSALES_LOGIN_MAX_FAILURES", 5, minimum=1),
             login_lockout_minutes=read.integer("AFTERSALES_LOGIN_LOCKOUT_MINUTES", 15, minimum=1),
-            password_min_length=read.integer("AFTERSALES_PASSWORD_MIN_LENGTH", 10, minimum=8),
+            password_min_length=password_min_length,
             processes_dir=Path(read.text("AFTERSALES_PROCESSES") or PROJECT_PROCESSES),
             instance_path=read.text("AFTERSALES_INSTANCE_PATH"),
+            admin_password=admin_password,
+            demo_users=read.flag("AFTERSALES_DEMO_USERS", False),
         )
 
     @classmethod
     def variables(cls) -> list[str]:
         """The names of the variables read (the README documents each)."""
+        cls.from_env({})  # reading an empty environment names every variable once
         return sorted(_Reader.seen)
 
 
@@ -145,6 +159,17 @@ class _Reader:
         if value.lower() not in options:
             raise SettingsError(f"{name} must be one of {', '.join(options)}, not '{value}'")
         return value.lower()
+
+    def region(self, name: str, default: str) -> str:
+        value = self.text(name)
+        if value is None:
+            return default
+        try:
+            public_holidays(value)
+        except UnknownRegion:
+            raise SettingsError(f"{name} must be a country code the holidays package knows (e.g. CN, HK, DE), "
+                                f"not '{value}'") from None
+        return value.upper()
 
 
 def _check_range(name: str, number: float, minimum: float | None, maximum: float | None) -> None:

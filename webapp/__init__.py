@@ -1,7 +1,6 @@
 """The web app: department inbox, auditors' area, process owners' modeller and the REST API. Application factory."""
 from __future__ import annotations
 
-import os
 import secrets
 from datetime import timedelta
 from pathlib import Path
@@ -12,17 +11,23 @@ from flask import Flask
 from engine.catalog import MAX_DIAGRAM_BYTES
 from engine.directory import Directory
 from engine.service import WorkflowEngine
+from engine.settings import Settings, load_settings
 
 
-def create_app(engine: WorkflowEngine | None = None, config: dict[str, Any] | None = None) -> Flask:
-    """Build the app around one engine (built from the environment when not given)."""
-    app = Flask(__name__, instance_path=os.environ.get("AFTERSALES_INSTANCE_PATH") or None)
+def create_app(engine: WorkflowEngine | None = None, config: dict[str, Any] | None = None,
+               settings: Settings | None = None) -> Flask:
+    """Build the app around one engine (built from the settings when not given).
+
+    `settings` default to the environment (a bad value raises SettingsError naming the variable, so
+    gunicorn stops at start); `config` overrides Flask settings afterwards (tests use it)."""
+    settings = settings or load_settings()
+    app = Flask(__name__, instance_path=settings.instance_path)
     app.config.update(
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
-        SESSION_COOKIE_SECURE=os.environ.get("AFTERSALES_SECURE_COOKIES", "") == "1",
+        SESSION_COOKIE_SECURE=settings.secure_cookies,
         # A signed-in user who does nothing for this long signs in again (checked against the engine's clock).
-        SESSION_IDLE_MINUTES=int(os.environ.get("AFTERSALES_SESSION_IDLE_MINUTES", "120")),
+        SESSION_IDLE_MINUTES=settings.session_idle_minutes,
         PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
         BABEL_DEFAULT_LOCALE="zh",
         BABEL_DEFAULT_TIMEZONE="Asia/Shanghai",
@@ -33,11 +38,11 @@ def create_app(engine: WorkflowEngine | None = None, config: dict[str, Any] | No
     )
     app.config.update(config or {})
     if not app.config.get("SECRET_KEY"):
-        app.config["SECRET_KEY"] = os.environ.get("AFTERSALES_SECRET_KEY") or _instance_secret(app)
+        app.config["SECRET_KEY"] = settings.secret_key or _instance_secret(app)
 
     if engine is None:
         from webapp.composition import build_engine
-        engine = build_engine()
+        engine = build_engine(settings=settings)
     app.extensions["aftersales.engine"] = engine
     app.extensions["aftersales.directory"] = Directory(engine.db, engine.clock)
 

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import json
 import logging
+import signal
 import sys
+import threading
 from pathlib import Path
 
 import click
@@ -14,13 +16,16 @@ from engine.catalog import DiagramError
 from engine.directory import Directory
 from engine.errors import EngineError
 from engine.forms import InvalidForm
-from engine.worker import DEFAULT_POLL_SECONDS, run_worker
+from engine.settings import Settings, SettingsError, load_settings
+from engine.worker import run_worker
 from webapp.cli_engineers import engineers, warranties
 from webapp.cli_records import export, purge
 from webapp.cli_schedules import schedules
 from webapp.cli_sla import sla
 from webapp.cli_tokens import token
-from webapp.composition import PROCESSES_DIR, build_engine, initialise
+from webapp.composition import build_engine, initialise, processes_dir
+
+_SETTINGS = "aftersales.settings"
 
 
 def _fail(message: str) -> None:
@@ -48,21 +53,66 @@ def _initialise(engine) -> None:
         _fail(str(err))
 
 
+def _settings() -> Settings:
+    """The settings the `main` group read at start (see the README's Configuration table)."""
+    return click.get_current_context().meta[_SETTINGS]
+
+
+def _print_first_users(created: list, admin_password: str | None) -> None:
+    from webapp.demo import DEMO_PASSWORD
+
+    if not created:
+        return
+    click.echo(f"\nDemo users created (password for all: {DEMO_PASSWORD}"
+               f"{', admin: AFTERSALES_ADMIN_PASSWORD' if admin_password else ''}; shown only this once):")
+    for user in created:
+        roles = ", ".join([f"{code}:{role}" for code, role in user.departments.items()] + list(user.roles))
+        click.echo(f"  {user.username:<12} {user.display_name:<8} {roles}")
+
+
+def _seed_first_users(engine, settings: Settings, demo_users: bool) -> None:
+    """On a database without users: the demo users (when asked for) or the administrator from
+    AFTERSALES_ADMIN_PASSWORD, so someone can sign in; say so when nobody can."""
+    from webapp.demo import ADMIN_USERNAME, seed_admin, seed_demo_users
+
+    directory = Directory(engine.db, engine.clock)
+    if directory.users():
+        return
+    if demo_users:
+        _print_first_users(seed_demo_users(directory, settings.admin_password), settings.admin_password)
+    elif settings.admin_password:
+        seed_admin(directory, settings.admin_password)
+        click.echo(f"administrator {ADMIN_USERNAME} created (password: AFTERSALES_ADMIN_PASSWORD)")
+    else:
+        click.echo("no user can sign in yet: set AFTERSALES_ADMIN_PASSWORD and run `aftersales init` again, "
+                   "or add one with `aftersales user add`")
+
+
 @click.group()
-@click.option("--database-url", envvar="DATABASE_URL", default=None, help="SQLAlchemy URL (default: SQLite file)")
+@click.option("--database-url", default=None, help="SQLAlchemy URL (default: DATABASE_URL, else a SQLite file)")
 @click.pass_context
 def main(ctx: click.Context, database_url: str | None) -> None:
     """After-sales workflow system."""
+    try:
+        settings = load_settings()
+    except SettingsError as err:
+        click.echo(f"configuration error: {err}", err=True)
+        sys.exit(2)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("spiff").setLevel(logging.WARNING)  # one INFO line per task state change
-    ctx.obj = build_engine(database_url)
+    ctx.meta[_SETTINGS] = settings
+    ctx.obj = build_engine(database_url, settings=settings)
 
 
 @main.command()
 @click.pass_obj
 def init(engine) -> None:
-    """Create the database, seed the departments and deploy every diagram in processes/."""
+    """Create the database, seed the departments, deploy every diagram in processes/ and, on a database
+    without users, create the administrator (AFTERSALES_ADMIN_PASSWORD) or the demo users
+    (AFTERSALES_DEMO_USERS=1)."""
     _initialise(engine)
+    settings = _settings()
+    _seed_first_users(engine, settings, settings.demo_users)
 
 
 @main.command()
@@ -71,7 +121,7 @@ def init(engine) -> None:
 @click.pass_obj
 def deploy(engine, path: str | None, actor: str) -> None:
     """Deploy one .bpmn file, or every one in a directory (default: processes/)."""
-    target = Path(path) if path else PROCESSES_DIR
+    target = Path(path) if path else processes_dir()
     try:
         results = engine.deploy_directory(target, actor) if target.is_dir() else \
             [engine.deploy(target.read_bytes(), actor, filename=target.name)]
@@ -198,11 +248,13 @@ def retry(engine, incident_id, actor) -> None:
 
 @main.command()
 @click.option("--once", is_flag=True, help="one round, then exit")
-@click.option("--poll", default=DEFAULT_POLL_SECONDS, show_default=True,
-              help="longest pause between idle rounds (it wakes sooner when a timer comes due)")
+@click.option("--poll", type=float, default=None,
+              help="longest pause (seconds) between idle rounds, it wakes sooner when a timer comes due "
+                   "(default: AFTERSALES_WORKER_POLL, else 1)")
 @click.pass_obj
-def worker(engine, once: bool, poll: float) -> None:
+def worker(engine, once: bool, poll: float | None) -> None:
     """Fire due timers, retry failed handlers, deliver notifications."""
+    poll = poll if poll is not None else _settings().worker_poll_seconds
     if once:
         tick = engine.worker_tick()
         click.echo(f"timers fired {tick.timers_fired}, incidents retried {tick.incidents_retried}, "
@@ -210,39 +262,37 @@ def worker(engine, once: bool, poll: float) -> None:
         for error in tick.errors:
             click.echo(f"error: {error}", err=True)
         return
+    stop = threading.Event()
+    # `docker compose stop` (and systemd) send SIGTERM: finish the round in hand, then stop.
+    signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
     click.echo(f"timer worker running on {engine.db.engine.url.render_as_string(hide_password=True)}, "
                f"polling every {poll:g} s or sooner when a timer comes due (Ctrl-C to stop)")
     try:
-        run_worker(engine, poll)
+        run_worker(engine, poll, stop)
     except KeyboardInterrupt:
-        click.echo("timer worker stopped")
+        pass
+    click.echo("timer worker stopped")
 
 
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
-@click.option("--poll", default=DEFAULT_POLL_SECONDS, show_default=True,
-              help="longest pause between idle timer worker rounds")
+@click.option("--poll", type=float, default=None,
+              help="longest pause between idle timer worker rounds (default: AFTERSALES_WORKER_POLL, else 1)")
 @click.option("--no-worker", is_flag=True, help="web only (run `aftersales worker` elsewhere)")
 @click.option("--no-demo-users", is_flag=True, help="do not create the demo users on an empty database")
 @click.pass_obj
-def serve(engine, host: str, port: int, poll: float, no_worker: bool, no_demo_users: bool) -> None:
+def serve(engine, host: str, port: int, poll: float | None, no_worker: bool, no_demo_users: bool) -> None:
     """Initialise the database, then run the web app and the timer worker in one process."""
-    import threading
-
     import waitress
 
     from webapp import create_app
-    from webapp.demo import DEMO_PASSWORD, seed_demo_users
 
+    settings = _settings()
+    poll = poll if poll is not None else settings.worker_poll_seconds
     _initialise(engine)
-    created = [] if no_demo_users else seed_demo_users(Directory(engine.db, engine.clock))
-    if created:
-        click.echo(f"\nDemo users created (password for all: {DEMO_PASSWORD}; shown only this once):")
-        for user in created:
-            roles = ", ".join([f"{code}:{role}" for code, role in user.departments.items()] + list(user.roles))
-            click.echo(f"  {user.username:<12} {user.display_name:<8} {roles}")
-    app = create_app(engine)
+    _seed_first_users(engine, settings, demo_users=not no_demo_users)
+    app = create_app(engine, settings=settings)
     stop = threading.Event()
     if not no_worker:
         threading.Thread(target=run_worker, args=(engine, poll, stop), name="timer-worker", daemon=True).start()

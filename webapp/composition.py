@@ -1,8 +1,6 @@
 """Wiring of one running system: database, handler table, clock, calendar and notification transport."""
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -12,35 +10,40 @@ from engine.db import Database
 from engine.delivery import SmtpTransport, WebhookTransport
 from engine.departments import ensure_departments
 from engine.outbox import FileTransport, LogTransport, Transport, Transports
-from engine.service import WorkflowEngine
+from engine.service import EngineSettings, WorkflowEngine
+from engine.settings import Settings, load_settings
 from handlers import build_registry
 from handlers.electronics_service import ProductWarranty, seed_product_warranties
 
-PROCESSES_DIR = Path(os.environ.get("AFTERSALES_PROCESSES", Path(__file__).resolve().parents[1] / "processes"))
-
 
 def build_engine(database_url: str | None = None, clock: Clock | None = None,
-                 transport: Transport | Transports | None = None) -> WorkflowEngine:
-    return WorkflowEngine(Database(database_url), build_registry(), clock=clock,
-                          transport=transport or transports_from_environment(os.environ))
+                 transport: Transport | Transports | None = None, settings: Settings | None = None) -> WorkflowEngine:
+    """The engine of one process, configured from `settings` (default: the environment); an explicit
+    database URL (the CLI's --database-url) wins over DATABASE_URL."""
+    settings = settings or load_settings()
+    return WorkflowEngine(Database(database_url or settings.database_url), build_registry(), clock=clock,
+                          transport=transport or transports_from_settings(settings),
+                          settings=EngineSettings(calendar_region=settings.calendar_region))
 
 
-def transports_from_environment(env: Mapping[str, str]) -> Transports:
-    """Notification transports from AFTERSALES_* variables: channel `email` over SMTP when
-    AFTERSALES_SMTP_HOST is set, channel `webhook` to the chat robot at AFTERSALES_WEBHOOK_URL; any other
-    channel (and these when not configured) to AFTERSALES_OUTBOX_FILE as JSON lines, else to the log."""
-    outbox_file = env.get("AFTERSALES_OUTBOX_FILE")
+def transports_from_settings(settings: Settings) -> Transports:
+    """Notification transports: channel `email` over SMTP when AFTERSALES_SMTP_HOST is set, channel
+    `webhook` to the chat robot at AFTERSALES_WEBHOOK_URL; any other channel (and these when not
+    configured) to AFTERSALES_OUTBOX_FILE as JSON lines, else to the log."""
+    smtp = settings.smtp
     channels: dict[str, Transport] = {}
-    if env.get("AFTERSALES_SMTP_HOST"):
-        port = env.get("AFTERSALES_SMTP_PORT")
+    if smtp.host:
         channels["email"] = SmtpTransport(
-            env["AFTERSALES_SMTP_HOST"], int(port) if port else None, username=env.get("AFTERSALES_SMTP_USER"),
-            password=env.get("AFTERSALES_SMTP_PASSWORD"), security=env.get("AFTERSALES_SMTP_SECURITY", "none"),
-            from_address=env.get("AFTERSALES_SMTP_FROM", "aftersales@localhost"),
-            timeout=float(env.get("AFTERSALES_SMTP_TIMEOUT", "30")))
-    if env.get("AFTERSALES_WEBHOOK_URL"):
-        channels["webhook"] = WebhookTransport(env["AFTERSALES_WEBHOOK_URL"])
-    return Transports(channels, default=FileTransport(outbox_file) if outbox_file else LogTransport())
+            smtp.host, smtp.port, username=smtp.user, password=smtp.password, security=smtp.security,
+            from_address=smtp.from_address, timeout=smtp.timeout)
+    if settings.webhook_url:
+        channels["webhook"] = WebhookTransport(settings.webhook_url)
+    return Transports(channels, default=FileTransport(settings.outbox_file) if settings.outbox_file else LogTransport())
+
+
+def processes_dir() -> Path:
+    """The folder whose diagrams `aftersales init` / `deploy` deploy (AFTERSALES_PROCESSES)."""
+    return load_settings().processes_dir
 
 
 def initialise(engine: WorkflowEngine, deployed_by: str = "system") -> list:
@@ -51,4 +54,4 @@ def initialise(engine: WorkflowEngine, deployed_by: str = "system") -> list:
         ensure_departments(session)
         if session.scalar(select(func.count()).select_from(ProductWarranty)) == 0:
             seed_product_warranties(session)
-    return engine.deploy_directory(PROCESSES_DIR, deployed_by)
+    return engine.deploy_directory(processes_dir(), deployed_by)

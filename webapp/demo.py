@@ -1,5 +1,6 @@
-"""Demo users, one or two per department plus a process owner, an auditor and an admin, so a fresh
-install can be tried at once. Created only on an empty user table; their passwords are printed then."""
+"""The first users of a fresh install: demo users, one or two per department plus a process owner, an
+auditor and an admin, so it can be tried at once; or, in production, only the administrator `admin`
+with the password given in AFTERSALES_ADMIN_PASSWORD. Created only on an empty user table."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -9,6 +10,7 @@ from handlers.dispatching import seed_demo_engineers
 from webapp.auth import hash_password
 
 DEMO_PASSWORD = "demo-2026"
+ADMIN_USERNAME = "admin"
 
 
 @dataclass(frozen=True)
@@ -54,18 +56,30 @@ DEMO_USERS: tuple[DemoUser, ...] = (
     DemoUser("sample.gao", "高洁", {"sample_room": "member"}),
     DemoUser("owner.xu", "徐涛", {}, ("process_owner",)),
     DemoUser("audit.ma", "马兰", {}, ("auditor",)),
-    DemoUser("admin", "系统管理员", {}, ("admin",)),
+    DemoUser(ADMIN_USERNAME, "系统管理员", {}, ("admin",)),
 )
 
 
-def seed_demo_users(directory: Directory) -> list[DemoUser]:
-    """Create the demo users when nobody exists yet; returns those created (none on later starts)."""
+def seed_demo_users(directory: Directory, admin_password: str | None = None) -> list[DemoUser]:
+    """Create the demo users when nobody exists yet; returns those created (none on later starts).
+    With `admin_password` the administrator gets that password instead of the demo one."""
     if directory.users():
         return []
     password_hash = hash_password(DEMO_PASSWORD)
+    admin_hash = hash_password(admin_password) if admin_password else password_hash
     for user in DEMO_USERS:
-        directory.add_user(user.username, user.display_name, password_hash, user.departments, user.roles,
-                           email=f"{user.username}@example.com")
+        directory.add_user(user.username, user.display_name,
+                           admin_hash if user.username == ADMIN_USERNAME else password_hash,
+                           user.departments, user.roles, email=f"{user.username}@example.com")
     with directory.db.sessions.begin() as session:
         seed_demo_engineers(session)  # the field engineers' certificates, skills and regions
     return list(DEMO_USERS)
+
+
+def seed_admin(directory: Directory, password: str) -> bool:
+    """Create the administrator `admin` with `password` when nobody exists yet, so a production install
+    (no demo users) has someone to sign in and add the others; False when users already exist."""
+    if directory.users():
+        return False
+    directory.add_user(ADMIN_USERNAME, "系统管理员", hash_password(password), {}, ("admin",), actor="init")
+    return True

@@ -21,8 +21,9 @@ from engine.handler_api import HandlerRegistry
 from engine.models import OutboxMessage, User
 from engine.outbox import DELIVERY_BACKOFF, Envelope, FileTransport, OutboxWriter, Transports
 from engine.service import WorkflowEngine
+from engine.settings import Settings
 from tests.engine.smtp_catcher import SmtpCatcher
-from webapp.composition import transports_from_environment
+from webapp.composition import transports_from_settings
 
 MINUTE = timedelta(minutes=1)
 
@@ -294,7 +295,7 @@ def test_transports_come_from_the_environment(database, clock, people, smtp_catc
     env = {"AFTERSALES_SMTP_HOST": smtp_catcher.host, "AFTERSALES_SMTP_PORT": str(smtp_catcher.port),
            "AFTERSALES_SMTP_SECURITY": "none", "AFTERSALES_SMTP_FROM": "noreply@example.com",
            "AFTERSALES_WEBHOOK_URL": robot.url, "AFTERSALES_OUTBOX_FILE": str(tmp_path / "other.jsonl")}
-    transports = transports_from_environment(env)
+    transports = transports_from_settings(Settings.from_env(env))
     engine = WorkflowEngine(database, HandlerRegistry(), clock=clock, transport=transports)
     queue(engine, ("user:qa.wang", "邮件"), key="m")
     queue(engine, ("user:qa.wang", "机器人"), channel="webhook", key="w")
@@ -305,10 +306,10 @@ def test_transports_come_from_the_environment(database, clock, people, smtp_catc
     [line] = (tmp_path / "other.jsonl").read_text(encoding="utf-8").splitlines()
     assert json.loads(line)["addresses"] == ["qa.wang@example.com"]
     with pytest.raises(ValueError, match="none, starttls, ssl"):
-        transports_from_environment({"AFTERSALES_SMTP_HOST": "mail", "AFTERSALES_SMTP_SECURITY": "tls"})
-    ssl_transport = transports_from_environment({
+        Settings.from_env({"AFTERSALES_SMTP_HOST": "mail", "AFTERSALES_SMTP_SECURITY": "tls"})
+    ssl_transport = transports_from_settings(Settings.from_env({
         "AFTERSALES_SMTP_HOST": "smtp.exmail.qq.com", "AFTERSALES_SMTP_SECURITY": "ssl",
-        "AFTERSALES_SMTP_USER": "bot", "AFTERSALES_SMTP_PASSWORD": "secret"}).channels["email"]
+        "AFTERSALES_SMTP_USER": "bot", "AFTERSALES_SMTP_PASSWORD": "secret"})).channels["email"]
     assert (ssl_transport.port, ssl_transport.username, ssl_transport.password) == (465, "bot", "secret")
 
 
