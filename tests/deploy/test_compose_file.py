@@ -2,12 +2,15 @@
 the image built here, and every variable they set is one the system reads (no silently ignored typo)."""
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
+from jsonschema import Draft201909Validator
 
 from engine.settings import Settings
 from tests.deploy.compose import (
@@ -99,21 +102,29 @@ def test_the_app_services_run_the_image_built_from_the_dockerfile():
     assert {".git", ".venv", ".env", "tests"} <= set(ignored)
 
 
-def _docker_compose_works() -> str | None:
-    """None when `docker compose` runs here, else why not."""
-    if shutil.which("docker") is None:
-        return "the docker command is not installed"
-    probe = subprocess.run(["docker", "compose", "version"], capture_output=True, text=True)
-    if probe.returncode != 0:
-        return f"`docker compose version` fails here: {(probe.stderr or probe.stdout).strip()[:200]}"
+def test_the_file_follows_the_compose_specification():
+    """Checked against the Compose Specification's JSON schema (tests/deploy/compose_spec.json, as shipped
+    with docker-compose 1.29.2, Apache-2.0), so a misspelt key or a wrong shape fails here, where no Docker
+    engine runs."""
+    schema = json.loads((Path(__file__).parent / "compose_spec.json").read_text(encoding="utf-8"))
+    errors = sorted(Draft201909Validator(schema).iter_errors(compose()), key=lambda e: list(e.path))
+    assert not errors, "; ".join(f"{'/'.join(map(str, e.path))}: {e.message}" for e in errors)
+
+
+def _compose_command() -> list[str] | None:
+    """`docker compose` (v2) or `docker-compose` (v1.29) when one runs here."""
+    if shutil.which("docker") and subprocess.run(["docker", "compose", "version"], capture_output=True).returncode == 0:
+        return ["docker", "compose"]
+    if shutil.which("docker-compose"):
+        return ["docker-compose"]
     return None
 
 
 def test_docker_compose_accepts_the_file():
-    reason = _docker_compose_works()
-    if reason:
-        pytest.skip(reason)
+    command = _compose_command()
+    if command is None:
+        pytest.skip("neither `docker compose` nor `docker-compose` is installed here")
     env = {**os.environ, **dotenv()}
-    result = subprocess.run(["docker", "compose", "-f", str(COMPOSE_FILE), "--env-file", str(ROOT / ".env.example"),
+    result = subprocess.run([*command, "-f", str(COMPOSE_FILE), "--env-file", str(ROOT / ".env.example"),
                              "config", "-q"], capture_output=True, text=True, cwd=ROOT, env=env)
     assert result.returncode == 0, result.stderr
