@@ -15,6 +15,7 @@ from engine.directory import Directory
 from engine.errors import EngineError
 from engine.forms import InvalidForm
 from engine.worker import DEFAULT_POLL_SECONDS, run_worker
+from webapp.cli_db import MIGRATING_COMMANDS, db, require_current_schema
 from webapp.cli_engineers import engineers, warranties
 from webapp.cli_schedules import schedules
 from webapp.cli_sla import sla
@@ -54,7 +55,9 @@ def main(ctx: click.Context, database_url: str | None) -> None:
     """After-sales workflow system."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("spiff").setLevel(logging.WARNING)  # one INFO line per task state change
-    ctx.obj = build_engine(database_url)
+    ctx.obj = build_engine(database_url, check_schema=False)
+    if ctx.invoked_subcommand not in MIGRATING_COMMANDS and not set(ctx.args) & set(ctx.help_option_names):
+        require_current_schema(ctx.obj)
 
 
 @main.command()
@@ -366,3 +369,4 @@ main.add_command(engineers)
 main.add_command(warranties)
 main.add_command(schedules)
 main.add_command(token)
+main.add_command(db)

@@ -20,8 +20,14 @@ PROCESSES_DIR = Path(os.environ.get("AFTERSALES_PROCESSES", Path(__file__).resol
 
 
 def build_engine(database_url: str | None = None, clock: Clock | None = None,
-                 transport: Transport | Transports | None = None) -> WorkflowEngine:
-    return WorkflowEngine(Database(database_url), build_registry(), clock=clock,
+                 transport: Transport | Transports | None = None, *, check_schema: bool = True) -> WorkflowEngine:
+    """The engine of one process. It refuses a database not migrated to this release (SchemaNotCurrent
+    says to run `aftersales db upgrade`) unless check_schema is False: the CLI checks per command, as
+    `init`, `serve` and `db` migrate the database themselves."""
+    database = Database(database_url)
+    if check_schema:
+        database.ensure_schema_current()
+    return WorkflowEngine(database, build_registry(), clock=clock,
                           transport=transport or transports_from_environment(os.environ))
 
 
@@ -44,7 +50,8 @@ def transports_from_environment(env: Mapping[str, str]) -> Transports:
 
 
 def initialise(engine: WorkflowEngine, deployed_by: str = "system") -> list:
-    """Create the schema, seed the departments and, on a new database, the default warranty periods
+    """Migrate the schema to this release (creating it on a new database, adopting one made before
+    migrations), seed the departments and, on a new database, the default warranty periods
     (administrators keep them with `aftersales warranties`), deploy every diagram in processes/ (idempotent)."""
     engine.db.create_schema()
     with engine.db.sessions.begin() as session:
