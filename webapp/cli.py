@@ -15,7 +15,7 @@ from engine.directory import Directory
 from engine.errors import EngineError
 from engine.forms import InvalidForm
 from engine.worker import DEFAULT_POLL_SECONDS, run_worker
-from webapp.cli_db import MIGRATING_COMMANDS, db, require_current_schema
+from webapp.cli_db import MigrationCheckingGroup, db, require_current_schema_for
 from webapp.cli_engineers import engineers, warranties
 from webapp.cli_schedules import schedules
 from webapp.cli_sla import sla
@@ -48,7 +48,7 @@ def _initialise(engine) -> None:
         _fail(str(err))
 
 
-@click.group()
+@click.group(cls=MigrationCheckingGroup)
 @click.option("--database-url", envvar="DATABASE_URL", default=None, help="SQLAlchemy URL (default: SQLite file)")
 @click.pass_context
 def main(ctx: click.Context, database_url: str | None) -> None:
@@ -56,8 +56,7 @@ def main(ctx: click.Context, database_url: str | None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("spiff").setLevel(logging.WARNING)  # one INFO line per task state change
     ctx.obj = build_engine(database_url, check_schema=False)
-    if ctx.invoked_subcommand not in MIGRATING_COMMANDS and not set(ctx.args) & set(ctx.help_option_names):
-        require_current_schema(ctx.obj)
+    require_current_schema_for(ctx)
 
 
 @main.command()

@@ -14,6 +14,23 @@ from engine.errors import EngineError
 MIGRATING_COMMANDS = frozenset({"init", "serve", "db"})
 
 
+class MigrationCheckingGroup(click.Group):
+    """The `aftersales` group: it keeps its command line, so `require_current_schema_for` can let
+    `--help` of any command through on a database that is not migrated (or not there at all)."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        ctx.meta["aftersales.args"] = list(args)
+        return super().parse_args(ctx, args)
+
+
+def require_current_schema_for(ctx: click.Context) -> None:
+    """Refuse the invoked command on a database not at this release's revision, unless the command
+    migrates it itself or only help was asked for."""
+    asks_help = set(ctx.meta.get("aftersales.args", ())) & set(ctx.help_option_names)
+    if ctx.invoked_subcommand not in MIGRATING_COMMANDS and not asks_help:
+        require_current_schema(ctx.obj)
+
+
 def require_current_schema(engine) -> None:
     """Stop the command with the reason on stderr (no traceback) when the database is not at this
     release's revision."""
