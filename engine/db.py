@@ -134,11 +134,7 @@ class Database:
         if current is None:
             raise SchemaNotCurrent(f"The database is not migrated (revision none, this release needs "
                                    f"{needed}): run `aftersales db upgrade`")
-        known = {script.revision for script in _script_directory().walk_revisions()}
-        if not set(current.split(",")) <= known:
-            raise SchemaNotCurrent(f"The database is at revision {current}, which this release does not know "
-                                   f"(it needs {needed}): a newer release migrated it; run that release, or "
-                                   f"`aftersales db downgrade {needed}` with the newer release first")
+        _refuse_unknown_revision(current)
         raise SchemaNotCurrent(f"The database is outdated (revision {current}, this release needs {needed}): "
                                f"run `aftersales db upgrade`")
 
@@ -149,6 +145,7 @@ class Database:
         from alembic import command
 
         before = self.schema_revision()
+        _refuse_unknown_revision(before)
         adopted = False
         with self._migration_connection() as connection:
             if before is None and _application_tables(connection):
@@ -226,6 +223,16 @@ def baseline_tables() -> tuple[str, ...]:
     return _script_directory().get_revision(BASELINE_REVISION).module.TABLES
 
 
+def _refuse_unknown_revision(current: str | None) -> None:
+    """A database migrated by a newer release is not touched by this one."""
+    known = {script.revision for script in _script_directory().walk_revisions()}
+    if current is not None and not set(current.split(",")) <= known:
+        needed = head_revision()
+        raise SchemaNotCurrent(f"The database is at revision {current}, which this release does not know "
+                               f"(it needs {needed}): a newer release migrated it; run that release, or "
+                               f"`aftersales db downgrade {needed}` with the newer release first")
+
+
 def _revision(connection: Connection) -> str | None:
     from alembic.runtime.migration import MigrationContext
 
@@ -243,6 +250,7 @@ def _alembic_config(connection: Connection) -> Config:
 
     config = Config()
     config.set_main_option("script_location", MIGRATIONS)
+    config.set_main_option("file_template", "%%(rev)s")  # versions/<revision id>.py
     config.attributes["connection"] = connection
     return config
 

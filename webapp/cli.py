@@ -44,7 +44,7 @@ def _initialise(engine) -> None:
         for result in initialise(engine):
             state = "deployed" if result.created else "unchanged"
             click.echo(f"{result.process_key} v{result.version} {state}")
-    except DiagramError as err:
+    except (DiagramError, EngineError) as err:  # EngineError: a database that cannot be migrated
         _fail(str(err))
 
 

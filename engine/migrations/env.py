@@ -1,7 +1,8 @@
 """Alembic environment of the after-sales schema, run through engine.db.Database (`aftersales db ...`).
 
-The connection comes from the caller (config.attributes["connection"]); there is no alembic.ini. SQLite
-runs in batch mode, so later ALTERs and downgrades work there too (a table is rebuilt and copied).
+The connection comes from the caller (config.attributes["connection"]); there is no alembic.ini. New
+migrations are written in batch mode, so their ALTERs and downgrades work on SQLite too (a table is
+rebuilt and copied there; PostgreSQL runs plain ALTERs).
 """
 from __future__ import annotations
 
@@ -34,7 +35,7 @@ def run_migrations() -> None:
         raise RuntimeError("run migrations with `aftersales db upgrade` (engine.db.Database), which passes "
                            "the connection; offline SQL generation is not supported")
     context.configure(connection=connection, target_metadata=target_metadata(),
-                      render_as_batch=connection.dialect.name == "sqlite", compare_type=True,
+                      render_as_batch=True, compare_type=True,
                       render_item=render_item)
     with context.begin_transaction():
         context.run_migrations()

@@ -135,6 +135,9 @@ def test_a_database_migrated_by_a_newer_release_is_refused(database):
         connection.execute(text(f"UPDATE {VERSION_TABLE} SET version_num = '9999_from_the_future'"))
     with pytest.raises(SchemaNotCurrent, match="at revision 9999_from_the_future, which this release does not know"):
         database.ensure_schema_current()
+    with pytest.raises(SchemaNotCurrent, match="a newer release migrated it"):
+        database.upgrade()
+    assert database.schema_revision() == "9999_from_the_future"
 
 
 def test_create_app_refuses_an_unmigrated_database(database, monkeypatch):
