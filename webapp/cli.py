@@ -18,6 +18,7 @@ from engine.errors import EngineError
 from engine.forms import InvalidForm
 from engine.settings import Settings, SettingsError, load_settings
 from engine.worker import run_worker
+from webapp.cli_db import MigrationCheckingGroup, db, require_current_schema_for
 from webapp.cli_engineers import engineers, warranties
 from webapp.cli_records import export, purge
 from webapp.cli_schedules import schedules
@@ -49,7 +50,7 @@ def _initialise(engine) -> None:
         for result in initialise(engine):
             state = "deployed" if result.created else "unchanged"
             click.echo(f"{result.process_key} v{result.version} {state}")
-    except DiagramError as err:
+    except (DiagramError, EngineError) as err:  # EngineError: a database that cannot be migrated
         _fail(str(err))
 
 
@@ -88,7 +89,7 @@ def _seed_first_users(engine, settings: Settings, demo_users: bool) -> None:
                    "or add one with `aftersales user add`")
 
 
-@click.group()
+@click.group(cls=MigrationCheckingGroup)
 @click.option("--database-url", default=None, help="SQLAlchemy URL (default: DATABASE_URL, else a SQLite file)")
 @click.pass_context
 def main(ctx: click.Context, database_url: str | None) -> None:
@@ -101,7 +102,8 @@ def main(ctx: click.Context, database_url: str | None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("spiff").setLevel(logging.WARNING)  # one INFO line per task state change
     ctx.meta[_SETTINGS] = settings
-    ctx.obj = build_engine(database_url, settings=settings)
+    ctx.obj = build_engine(database_url, settings=settings, check_schema=False)
+    require_current_schema_for(ctx)
 
 
 @main.command()
@@ -419,3 +421,4 @@ main.add_command(schedules)
 main.add_command(token)
 main.add_command(export)
 main.add_command(purge)
+main.add_command(db)

@@ -17,11 +17,17 @@ from handlers.electronics_service import ProductWarranty, seed_product_warrantie
 
 
 def build_engine(database_url: str | None = None, clock: Clock | None = None,
-                 transport: Transport | Transports | None = None, settings: Settings | None = None) -> WorkflowEngine:
+                 transport: Transport | Transports | None = None, settings: Settings | None = None, *,
+                 check_schema: bool = True) -> WorkflowEngine:
     """The engine of one process, configured from `settings` (default: the environment); an explicit
-    database URL (the CLI's --database-url) wins over DATABASE_URL."""
+    database URL (the CLI's --database-url) wins over DATABASE_URL. It refuses a database not migrated to
+    this release (SchemaNotCurrent says to run `aftersales db upgrade`) unless check_schema is False: the
+    CLI checks per command, as `init`, `serve` and `db` migrate the database themselves."""
     settings = settings or load_settings()
-    return WorkflowEngine(Database(database_url or settings.database_url), build_registry(), clock=clock,
+    database = Database(database_url or settings.database_url)
+    if check_schema:
+        database.ensure_schema_current()
+    return WorkflowEngine(database, build_registry(), clock=clock,
                           transport=transport or transports_from_settings(settings),
                           settings=EngineSettings(calendar_region=settings.calendar_region))
 
@@ -47,7 +53,8 @@ def processes_dir() -> Path:
 
 
 def initialise(engine: WorkflowEngine, deployed_by: str = "system") -> list:
-    """Create the schema, seed the departments and, on a new database, the default warranty periods
+    """Migrate the schema to this release (creating it on a new database, adopting one made before
+    migrations), seed the departments and, on a new database, the default warranty periods
     (administrators keep them with `aftersales warranties`), deploy every diagram in processes/ (idempotent)."""
     engine.db.create_schema()
     with engine.db.sessions.begin() as session:
