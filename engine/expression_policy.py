@@ -32,9 +32,10 @@ MAX_RANGE = 100_000
 class ExpressionRejected(ValueError):
     """An expression or script that diagrams may not run; `reason` completes "the condition …"."""
 
-    def __init__(self, reason: str, unreadable: bool = False) -> None:
+    def __init__(self, reason: str, unreadable: bool = False, rank: int = 0) -> None:
         self.reason = reason
         self.unreadable = unreadable  # not Python at all (e.g. a mistyped ISO timer value): harmless
+        self.rank = rank  # several problems: the most telling one is reported (an import before a method)
         super().__init__(reason)
 
 
@@ -114,8 +115,15 @@ def check(text: str, mode: Mode = "eval") -> ast.AST:
     except (ValueError, RecursionError, MemoryError):  # null bytes, absurd nesting
         raise ExpressionRejected("cannot be read as Python", unreadable=True) from None
     allowed = _EXPRESSION_NODES if mode == "eval" else _SCRIPT_NODES
+    problems = []
     for node in ast.walk(tree):
-        _check_node(node, allowed)
+        try:
+            _check_node(node, allowed)
+        except ExpressionRejected as problem:
+            where = tuple(getattr(node, key, 0) or 0 for key in ("lineno", "col_offset", "end_lineno", "end_col_offset"))
+            problems.append((problem.rank, where, problem))
+    if problems:  # the most telling problem, the first in the text among equals
+        raise min(problems, key=lambda entry: entry[:2])[2]
     return tree
 
 
@@ -123,38 +131,41 @@ def _check_node(node: ast.AST, allowed: tuple[type, ...]) -> None:
     if type(node) in _CONSTRUCT_NAMES:
         raise ExpressionRejected(f"uses {_CONSTRUCT_NAMES[type(node)]}, which diagrams may not use")
     if not isinstance(node, allowed):
-        raise ExpressionRejected(f"uses {type(node).__name__}, which diagrams may not use")
+        raise ExpressionRejected(f"uses {type(node).__name__}, which diagrams may not use", rank=4)
     if isinstance(node, ast.Name) and node.id.startswith("_"):
-        raise ExpressionRejected(f"uses {node.id}, which diagrams may not use (no names starting with _)")
+        raise ExpressionRejected(f"uses {node.id}, which diagrams may not use (no names starting with _)", rank=1)
     if isinstance(node, ast.Attribute):
         if node.attr.startswith("_"):
             raise ExpressionRejected(f"uses the attribute {node.attr}, which diagrams may not use "
-                                     "(no names starting with _)")
+                                     "(no names starting with _)", rank=1)
         if node.attr not in ALLOWED_ATTRIBUTES:
             raise ExpressionRejected(f"uses the attribute {node.attr}, which diagrams may not use (only methods "
-                                     "of text, numbers, lists, dicts and dates)")
+                                     "of text, numbers, lists, dicts and dates)", rank=3)
     if isinstance(node, ast.keyword) and node.arg is not None and node.arg.startswith("_"):
-        raise ExpressionRejected(f"uses the argument {node.arg}, which diagrams may not use")
+        raise ExpressionRejected(f"uses the argument {node.arg}, which diagrams may not use", rank=1)
     if isinstance(node, ast.Call):
         _check_call(node.func)
     if isinstance(node, ast.FormattedValue) and node.format_spec is not None:
         spec = node.format_spec
         if not all(isinstance(v, ast.Constant) for v in getattr(spec, "values", [])) \
                 or _WIDE_FORMAT.search("".join(str(v.value) for v in spec.values)):
-            raise ExpressionRejected("uses an f-string format that is computed or wider than 999 characters")
+            raise ExpressionRejected("uses an f-string format that is computed or wider than 999 characters, "
+                                     "which diagrams may not use", rank=4)
     if isinstance(node, ast.AugAssign) and isinstance(node.op, _AMPLIFYING):
-        raise ExpressionRejected("uses *=, **=, <<= or %=; write x = x * y instead")
+        raise ExpressionRejected("uses *=, **=, <<= or %=, which diagrams may not use (write x = x * y)",
+                                 rank=4)
 
 
 def _check_call(func: ast.AST) -> None:
     if isinstance(func, ast.Name):
         if func.id.startswith("_"):
-            raise ExpressionRejected(f"uses {func.id}, which diagrams may not call")
+            raise ExpressionRejected(f"uses {func.id}, which diagrams may not call", rank=1)
         if func.id not in ALLOWED_FUNCTIONS:
             raise ExpressionRejected(f"calls {func.id}, which diagrams may not call (allowed: "
-                                     f"{', '.join(sorted(ALLOWED_FUNCTIONS))} and methods of values)")
+                                     f"{', '.join(sorted(ALLOWED_FUNCTIONS))} and methods of values)", rank=2)
     elif not isinstance(func, ast.Attribute):  # `[f][0]()`, `(lambda: 1)()`, `x()()`
-        raise ExpressionRejected("calls something that is not a named function, which diagrams may not do")
+        raise ExpressionRejected("calls something that is not a named function, which diagrams may not do",
+                                 rank=2)
 
 
 def _short(text: str) -> str:
