@@ -74,12 +74,37 @@ def in_completion_condition(code: str) -> bytes:
         + b"</bpmn:completionCondition>")
 
 
+def in_loop_condition(code: str) -> bytes:
+    return DIAGRAM.replace(
+        b"<bpmn:outgoing>Flow_3</bpmn:outgoing>\n    </bpmn:userTask>",
+        b"<bpmn:outgoing>Flow_3</bpmn:outgoing><bpmn:standardLoopCharacteristics>"
+        b"<bpmn:loopCondition>" + _xml(code) + b"</bpmn:loopCondition>"
+        b"</bpmn:standardLoopCharacteristics>\n    </bpmn:userTask>")
+
+
+def in_conditional_event(code: str) -> bytes:
+    return DIAGRAM.replace(b'<bpmn:timerEventDefinition id="TimerDef_1"><bpmn:timeDuration>PT2H</bpmn:timeDuration>'
+                           b"</bpmn:timerEventDefinition>",
+                           b'<bpmn:conditionalEventDefinition id="Cond_1"><bpmn:condition>' + _xml(code)
+                           + b"</bpmn:condition></bpmn:conditionalEventDefinition>")
+
+
+def in_message_payload(code: str) -> bytes:
+    return DIAGRAM.replace(b'<bpmn:endEvent id="End_escalated" name="\xe5\xb7\xb2\xe5\x8d\x87\xe7\xba\xa7">',
+                           b'<bpmn:endEvent id="End_escalated" name="escalated">'
+                           b'<bpmn:messageEventDefinition id="Msg_1" camunda:expression="'
+                           + _xml(code).replace(b'"', b"&quot;") + b'" />')
+
+
 PLACES = {  # where the hostile code goes, the element the refusal must name, what it calls the code
     "condition": (in_condition, "Flow_3", "the condition"),
     "timer": (in_timer, "Timer_review_limit", "the timer"),
     "script": (lambda code: in_script(f"result = {code}"), "Task_prepare", "the script"),
     "loop cardinality": (in_loop_cardinality, "Task_review", "the loop cardinality"),
     "completion condition": (in_completion_condition, "Task_review", "the completion condition"),
+    "loop condition": (in_loop_condition, "Task_review", "the loop condition"),
+    "conditional event": (in_conditional_event, "Timer_review_limit", "the condition"),
+    "message payload": (in_message_payload, "End_escalated", "the message payload"),
 }
 
 
@@ -101,8 +126,8 @@ def stored(engine) -> tuple[int, int]:
 def test_the_templates_deploy_with_harmless_code(engine):
     """Each placement is valid when its code is harmless: a refusal below is about the code only."""
     for place, (build, _element, _what) in PLACES.items():
-        if place in ("loop cardinality", "completion condition"):
-            continue  # the engine runs multi-instance from camunda:collection only (refused anyway)
+        if place not in ("condition", "timer", "script"):
+            continue  # not run by this engine (refused by other checks), but SpiffWorkflow would evaluate them
         engine.deploy(build("working_days(1)" if place == "timer" else "amount > 1"), "owner")
     assert stored(engine)[0] == 3
 
