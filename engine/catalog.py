@@ -2,6 +2,7 @@
 and stored with the version, so inboxes and reports never parse or load workflows."""
 from __future__ import annotations
 
+import codecs
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -42,12 +43,14 @@ class ParsedDiagram:
 
 
 def parse_xml(raw: bytes) -> ParsedDiagram:
-    """Parse untrusted BPMN bytes: no DTDs, no entity expansion, no network, bounded size."""
+    """Parse untrusted BPMN bytes: no DTDs, no entity expansion, no XInclude, no network, bounded size."""
     if not isinstance(raw, bytes | bytearray):
         raise DiagramError("a diagram must be given as bytes (as the modeller saved it)")
     if len(raw) > MAX_DIAGRAM_BYTES:
-        raise DiagramError(f"the diagram is larger than {MAX_DIAGRAM_BYTES // (1024 * 1024)} MB")
-    if re.search(rb"<!(DOCTYPE|ENTITY)", bytes(raw), re.IGNORECASE):
+        raise DiagramError(f"the file is larger than {MAX_DIAGRAM_BYTES // (1024 * 1024)} MB ({len(raw):,} bytes); "
+                           f"a diagram may be at most {MAX_DIAGRAM_BYTES:,} bytes")
+    text = _decoded(bytes(raw))
+    if re.search(r"<!(DOCTYPE|ENTITY)", text, re.IGNORECASE):
         raise DiagramError("DOCTYPE / entity declarations are not allowed in a diagram")
     parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False,
                              remove_comments=False)
@@ -62,7 +65,34 @@ def parse_xml(raw: bytes) -> ParsedDiagram:
         raise DiagramError("DOCTYPE / entity declarations are not allowed in a diagram")
     if root.tag != f"{_B}definitions":
         raise DiagramError("the root element is not bpmn:definitions (BPMN 2.0 model namespace)")
+    if next(root.iter(f"{{{XINCLUDE_NS}}}*"), None) is not None:
+        raise DiagramError("XInclude (xi:include) is not allowed in a diagram")
     return ParsedDiagram(root=root, raw=bytes(raw))
+
+
+XINCLUDE_NS = "http://www.w3.org/2001/XInclude"
+_BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF8, "utf-8-sig"),
+         (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
+_DECLARED_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
+
+
+def _decoded(raw: bytes) -> str:
+    """The file as text in the encoding it declares (UTF-8 when it declares none), so that declarations are
+    found whatever the encoding; a file that is not what it claims is refused, saying where it breaks."""
+    encoding = next((name for bom, name in _BOMS if raw.startswith(bom)), None)
+    if encoding is None:
+        if b"\x00" in raw[:4]:
+            raise DiagramError("the file is in a 16/32-bit encoding without a byte-order mark; save it as UTF-8")
+        declared = _DECLARED_ENCODING.match(raw[:300])
+        encoding = declared.group(1).decode("ascii") if declared else "utf-8"
+    try:
+        return raw.decode(encoding)
+    except LookupError:
+        raise DiagramError(f"the file declares the unknown encoding '{encoding}'; save it as UTF-8") from None
+    except UnicodeDecodeError as err:
+        line = raw[:err.start].count(b"\n") + 1
+        raise DiagramError(f"the file is not valid {encoding.upper()}, the encoding it declares (line {line}, "
+                           f"byte 0x{raw[err.start]:02X}); save it as UTF-8 from the modeller") from None
 
 
 def _properties(element) -> dict[str, str]:

@@ -13,16 +13,26 @@ from sqlalchemy.orm import Session
 from engine.calendar import BusinessCalendar
 from engine.catalog import (
     BPMN_NS,
+    CAMUNDA_NS,
+    FLOW_NODE_TAGS,
     DiagramError,
     ParsedDiagram,
     build_catalog,
     executable_processes,
     parse_xml,
 )
+from engine.expression_policy import ExpressionRejected, Mode
+from engine.expression_policy import check as check_expression
 from engine.handler_api import HandlerRegistry
 from engine.models import Department, ProcessVersion
 from engine.satisfaction import SatisfactionFieldError, question_of
-from engine.spiff import CompiledProcess, TimerValueError, check_timer_value, compile_process
+from engine.spiff import (
+    CompiledProcess,
+    TimerValueError,
+    check_timer_value,
+    compile_process,
+    is_iso_timer_literal,
+)
 from engine.start_timers import StartTimer, StartTimerError
 
 _B = f"{{{BPMN_NS}}}"
@@ -50,6 +60,7 @@ def check_diagram(raw: bytes, handlers: HandlerRegistry, departments: dict[str, 
     process = processes[0]
     process_key = process.get("id")
     catalog = build_catalog(diagram, process)
+    _check_expressions(diagram)
     _check_flows(process)
     for element_id, element in catalog["elements"].items():
         if "multi_instance" in element:
@@ -239,6 +250,60 @@ def _timer_start(catalog: dict[str, Any]) -> dict[str, str] | None:
     except StartTimerError as err:
         raise DiagramError(f"bad timer start: {err}", element_id) from None
     return {"element_id": element_id, **element["timer"]}
+
+
+# Every place SpiffWorkflow 3.2 (Camunda parser) evaluates or executes text from the diagram.
+_EXPRESSION_ELEMENTS: dict[str, tuple[str, Mode]] = {
+    "conditionExpression": ("the condition", "eval"),  # sequence flows
+    "timeDuration": ("the timer", "eval"), "timeDate": ("the timer", "eval"), "timeCycle": ("the timer", "eval"),
+    "script": ("the script", "exec"),  # script tasks
+    "loopCardinality": ("the loop cardinality", "eval"),  # multi-instance
+    "completionCondition": ("the completion condition", "eval"),  # multi-instance, ad hoc subprocess
+    "loopCondition": ("the loop condition", "eval"),  # standard loops
+    "condition": ("the condition", "eval"),  # conditional events
+    "formalExpression": ("the correlation expression", "eval"),  # message correlation retrieval
+}
+# Elements an author can find in the modeller: the one named when an expression inside is refused.
+_NAMED_ELEMENTS = FLOW_NODE_TAGS | {"sequenceFlow", "adHocSubProcess", "process", "correlationProperty"}
+
+
+def _check_expressions(diagram: ParsedDiagram) -> None:
+    """Refuse, before anything is compiled or evaluated, a diagram whose conditions, timers, scripts or
+    loop expressions do what diagrams may not (import, `_`-names, calls outside the whitelist)."""
+    for node in diagram.root.iter(f"{_B}*"):
+        tag = node.tag[len(_B):]
+        if tag in _EXPRESSION_ELEMENTS:
+            what, mode = _EXPRESSION_ELEMENTS[tag]
+            text = node.text or ""
+            if tag == "formalExpression" and _local_parent(node) != "correlationPropertyRetrievalExpression":
+                continue
+            if what == "the timer" and is_iso_timer_literal(text):
+                continue  # read as a literal, never evaluated
+        elif tag == "messageEventDefinition" and node.get(f"{{{CAMUNDA_NS}}}expression") is not None:
+            what, mode, text = "the message payload", "eval", node.get(f"{{{CAMUNDA_NS}}}expression")
+        else:
+            continue
+        if not text.strip():
+            continue  # an empty value is reported by the checks that need one
+        try:
+            check_expression(text, mode)
+        except ExpressionRejected as err:
+            if err.unreadable and what == "the timer":
+                continue  # the timer checks below say what an ISO 8601 value looks like
+            raise DiagramError(f"{what} {err.reason}", _named_element(node)) from None
+
+
+def _local_parent(node) -> str:
+    parent = node.getparent()
+    return parent.tag.split("}")[-1] if parent is not None and isinstance(parent.tag, str) else ""
+
+
+def _named_element(node) -> str | None:
+    for element in (node, *node.iterancestors()):
+        if isinstance(element.tag, str) and element.tag.startswith(_B) \
+                and element.tag[len(_B):] in _NAMED_ELEMENTS and element.get("id"):
+            return element.get("id")
+    return None
 
 
 def _check_flows(process) -> None:

@@ -3,10 +3,10 @@ engine that runs handlers, the injected clock, and the serializer that reference
 from __future__ import annotations
 
 import ast
-import builtins
+import copy
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol
 from uuid import UUID
 
@@ -32,6 +32,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from engine.calendar import BusinessCalendar
 from engine.catalog import CAMUNDA_NS, DiagramError, ParsedDiagram
 from engine.clock import active_clock
+from engine.expression_policy import ALLOWED_FUNCTIONS, compile_checked, limited_builtins
 from engine.spiff.multi_instance import (
     CollectingParallelTask,
     CollectingSequentialTask,
@@ -154,6 +155,39 @@ class _NoServices:
         raise RuntimeError(code)
 
 
+class RestrictedEnvironment(TaskDataEnvironment):
+    """SpiffWorkflow's task-data environment, but every condition, timer value and script is first checked
+    against engine.expression_policy (cached per text) and runs with only the whitelisted builtins: a
+    diagram that slipped past deploy checks still cannot import, reach internals or call `open`."""
+
+    def __init__(self, environment_globals: dict[str, Any], engine_functions: dict[str, Any]) -> None:
+        super().__init__(environment_globals)
+        self.builtins = limited_builtins(engine_functions)
+
+    def evaluate(self, expression, context, external_context=None):
+        code = compile_checked(expression, "eval")
+        my_globals = copy.copy(self.globals)
+        self._prepare_context(context)
+        my_globals.update(external_context or {})
+        my_globals.update(context)
+        my_globals["__builtins__"] = self.builtins  # last: case data cannot replace it
+        return eval(code, my_globals)  # noqa: S307 - checked and restricted code
+
+    def execute(self, script, context, external_context=None):
+        code = compile_checked(script, "exec")
+        self.check_for_overwrite(context, external_context or {})
+        my_globals = copy.copy(self.globals)
+        self._prepare_context(context)
+        my_globals.update(external_context or {})
+        context.update(my_globals)
+        context["__builtins__"] = self.builtins
+        try:
+            exec(code, context)  # noqa: S102 - checked and restricted code
+        finally:
+            self._remove_globals_and_functions_from_context(context, external_context)
+        return True
+
+
 class AftersalesScriptEngine(PythonScriptEngine):
     """Evaluates conditions and timer values, and hands service tasks to the engine's handlers."""
 
@@ -163,8 +197,18 @@ class AftersalesScriptEngine(PythonScriptEngine):
         self.pending_errors: dict[UUID, str] = {}
         # Set while a case is started by its schedule: the process's timer start event fires once, now.
         self.start_timer_due = False
-        super().__init__(environment=TaskDataEnvironment({"working_days": self.working_days,
-                                                          "working_hours": self.working_hours}))
+        super().__init__(environment=RestrictedEnvironment(
+            {"working_days": self.working_days, "working_hours": self.working_hours},
+            {"now": self.now, "today": self.today}))
+
+    @staticmethod
+    def now() -> datetime:
+        """The engine's current time (timezone-aware UTC), as diagrams see it."""
+        return active_clock().now()
+
+    def today(self) -> date:
+        """Today's date in the company's calendar (its time zone)."""
+        return active_clock().now().astimezone(self.calendar.tz).date()
 
     def working_days(self, days: float) -> str:
         """Duration from now to the same time `days` Chinese working days later (ISO 8601)."""
@@ -276,7 +320,7 @@ def case_variables_in(expression: str, functions: dict[str, Any]) -> set[str]:
         tree = ast.parse(expression, mode="eval")
     except SyntaxError as err:
         raise TimerValueError(f"cannot evaluate '{expression}': {err.msg}") from None
-    known = set(functions) | set(dir(builtins))
+    known = set(functions) | ALLOWED_FUNCTIONS
     called = {node.func.id for node in ast.walk(tree) if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)}
     unknown = sorted(called - known)
     if unknown:

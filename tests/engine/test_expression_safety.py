@@ -1,0 +1,259 @@
+"""Expressions in diagrams run in a restricted environment: a hostile condition, timer, script or
+multi-instance expression is refused at deploy with the element named and nothing stored, and refused
+again at run time if it ever got that far."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from engine.calendar import BusinessCalendar
+from engine.catalog import DiagramError, parse_xml
+from engine.clock import using_clock
+from engine.expression_policy import ExpressionLimitExceeded, ExpressionRejected, check
+from engine.handler_api import HandlerRegistry
+from engine.models import AuditEvent, ProcessVersion
+from engine.service import WorkflowEngine
+from engine.spiff import ProcessRun, ServiceOutcome, compile_process
+from engine.spiff.definitions import AftersalesScriptEngine
+from handlers import build_registry
+
+HERE = Path(__file__).parent
+DIAGRAM = (HERE / "diagrams" / "simple_review.bpmn").read_bytes()
+
+
+def corpus(name: str) -> list[tuple[str, str]]:
+    """(word the refusal names, code) pairs from tests/engine/hostile/<name>."""
+    entries = []
+    for line in (HERE / "hostile" / name).read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            word, code = line.split("\t", 1)
+            entries.append((word, code.replace("\\n", "\n")))
+    return entries
+
+
+EXPRESSIONS = corpus("expressions.txt")
+SCRIPTS = corpus("scripts.txt")
+
+
+def _xml(text: str) -> bytes:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").encode()
+
+
+def in_condition(code: str) -> bytes:
+    return DIAGRAM.replace(b'<bpmn:sequenceFlow id="Flow_3" sourceRef="Task_review" targetRef="Task_finish" />',
+                           b'<bpmn:sequenceFlow id="Flow_3" sourceRef="Task_review" targetRef="Task_finish">'
+                           b"<bpmn:conditionExpression>" + _xml(code) + b"</bpmn:conditionExpression>"
+                           b"</bpmn:sequenceFlow>")
+
+
+def in_timer(code: str) -> bytes:
+    return DIAGRAM.replace(b"<bpmn:timeDuration>PT2H<", b"<bpmn:timeDuration>" + _xml(code) + b"<")
+
+
+def in_script(code: str) -> bytes:
+    start = DIAGRAM.index(b'<bpmn:serviceTask id="Task_prepare"')
+    end = DIAGRAM.index(b"</bpmn:serviceTask>", start) + len(b"</bpmn:serviceTask>")
+    return (DIAGRAM[:start] + b'<bpmn:scriptTask id="Task_prepare" name="prepare" scriptFormat="python">'
+            b"<bpmn:incoming>Flow_1</bpmn:incoming><bpmn:outgoing>Flow_2</bpmn:outgoing>"
+            b"<bpmn:script>" + _xml(code) + b"</bpmn:script></bpmn:scriptTask>" + DIAGRAM[end:])
+
+
+def in_loop_cardinality(code: str) -> bytes:
+    return DIAGRAM.replace(
+        b"<bpmn:outgoing>Flow_3</bpmn:outgoing>\n    </bpmn:userTask>",
+        b"<bpmn:outgoing>Flow_3</bpmn:outgoing><bpmn:multiInstanceLoopCharacteristics>"
+        b"<bpmn:loopCardinality>" + _xml(code) + b"</bpmn:loopCardinality>"
+        b"</bpmn:multiInstanceLoopCharacteristics>\n    </bpmn:userTask>")
+
+
+def in_completion_condition(code: str) -> bytes:
+    return in_loop_cardinality("3").replace(
+        b"</bpmn:loopCardinality>", b"</bpmn:loopCardinality><bpmn:completionCondition>" + _xml(code)
+        + b"</bpmn:completionCondition>")
+
+
+def in_loop_condition(code: str) -> bytes:
+    return DIAGRAM.replace(
+        b"<bpmn:outgoing>Flow_3</bpmn:outgoing>\n    </bpmn:userTask>",
+        b"<bpmn:outgoing>Flow_3</bpmn:outgoing><bpmn:standardLoopCharacteristics>"
+        b"<bpmn:loopCondition>" + _xml(code) + b"</bpmn:loopCondition>"
+        b"</bpmn:standardLoopCharacteristics>\n    </bpmn:userTask>")
+
+
+def in_conditional_event(code: str) -> bytes:
+    return DIAGRAM.replace(b'<bpmn:timerEventDefinition id="TimerDef_1"><bpmn:timeDuration>PT2H</bpmn:timeDuration>'
+                           b"</bpmn:timerEventDefinition>",
+                           b'<bpmn:conditionalEventDefinition id="Cond_1"><bpmn:condition>' + _xml(code)
+                           + b"</bpmn:condition></bpmn:conditionalEventDefinition>")
+
+
+def in_message_payload(code: str) -> bytes:
+    return DIAGRAM.replace(b'<bpmn:endEvent id="End_escalated" name="\xe5\xb7\xb2\xe5\x8d\x87\xe7\xba\xa7">',
+                           b'<bpmn:endEvent id="End_escalated" name="escalated">'
+                           b'<bpmn:messageEventDefinition id="Msg_1" camunda:expression="'
+                           + _xml(code).replace(b'"', b"&quot;") + b'" />')
+
+
+PLACES = {  # where the hostile code goes, the element the refusal must name, what it calls the code
+    "condition": (in_condition, "Flow_3", "the condition"),
+    "timer": (in_timer, "Timer_review_limit", "the timer"),
+    "script": (lambda code: in_script(f"result = {code}"), "Task_prepare", "the script"),
+    "loop cardinality": (in_loop_cardinality, "Task_review", "the loop cardinality"),
+    "completion condition": (in_completion_condition, "Task_review", "the completion condition"),
+    "loop condition": (in_loop_condition, "Task_review", "the loop condition"),
+    "conditional event": (in_conditional_event, "Timer_review_limit", "the condition"),
+    "message payload": (in_message_payload, "End_escalated", "the message payload"),
+}
+
+
+@pytest.fixture
+def engine(database, clock):
+    """Deploying does not depend on how workflows are kept: one engine (not the warm/reloaded pair)."""
+    registry = HandlerRegistry()
+    for topic in ("test.prepare", "test.escalate", "test.finish"):
+        registry.handler(topic)(lambda ctx: {})
+    return WorkflowEngine(database, registry, clock=clock)
+
+
+def stored(engine) -> tuple[int, int]:
+    with engine.db.sessions() as session:
+        return (session.scalar(select(func.count()).select_from(ProcessVersion)),
+                session.scalar(select(func.count()).select_from(AuditEvent)))
+
+
+def test_the_templates_deploy_with_harmless_code(engine):
+    """Each placement is valid when its code is harmless: a refusal below is about the code only."""
+    for place, (build, _element, _what) in PLACES.items():
+        if place not in ("condition", "timer", "script"):
+            continue  # not run by this engine (refused by other checks), but SpiffWorkflow would evaluate them
+        engine.deploy(build("working_days(1)" if place == "timer" else "amount > 1"), "owner")
+    assert stored(engine)[0] == 3
+
+
+@pytest.mark.parametrize("place", PLACES)
+@pytest.mark.parametrize(("word", "code"), EXPRESSIONS, ids=[code for _word, code in EXPRESSIONS])
+def test_a_hostile_expression_is_refused_at_deploy_naming_the_element(engine, place, word, code):
+    build, element_id, what = PLACES[place]
+    with pytest.raises(DiagramError) as err:
+        engine.deploy(build(code), "owner")
+    assert err.value.element_id == element_id
+    assert err.value.problem.startswith(what) and word in err.value.problem
+    assert "may not" in err.value.problem
+    assert stored(engine) == (0, 0)
+
+
+@pytest.mark.parametrize(("word", "script"), SCRIPTS, ids=[script for _word, script in SCRIPTS])
+def test_a_hostile_script_is_refused_at_deploy_naming_the_task(engine, word, script):
+    with pytest.raises(DiagramError) as err:
+        engine.deploy(in_script(script), "owner")
+    assert err.value.element_id == "Task_prepare"
+    assert err.value.problem.startswith("the script") and word in err.value.problem
+    assert stored(engine) == (0, 0)
+
+
+def test_deploy_never_runs_a_hostile_timer(engine, tmp_path):
+    """Timers are evaluated at deploy to check them: a hostile one must be refused before that."""
+    marker = tmp_path / "pwned"
+    with pytest.raises(DiagramError, match="__import__"):
+        engine.deploy(in_timer(f"__import__('os').system('touch {marker}') or 'PT1H'"), "owner")
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize("code", ["9**9**9", "'a' * 10**10", "10**10 * 'a'", "1 << 10**9", "'%999999999d' % 1",
+                                  "[0] * 10**9", "len(range(10**12))"])
+def test_cheap_amplification_is_refused_while_it_runs(code):
+    environment = AftersalesScriptEngine(BusinessCalendar()).environment
+    with pytest.raises(ExpressionLimitExceeded):
+        environment.evaluate(code, {})
+
+
+def test_reasonable_arithmetic_still_works():
+    environment = AftersalesScriptEngine(BusinessCalendar()).environment
+    assert environment.evaluate("2 ** 10 + 7 % 3 + len('ab' * 3) + (1 << 4)", {}) == 1024 + 1 + 6 + 16
+    assert environment.evaluate("f'PT{hours * 2}H'", {"hours": 3}) == "PT6H"
+
+
+# -- run time: the environment refuses even what never went through deploy -------------------------------
+@pytest.mark.parametrize(("word", "code"), EXPRESSIONS, ids=[code for _word, code in EXPRESSIONS])
+def test_the_environment_refuses_a_hostile_expression(word, code):
+    environment = AftersalesScriptEngine(BusinessCalendar()).environment
+    with pytest.raises(ExpressionRejected) as err:
+        environment.evaluate(code, {"customer": "甲"})
+    assert word in err.value.reason
+
+
+@pytest.mark.parametrize(("word", "script"), SCRIPTS, ids=[script for _word, script in SCRIPTS])
+def test_the_environment_refuses_a_hostile_script(word, script):
+    environment = AftersalesScriptEngine(BusinessCalendar()).environment
+    with pytest.raises(ExpressionRejected):
+        environment.execute(script, {"customer": "甲"})
+
+
+def test_case_data_cannot_bring_back_builtins():
+    """Case data is merged into the globals an expression sees; `__builtins__` is set after it."""
+    environment = AftersalesScriptEngine(BusinessCalendar()).environment
+    with pytest.raises(NameError):
+        environment.evaluate("open", {"__builtins__": {"open": open}})
+    assert environment.evaluate("customer", {"customer": "__import__('os')"}) == "__import__('os')"
+
+
+class _Services:
+    def run(self, call):
+        return ServiceOutcome(data={})
+
+    def error_not_caught(self, call, code):
+        raise AssertionError(code)
+
+
+def run_undeployed(raw: bytes, data: dict) -> ProcessRun:
+    """Compile a diagram without the deploy checks (as if a hostile one had slipped through) and run it."""
+    run = ProcessRun.start(compile_process(parse_xml(raw), "simple_review"), data, BusinessCalendar(), _Services())
+    run.advance()
+    return run
+
+
+def test_a_hostile_script_that_slipped_past_deploy_is_refused_when_it_runs(tmp_path):
+    marker = tmp_path / "pwned"
+    with pytest.raises(Exception, match="which diagrams may not call") as err:
+        run_undeployed(in_script(f"open('{marker}', 'w').write('x')"), {"customer": "甲"})
+    assert "open" in str(err.value)
+    assert not marker.exists()
+
+
+def test_a_hostile_timer_that_slipped_past_deploy_is_refused_when_reached(tmp_path):
+    marker = tmp_path / "pwned"
+    with pytest.raises(Exception, match="__import__"):
+        run_undeployed(in_timer(f"__import__('os').system('touch {marker}') or 'PT1H'"), {"customer": "甲"})
+    assert not marker.exists()
+
+
+def test_a_harmless_script_runs_with_the_whitelisted_helpers(clock):
+    script = ("total = sum(x * 2 for x in [1, 2, 3])\nlabel = customer.upper() + '-' + str(len(customer))\n"
+              "due = (today() + timedelta(days=3)).isoformat()\nlate = now() > datetime(2026, 1, 1, tzinfo=now().tzinfo)")
+    with using_clock(clock):
+        run = run_undeployed(in_script(script), {"customer": "abc"})
+    [review] = run.ready_human_tasks()
+    assert review.element_id == "Task_review"
+    assert (review.data["total"], review.data["label"], review.data["due"], review.data["late"]) == \
+        (12, "ABC-3", "2026-11-19", True)
+
+
+# -- the policy itself ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("code", [
+    "urgency == 'urgent'", "feedback_class in ('urgent', 'important')", "satisfaction < 4", "anomaly_count > 0",
+    'f"PT{agreed_response_hours}H"', "working_days(0.5)", "working_hours(2)", "visit_at",
+    "customer.strip().lower().startswith('a') and len(items) >= 2", "max(scores) - min(scores) <= 1",
+    "[i['name'] for i in items if i.get('ok')]", "date.fromisoformat(visit_at) - timedelta(days=1)",
+])
+def test_what_diagrams_write_is_allowed(code):
+    check(code)
+
+
+def test_the_real_diagrams_deploy(database, clock):
+    engine = WorkflowEngine(database, build_registry(), clock=clock)  # every handler the real diagrams name
+    paths = sorted((HERE.parents[1] / "processes").glob("*.bpmn"))
+    for path in paths:
+        engine.deploy(path.read_bytes(), "owner")
+    assert stored(engine)[0] == len(paths) == 13
