@@ -10,7 +10,7 @@ from sqlalchemy import select
 from engine.clock import Clock
 from engine.db import Database
 from engine.errors import EngineError, NotFound
-from engine.models import Department, Membership, User
+from engine.models import Department, LoginEvent, Membership, User
 from engine.uow import UnitOfWork
 
 MEMBERSHIP_ROLES = ("member", "head")
@@ -48,7 +48,8 @@ class UserView:
         return role in self.roles
 
 
-def _view(user: User) -> UserView:
+def user_view(user: User) -> UserView:
+    """The read-only view of a user row, for other engine modules reading users in their own session."""
     return UserView(user.username, user.display_name, user.email, user.active, user.password_hash,
                     tuple(user.roles or ()), {m.department: m.role for m in user.memberships})
 
@@ -81,30 +82,36 @@ class Directory:
             uow.audit("user_created", actor, detail={"username": username, "departments": departments,
                                                      "roles": list(roles)})
             uow.session.flush()
-            view = _view(user)
+            view = user_view(user)
             uow.commit()
             return view
 
-    def set_password_hash(self, username: str, password_hash: str, actor: str) -> None:
+    def set_password_hash(self, username: str, password_hash: str, actor: str, ip: str | None = None,
+                          user_agent: str | None = None) -> None:
+        """Store a new password (checked against engine.passwords by the caller, who knows the plain text);
+        the change is in the audit trail (who did it) and in the sign-in log (from where)."""
         with UnitOfWork(self.db, self.clock) as uow:
             user = uow.session.get(User, username)
             if user is None:
                 raise NotFound(f"no user '{username}'")
             user.password_hash = password_hash
             uow.audit("password_changed", actor, detail={"username": username})
+            uow.session.add(LoginEvent(at=uow.now, username=username, outcome="password_changed",
+                                       ip=ip[:64] if ip else None,
+                                       user_agent=user_agent[:300] if user_agent else None))
             uow.commit()
 
     def get(self, username: str) -> UserView | None:
         with self.db.sessions() as session:
             user = session.get(User, username)
-            return _view(user) if user else None
+            return user_view(user) if user else None
 
     def colleagues(self, department: str) -> list[UserView]:
         """Active members of a department, for handing a task over."""
         with self.db.sessions() as session:
             users = session.scalars(select(User).join(Membership).where(
                 Membership.department == department, User.active.is_(True)).order_by(User.username))
-            return [_view(u) for u in users]
+            return [user_view(u) for u in users]
 
     def display_names(self, usernames: set[str]) -> dict[str, str]:
         """Names to show for the people in a case's history."""
@@ -116,7 +123,7 @@ class Directory:
 
     def users(self) -> list[UserView]:
         with self.db.sessions() as session:
-            return [_view(u) for u in session.scalars(select(User).order_by(User.username))]
+            return [user_view(u) for u in session.scalars(select(User).order_by(User.username))]
 
     def departments(self) -> list[DepartmentView]:
         with self.db.sessions() as session:

@@ -298,3 +298,26 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     last_used_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class LoginEvent(Base):
+    """One sign-in attempt, sign-out, expired session or password change, kept for the auditors and read to
+    refuse further attempts after too many failures (a table, so every web process sees the same count).
+    Append-only: a successful sign-in does not delete the failures before it."""
+
+    __tablename__ = "login_events"
+    __table_args__ = (
+        # Recent failures of one name, and of one address (engine/sign_in.py); the log newest first.
+        Index("ix_login_events_username_at", "username", "at"),
+        Index("ix_login_events_ip_at", "ip", "at"),
+        Index("ix_login_events_at", "at", "id"),
+        Index("ix_login_events_outcome_at", "outcome", "at"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    username: Mapped[str] = mapped_column(String(80))  # as typed (trimmed): unknown names are evidence too
+    # signed_in, wrong_password, unknown_user, inactive_user, locked_out, signed_out, session_expired,
+    # password_changed
+    outcome: Mapped[str] = mapped_column(String(20))
+    ip: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(300))
