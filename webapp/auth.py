@@ -1,15 +1,23 @@
-"""Signing in and out, who the user is (departments, roles), idle expiry and the language choice."""
+"""Signing in and out, who the user is (departments, roles), idle expiry and the language choice.
+
+The rules of an attempt (lockout after repeated failures) and the sign-in log live in engine.sign_in; this
+module checks the password hash, keeps the session and says what happened on the page."""
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Flask, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_login import LoginManager, UserMixin, current_user, login_required, login_user, logout_user
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from engine import sign_in
 from engine.directory import UserView
+from engine.settings import load_settings
+from engine.sign_in import Client, SignInPolicy, SignIns
 from webapp.api.errors import under_api
 from webapp.display import LANGUAGES
 from webapp.runtime import directory, engine
@@ -56,13 +64,40 @@ def hash_password(password: str) -> str:
     return generate_password_hash(password)
 
 
+def credential(password_hash: str) -> str:
+    """A short fingerprint of the stored hash kept in the session: when the password changes, every other
+    session of the user ends at its next request."""
+    return hashlib.sha256(password_hash.encode()).hexdigest()[:16]
+
+
+def sign_ins() -> SignIns:
+    return current_app.extensions["aftersales.sign_ins"]
+
+
+def request_client() -> Client:
+    """The address and browser of this request, for the sign-in log (no proxy in front: see README)."""
+    return Client(ip=request.remote_addr, user_agent=request.user_agent.string or None)
+
+
 def init_app(app: Flask) -> None:
     login_manager.init_app(app)
+    if not {"LOGIN_MAX_FAILURES", "LOGIN_LOCKOUT_MINUTES", "PASSWORD_MIN_LENGTH"} <= set(app.config):
+        settings = load_settings()
+        app.config.setdefault("LOGIN_MAX_FAILURES", settings.login_max_failures)
+        app.config.setdefault("LOGIN_LOCKOUT_MINUTES", settings.login_lockout_minutes)
+        app.config.setdefault("PASSWORD_MIN_LENGTH", settings.password_min_length)
+    from webapp import account
+    app.register_blueprint(account.blueprint)
+    engine_ = app.extensions["aftersales.engine"]
+    app.extensions["aftersales.sign_ins"] = SignIns(engine_.db, engine_.clock, SignInPolicy(
+        max_failures=app.config["LOGIN_MAX_FAILURES"], lockout_minutes=app.config["LOGIN_LOCKOUT_MINUTES"]))
 
     @login_manager.user_loader
     def load_user(username: str) -> SignedInUser | None:
         view = directory().get(username)
-        return SignedInUser(view) if view and view.active else None
+        if view is None or not view.active or session.get("credential") != credential(view.password_hash):
+            return None
+        return SignedInUser(view)
 
     @app.before_request
     def expire_idle_session():
@@ -72,8 +107,10 @@ def init_app(app: Flask) -> None:
         seen = session.get("seen_at")
         idle_limit = current_app.config["SESSION_IDLE_MINUTES"] * 60
         if seen and (now - datetime.fromisoformat(seen)).total_seconds() > idle_limit:
+            sign_ins().record(sign_in.SESSION_EXPIRED, current_user.username, request_client())
             logout_user()
             session.pop("seen_at", None)
+            session.pop("credential", None)
             flash(_("Your session expired after a long time without activity. Please sign in again."), "warning")
             return redirect(url_for("auth.login", next=request.full_path))
         session["seen_at"] = now.isoformat()
@@ -83,18 +120,25 @@ def init_app(app: Flask) -> None:
 @blueprint.route("/login", methods=["GET", "POST"])
 def login():
     if request.method == "POST":
-        username = (request.form.get("username") or "").strip()
+        username = sign_in.typed_username(request.form.get("username"))
         password = request.form.get("password") or ""
-        view = directory().get(username)
-        valid = check_password_hash(view.password_hash if view else _DUMMY_HASH, password)
-        if view is None or not valid or not view.active:
+        result = sign_ins().attempt(
+            username, lambda stored: check_password_hash(stored or _DUMMY_HASH, password), request_client())
+        if result.outcome == sign_in.LOCKED_OUT:
+            error = _("Too many failed sign-ins for this user name or from this computer. "
+                      "Try again after %(time)s (Beijing time).",
+                      time=format_datetime(result.locked_until, "yyyy-MM-dd HH:mm:ss"))
+            return render_template("login.html", error=error, username=username,
+                                   locked_until=result.locked_until), 429
+        if not result.signed_in:
             return render_template("login.html", error=_("Wrong user name or password."), username=username), 401
         language = session.get("language")
         session.clear()  # a new session on sign-in (no fixation), keeping the language chosen on this page
         if language:
             session["language"] = language
         session.permanent = True
-        login_user(SignedInUser(view))
+        login_user(SignedInUser(result.user))
+        session["credential"] = credential(result.user.password_hash)
         session["seen_at"] = engine().clock.now().isoformat()
         return redirect(_safe_next(request.args.get("next")))
     return render_template("login.html", username="")
@@ -103,8 +147,10 @@ def login():
 @blueprint.route("/logout", methods=["POST"])
 @login_required
 def logout():
+    sign_ins().record(sign_in.SIGNED_OUT, current_user.username, request_client())
     logout_user()
     session.pop("seen_at", None)
+    session.pop("credential", None)
     return redirect(url_for("auth.login"))
 
 

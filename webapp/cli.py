@@ -16,6 +16,7 @@ from engine.catalog import DiagramError
 from engine.directory import Directory
 from engine.errors import EngineError
 from engine.forms import InvalidForm
+from engine.passwords import broken_rules
 from engine.settings import Settings, SettingsError, load_settings
 from engine.worker import run_worker
 from webapp.cli_db import MigrationCheckingGroup, db, require_current_schema_for
@@ -321,8 +322,10 @@ def user() -> None:
 @click.password_option()
 @click.pass_obj
 def add_user(engine, username, display_name, departments, roles, email, password) -> None:
+    """Add a person; the password must meet the password policy (README, "Sign-in security")."""
     from webapp.auth import hash_password
 
+    _check_password(password, username)
     memberships = {}
     for entry in departments:
         code, _, role = entry.partition(":")
@@ -333,6 +336,30 @@ def add_user(engine, username, display_name, departments, roles, email, password
     except EngineError as err:
         _fail(str(err))
     click.echo(f"user {username} added")
+
+
+@user.command("password")
+@click.argument("username")
+@click.password_option(help="the new password (asked for twice when not given)")
+@click.option("--as", "actor", default="cli")
+@click.pass_obj
+def reset_password(engine, username, password, actor) -> None:
+    """Set a new password for USERNAME (e.g. one who forgot theirs), under the password policy."""
+    from webapp.auth import hash_password
+
+    _check_password(password, username)
+    try:
+        Directory(engine.db, engine.clock).set_password_hash(username, hash_password(password), actor=actor)
+    except EngineError as err:
+        _fail(f"{err}; nothing changed")
+    click.echo(f"password of {username} changed")
+
+
+def _check_password(password: str, username: str) -> None:
+    """Stop with every broken rule of the password policy listed (nothing stored)."""
+    broken = broken_rules(password, username, _settings().password_min_length)
+    if broken:
+        _fail("the password is refused, nothing was stored:\n" + "\n".join(f"  - {rule.message}" for rule in broken))
 
 
 @user.command("list")

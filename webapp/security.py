@@ -1,18 +1,40 @@
-"""CSRF protection on every form, security headers, and the pages for refused or conflicting requests."""
+"""CSRF protection on every form, security headers and cookie flags, and the pages for refused or
+conflicting requests.
+
+With AFTERSALES_SECURE_COOKIES on (the site is served over HTTPS) the session and remember-me cookies are
+sent only over HTTPS and browsers are told to use HTTPS only (Strict-Transport-Security); pages shown to a
+signed-in user are never stored by a browser or proxy cache (static files stay cacheable)."""
 from __future__ import annotations
 
-from flask import Flask, render_template
+from flask import Flask, render_template, request
 from flask_babel import gettext as _
+from flask_login import current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
+from webapp.api.errors import under_api
+
 csrf = CSRFProtect()
+
+HSTS = "max-age=31536000"
+# The pages use none of these browser features; a page injected into ours cannot either.
+PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=(), interest-cohort=()"
 
 
 def init_app(app: Flask) -> None:
     csrf.init_app(app)
+    secure = bool(app.config.get("SESSION_COOKIE_SECURE"))
+    app.config.setdefault("REMEMBER_COOKIE_SECURE", secure)
+    app.config.setdefault("REMEMBER_COOKIE_HTTPONLY", True)
+    app.config.setdefault("REMEMBER_COOKIE_SAMESITE", "Lax")
 
     @app.after_request
     def security_headers(response):
+        if secure:
+            response.headers.setdefault("Strict-Transport-Security", HSTS)
+        response.headers.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
+        response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+        if request.endpoint != "static" and (under_api() or current_user.is_authenticated):
+            response.headers["Cache-Control"] = "no-store"
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")

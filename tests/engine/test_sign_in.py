@@ -45,7 +45,7 @@ def test_the_right_password_signs_in_and_each_attempt_is_logged(sign_ins):
 
 def test_after_too_many_failures_the_name_is_locked_until_the_window_has_passed(sign_ins, clock):
     start = clock.now()
-    for minute in range(3):
+    for _ in range(3):
         assert sign_ins.attempt("qa.wang", wrong, OFFICE).outcome == sign_in.WRONG_PASSWORD
         clock.advance(timedelta(minutes=1))
     locked = sign_ins.attempt("qa.wang", right, OFFICE)  # the right password does not help now

@@ -81,9 +81,10 @@ def test_users_added_from_the_shell_can_sign_in(cli, database):
     assert result.exit_code == 0, result.output
     listing = cli("user", "list").output
     assert "qa.li" in listing and "quality:head" in listing
-    refused = cli("user", "add", "qa.li", "--name", "又一个", "--password", "x")
+    refused = cli("user", "add", "qa.li", "--name", "又一个", "--password", "Another-pass-7")
     assert refused.exit_code == 2 and "already exists" in refused.output
-    refused = cli("user", "add", "x.y", "--name", "某人", "--department", "marketing", "--password", "x")
+    refused = cli("user", "add", "x.y", "--name", "某人", "--department", "marketing",
+                  "--password", "Another-pass-7")
     assert refused.exit_code == 2 and "unknown department 'marketing'" in refused.output
 
     from werkzeug.security import check_password_hash

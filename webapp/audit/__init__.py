@@ -1,4 +1,5 @@
-"""Auditors' area (read-only): instances with the path taken, the audit timeline, SLA reports, exports."""
+"""Auditors' area (read-only): instances with the path taken, the audit timeline, SLA reports, exports,
+the sign-in log."""
 from __future__ import annotations
 
 from flask import Blueprint, abort
@@ -17,4 +18,4 @@ def auditors_only():
     return None
 
 
-from webapp.audit import instance_page, instances, reports  # noqa: E402,F401  (routes register on the blueprint)
+from webapp.audit import instance_page, instances, logins, reports  # noqa: E402,F401  (routes register on the blueprint)
