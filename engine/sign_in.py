@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from engine.calendar import BUSINESS_TZ
 from engine.clock import Clock
@@ -144,6 +144,10 @@ class SignIns:
         the stored hash (None for an unknown name: check against a dummy, so both take as long)."""
         name = typed_username(username)
         with self.db.sessions.begin() as session:
+            if self.db.is_postgresql:
+                # Attempts for one name from several web processes are decided one after the other, so
+                # parallel guesses cannot all slip under the limit. (SQLite runs one writer at a time.)
+                session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"sign_in:{name}"})
             now = self.clock.now()
             until = self._locked_until(session, name, client.ip, now)
             if until is not None:
