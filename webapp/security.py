@@ -17,7 +17,7 @@ csrf = CSRFProtect()
 
 HSTS = "max-age=31536000"
 # The pages use none of these browser features; a page injected into ours cannot either.
-PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=(), interest-cohort=()"
+PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=()"
 
 
 def init_app(app: Flask) -> None:
