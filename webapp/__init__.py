@@ -45,6 +45,7 @@ def create_app(engine: WorkflowEngine | None = None, config: dict[str, Any] | No
         engine = build_engine(settings=settings)
     app.extensions["aftersales.engine"] = engine
     app.extensions["aftersales.directory"] = Directory(engine.db, engine.clock)
+    app.extensions["aftersales.settings"] = settings  # sign-in limits and password policy (webapp/auth.py)
 
     from webapp import api, audit, auth, display, inbox, modeler, record_books, security
     security.init_app(app)

@@ -82,7 +82,7 @@ def request_client() -> Client:
 def init_app(app: Flask) -> None:
     login_manager.init_app(app)
     if not {"LOGIN_MAX_FAILURES", "LOGIN_LOCKOUT_MINUTES", "PASSWORD_MIN_LENGTH"} <= set(app.config):
-        settings = load_settings()
+        settings = app.extensions.get("aftersales.settings") or load_settings()
         app.config.setdefault("LOGIN_MAX_FAILURES", settings.login_max_failures)
         app.config.setdefault("LOGIN_LOCKOUT_MINUTES", settings.login_lockout_minutes)
         app.config.setdefault("PASSWORD_MIN_LENGTH", settings.password_min_length)

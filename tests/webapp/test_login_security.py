@@ -236,3 +236,16 @@ def test_the_command_line_refuses_a_weak_password_listing_every_rule_and_stores_
     reset = cli("user", "password", "qa.li", "--password", "Gearbox-2026-x", "--as", "admin")
     assert reset.exit_code == 0, reset.output
     assert check_password_hash(Directory(database, None).get("qa.li").password_hash, "Gearbox-2026-x")
+
+
+def test_the_limits_come_from_the_settings_the_app_is_built_with(engine):
+    from engine.settings import Settings
+
+    app = create_app(engine, {"TESTING": True, "SECRET_KEY": "test-secret"},
+                     settings=Settings(login_max_failures=2, login_lockout_minutes=30, password_min_length=12))
+    seed_demo_users(app.extensions["aftersales.directory"])
+    assert (app.config["LOGIN_MAX_FAILURES"], app.config["PASSWORD_MIN_LENGTH"]) == (2, 12)
+    client = client_from(app)
+    for _ in range(2):
+        assert client.login("qa.wang", "wrong-guess").status_code == 401
+    assert client.login("qa.wang", DEMO_PASSWORD).status_code == 429
