@@ -51,6 +51,7 @@ REFERENCE_TABLES = frozenset({
 DATED_TABLES: dict[str, tuple[str, ...]] = {
     "customer_devices": ("registered_at",),
     "knowledge_entries": ("created_at", "updated_at"),
+    "login_events": ("at",),  # the sign-in log (engine/sign_in.py): kept, exported by the period it covers
 }
 # Case tables whose rows may have no case (instance_id NULL: a sign-in, a calendar edit, a message sent
 # outside a case): those rows are exported when this column falls in the period.

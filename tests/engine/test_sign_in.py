@@ -121,3 +121,9 @@ def test_a_password_change_is_in_the_sign_in_log(sign_ins, database, clock):
     Directory(database, clock).set_password_hash("qa.wang", "new-hash", actor="admin", ip="10.0.0.1")
     [row] = sign_ins.log(LoginQuery()).rows
     assert (row.username, row.outcome, row.ip) == ("qa.wang", "password_changed", "10.0.0.1")
+
+
+def test_the_sign_in_log_goes_into_a_period_export_and_a_purge_keeps_it():
+    from engine.archive import table_plan
+
+    assert table_plan().part("login_events").kind == "dated"  # exported by `at`, never deleted by a purge
