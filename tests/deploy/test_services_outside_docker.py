@@ -151,7 +151,7 @@ def test_the_compose_services_run_outside_docker_against_postgresql(tmp_path):
         # A colleague of the quality department with an e-mail address, added as the README says.
         added = subprocess.run(_executable(["aftersales", "user", "add", "qa.wang", "--name", "王强", "--department",
                                             "quality", "--email", "qa.wang@example.com", "--password",
-                                            "qa-wang-password"]),
+                                            "Quality-check-2026"]),
                                env=environment("init"), cwd=tmp_path, capture_output=True, text=True, timeout=120)
         assert added.returncode == 0, added.stderr
 
