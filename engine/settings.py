@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.calendar import DEFAULT_REGION, UnknownRegion, public_holidays
+from engine.passwords import broken_rules
 
 DEFAULT_DATABASE_URL = "sqlite:///aftersales.db"
 PROJECT_PROCESSES = Path(__file__).resolve().parents[1] / "processes"
@@ -40,6 +41,8 @@ class Settings:
     # None: the embedded server keeps a generated key in its instance folder.
     secret_key: str | None = field(default=None, repr=False)
     secure_cookies: bool = False
+    # Reverse proxies in front of the web app whose X-Forwarded-For/-Proto are believed (0: none).
+    trusted_proxies: int = 0
     session_idle_minutes: int = 120
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
     webhook_url: str | None = None
@@ -73,13 +76,16 @@ class Settings:
         )
         password_min_length = read.integer("AFTERSALES_PASSWORD_MIN_LENGTH", 10, minimum=8)
         admin_password = read.text("AFTERSALES_ADMIN_PASSWORD")
-        if admin_password is not None and len(admin_password) < password_min_length:
-            raise SettingsError(f"AFTERSALES_ADMIN_PASSWORD must be at least {password_min_length} characters long, "
-                                f"not {len(admin_password)}")
+        if admin_password is not None:  # the first administrator's password meets the policy like any other
+            broken = broken_rules(admin_password, "admin", password_min_length)
+            if broken:
+                raise SettingsError("AFTERSALES_ADMIN_PASSWORD is refused: "
+                                    + "; ".join(rule.message for rule in broken))
         return cls(
             database_url=read.text("DATABASE_URL") or DEFAULT_DATABASE_URL,
             secret_key=read.text("AFTERSALES_SECRET_KEY"),
             secure_cookies=read.flag("AFTERSALES_SECURE_COOKIES", False),
+            trusted_proxies=read.integer("AFTERSALES_TRUSTED_PROXIES", 0, minimum=0, maximum=5),
             session_idle_minutes=read.integer("AFTERSALES_SESSION_IDLE_MINUTES", 120, minimum=1),
             smtp=smtp,
             webhook_url=read.text("AFTERSALES_WEBHOOK_URL"),

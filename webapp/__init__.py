@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from engine.catalog import MAX_DIAGRAM_BYTES
 from engine.directory import Directory
@@ -37,6 +38,11 @@ def create_app(engine: WorkflowEngine | None = None, config: dict[str, Any] | No
         MAX_CONTENT_LENGTH=MAX_DIAGRAM_BYTES + 256 * 1024,
     )
     app.config.update(config or {})
+    if settings.trusted_proxies:
+        # Behind a TLS proxy: the client's address (sign-in log, per-address lockout) and https come from the
+        # X-Forwarded-* headers the trusted proxies set, never from headers a client sends directly.
+        n = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = settings.secret_key or _instance_secret(app)
 

@@ -26,7 +26,7 @@ from tests.deploy.compose import ROOT, dotenv, service_command, service_environm
 from tests.engine.smtp_catcher import SmtpCatcher
 
 READY_TIMEOUT = 90  # seconds a process may take to start on a loaded build machine
-ADMIN_PASSWORD = "deploy-check-admin-pw"
+ADMIN_PASSWORD = "Deploy-check-2026"
 FORM = {
     "customer": "华东机电有限公司", "product_name": "减速电机", "spec_model": "JZ-200", "batch_no": "B1",
     "quantity_shipped": 100, "quantity_nonconforming": 30, "characteristic": "key", "consequence": "claim",

@@ -42,8 +42,9 @@ EVERY_VARIABLE = {
     "AFTERSALES_PASSWORD_MIN_LENGTH": "12",
     "AFTERSALES_PROCESSES": "/app/processes",
     "AFTERSALES_INSTANCE_PATH": "/app/instance",
-    "AFTERSALES_ADMIN_PASSWORD": "a-long-admin-password",
+    "AFTERSALES_ADMIN_PASSWORD": "Long-first-login-2026",
     "AFTERSALES_DEMO_USERS": "yes",
+    "AFTERSALES_TRUSTED_PROXIES": "1",
 }
 
 
@@ -51,14 +52,14 @@ def test_every_variable_is_read_into_its_setting():
     assert sorted(EVERY_VARIABLE) == Settings.variables()
     assert Settings.from_env(EVERY_VARIABLE) == Settings(
         database_url="postgresql+psycopg://aftersales:pw@db:5432/aftersales", secret_key="k" * 64,
-        secure_cookies=True, session_idle_minutes=30,
+        secure_cookies=True, trusted_proxies=1, session_idle_minutes=30,
         smtp=SmtpSettings(host="smtp.exmail.qq.com", port=465, user="bot", password="smtp-secret", security="ssl",
                           from_address="售后系统 <noreply@corp.cn>", timeout=12.5),
         webhook_url="https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=x",
         outbox_file="/var/lib/aftersales/outbox.jsonl", worker_poll_seconds=0.5, calendar_region="HK",
         retention_years=15, login_max_failures=3, login_lockout_minutes=30, password_min_length=12,
         processes_dir=Path("/app/processes"), instance_path="/app/instance",
-        admin_password="a-long-admin-password", demo_users=True)
+        admin_password="Long-first-login-2026", demo_users=True)
 
 
 def test_an_empty_environment_gives_the_defaults_of_a_trial_install():
@@ -88,7 +89,9 @@ def test_an_empty_environment_gives_the_defaults_of_a_trial_install():
     ("AFTERSALES_CALENDAR_REGION", "XX",
      "AFTERSALES_CALENDAR_REGION must be a country code the holidays package knows (e.g. CN, HK, DE), not 'XX'"),
     ("AFTERSALES_ADMIN_PASSWORD", "short",
-     "AFTERSALES_ADMIN_PASSWORD must be at least 10 characters long, not 5"),
+     "AFTERSALES_ADMIN_PASSWORD is refused: it must be at least 10 characters long; it must use at least 3 of: "
+     "upper-case letters, lower-case letters, digits, symbols"),
+    ("AFTERSALES_ADMIN_PASSWORD", "Admin-2026-secret", "AFTERSALES_ADMIN_PASSWORD is refused: it must not contain the user name"),
 ])
 def test_a_bad_value_is_refused_with_the_variable_named(variable, value, message):
     with pytest.raises(SettingsError) as refused:
@@ -104,7 +107,7 @@ def test_the_readme_documents_every_variable():
 
 def test_the_secrets_stay_out_of_logged_settings():
     shown = repr(Settings.from_env(EVERY_VARIABLE))
-    assert "k" * 64 not in shown and "smtp-secret" not in shown and "a-long-admin-password" not in shown
+    assert "k" * 64 not in shown and "smtp-secret" not in shown and "Long-first-login-2026" not in shown
 
 
 def _environment(settings: dict[str, str]) -> dict[str, str]:
@@ -179,13 +182,13 @@ def _cli(database, env: dict[str, str]):
 
 def test_init_creates_the_administrator_from_the_environment_once(database, clock):
 
-    result = _cli(database, {"AFTERSALES_ADMIN_PASSWORD": "first-admin-password"})
+    result = _cli(database, {"AFTERSALES_ADMIN_PASSWORD": "First-login-2026"})
     assert result.exit_code == 0 and "administrator admin created" in result.output
     [admin] = Directory(database, clock).users()
     assert (admin.username, admin.roles) == ("admin", ("admin",))
-    again = _cli(database, {"AFTERSALES_ADMIN_PASSWORD": "another-password"})
+    again = _cli(database, {"AFTERSALES_ADMIN_PASSWORD": "Another-login-2026"})
     assert again.exit_code == 0 and "administrator" not in again.output
-    assert check_password_hash(Directory(database, clock).get("admin").password_hash, "first-admin-password")
+    assert check_password_hash(Directory(database, clock).get("admin").password_hash, "First-login-2026")
 
 
 def test_init_creates_demo_users_only_when_asked(database, clock):

@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from werkzeug.security import check_password_hash
 
+from engine.settings import Settings
 from engine.sign_in import LoginQuery
 from tests.webapp.conftest import UserClient
 from webapp import create_app
@@ -249,3 +250,16 @@ def test_the_limits_come_from_the_settings_the_app_is_built_with(engine):
     for _ in range(2):
         assert client.login("qa.wang", "wrong-guess").status_code == 401
     assert client.login("qa.wang", DEMO_PASSWORD).status_code == 429
+
+
+@pytest.mark.parametrize("proxies, recorded", [(0, "10.0.0.9"), (1, "203.0.113.7")])
+def test_the_client_address_comes_from_a_trusted_proxy_only(app, engine, proxies, recorded):
+    """Behind AFTERSALES_TRUSTED_PROXIES proxies the sign-in log and the per-address lockout see the client's
+    address; without that setting a client cannot pick its address by sending X-Forwarded-For itself."""
+    proxied = create_app(engine, {"TESTING": True, "SECRET_KEY": "test-secret"},
+                         settings=Settings(trusted_proxies=proxies))
+    client = client_from(proxied, "10.0.0.9")
+    client.client.environ_base["HTTP_X_FORWARDED_FOR"] = "203.0.113.7"
+    client.login("qa.wang", "wrong-guess")
+    [attempt] = log(proxied, username="qa.wang")
+    assert (attempt.outcome, attempt.ip) == ("wrong_password", recorded)
