@@ -10,28 +10,18 @@ from flask_babel import gettext as _
 from engine import case_search
 from engine.case_search import CaseQuery, CaseSearchError
 from webapp.audit import blueprint
+from webapp.audit.filters import filter_day, filter_number
 from webapp.runtime import departments, engine
 
 FILTER_ARGS = ("process", "version", "status", "department", "start", "end", "sla", "q")
 
 
 def _date(value: str, what: str) -> date | None:
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise CaseSearchError(_("%(what)s must be a date such as 2026-11-16, not “%(value)s”.",
-                                what=what, value=value)) from None
+    return filter_day(value, what, CaseSearchError)
 
 
 def _number(value: str, what: str) -> int | None:
-    if not value:
-        return None
-    try:
-        return int(value)
-    except ValueError:
-        raise CaseSearchError(_("%(what)s must be a whole number, not “%(value)s”.", what=what, value=value)) from None
+    return filter_number(value, what, CaseSearchError)
 
 
 def _or(value: int | None, default: int) -> int:

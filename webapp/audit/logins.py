@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from engine import sign_in
 from engine.sign_in import LoginLogError, LoginQuery
 from webapp.audit import blueprint
+from webapp.audit.filters import filter_day, filter_number
 from webapp.auth import sign_ins
 
 FILTER_ARGS = ("username", "outcome", "start", "end")
@@ -29,22 +30,12 @@ def outcome_labels() -> dict[str, str]:
 
 
 def _date(value: str, what: str) -> date | None:
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise LoginLogError(_("%(what)s must be a date such as 2026-11-16, not “%(value)s”.",
-                              what=what, value=value)) from None
+    return filter_day(value, what, LoginLogError)
 
 
 def _number(value: str, what: str, default: int) -> int:
-    if not value:
-        return default
-    try:
-        return int(value)
-    except ValueError:
-        raise LoginLogError(_("%(what)s must be a whole number, not “%(value)s”.", what=what, value=value)) from None
+    number = filter_number(value, what, LoginLogError)
+    return default if number is None else number
 
 
 def _query(args) -> LoginQuery:
