@@ -102,6 +102,7 @@ def main(ctx: click.Context, database_url: str | None) -> None:
         sys.exit(2)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("spiff").setLevel(logging.WARNING)  # one INFO line per task state change
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # `db` commands say what was migrated themselves
     ctx.meta[_SETTINGS] = settings
     ctx.obj = build_engine(database_url, settings=settings, check_schema=False)
     require_current_schema_for(ctx)
