@@ -3,7 +3,6 @@ engine that runs handlers, the injected clock, and the serializer that reference
 from __future__ import annotations
 
 import ast
-import copy
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -157,35 +156,22 @@ class _NoServices:
 
 class RestrictedEnvironment(TaskDataEnvironment):
     """SpiffWorkflow's task-data environment, but every condition, timer value and script is first checked
-    against engine.expression_policy (cached per text) and runs with only the whitelisted builtins: a
-    diagram that slipped past deploy checks still cannot import, reach internals or call `open`."""
+    against engine.expression_policy (compiled once per text) and runs with only the whitelisted builtins: a
+    diagram that slipped past deploy checks still cannot import, reach internals or call `open`.
+
+    The whitelist is the globals' `__builtins__`, which eval/exec use instead of Python's; SpiffWorkflow's
+    own evaluate/execute run the checked code objects."""
 
     def __init__(self, environment_globals: dict[str, Any], engine_functions: dict[str, Any]) -> None:
-        super().__init__(environment_globals)
-        self.builtins = limited_builtins(engine_functions)
+        super().__init__({**environment_globals, "__builtins__": limited_builtins(engine_functions)})
 
     def evaluate(self, expression, context, external_context=None):
-        code = compile_checked(expression, "eval")
-        my_globals = copy.copy(self.globals)
-        self._prepare_context(context)
-        my_globals.update(external_context or {})
-        my_globals.update(context)
-        my_globals["__builtins__"] = self.builtins  # last: case data cannot replace it
-        return eval(code, my_globals)  # noqa: S307 - checked and restricted code
+        if "__builtins__" in context:  # case data is merged after the globals: it must not bring Python's back
+            context = {name: value for name, value in context.items() if name != "__builtins__"}
+        return super().evaluate(compile_checked(expression, "eval"), context, external_context)
 
     def execute(self, script, context, external_context=None):
-        code = compile_checked(script, "exec")
-        self.check_for_overwrite(context, external_context or {})
-        my_globals = copy.copy(self.globals)
-        self._prepare_context(context)
-        my_globals.update(external_context or {})
-        context.update(my_globals)
-        context["__builtins__"] = self.builtins
-        try:
-            exec(code, context)  # noqa: S102 - checked and restricted code
-        finally:
-            self._remove_globals_and_functions_from_context(context, external_context)
-        return True
+        return super().execute(compile_checked(script, "exec"), context, external_context)
 
 
 class AftersalesScriptEngine(PythonScriptEngine):
