@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -21,7 +20,6 @@ if TYPE_CHECKING:
     from alembic.config import Config
     from alembic.script import ScriptDirectory
 
-DEFAULT_DATABASE_URL = "sqlite:///aftersales.db"
 # The migration scripts ship inside the package (engine/migrations); no alembic.ini is read.
 MIGRATIONS = "engine:migrations"
 BASELINE_REVISION = "0001_baseline"
@@ -76,8 +74,9 @@ class SchemaUpgrade:
 class Database:
     """The engine's connection to one database (SQLite file by default, PostgreSQL in production)."""
 
-    def __init__(self, url: str | None = None, echo: bool = False) -> None:
-        self.url = url or os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
+    def __init__(self, url: str, echo: bool = False) -> None:
+        """`url` comes from the settings (DATABASE_URL, engine/settings.py) or the caller's own choice."""
+        self.url = url
         kwargs: dict = {"echo": echo, "future": True}
         if self.url.startswith("sqlite"):
             kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
