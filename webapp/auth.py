@@ -16,7 +16,6 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from engine import sign_in
 from engine.directory import UserView
-from engine.settings import load_settings
 from engine.sign_in import Client, SignInPolicy, SignIns
 from webapp.api.errors import under_api
 from webapp.display import LANGUAGES
@@ -75,14 +74,15 @@ def sign_ins() -> SignIns:
 
 
 def request_client() -> Client:
-    """The address and browser of this request, for the sign-in log (no proxy in front: see README)."""
+    """The address and browser of this request, for the sign-in log (the client's own behind
+    AFTERSALES_TRUSTED_PROXIES proxies: create_app wraps the app in ProxyFix)."""
     return Client(ip=request.remote_addr, user_agent=request.user_agent.string or None)
 
 
 def init_app(app: Flask) -> None:
     login_manager.init_app(app)
     if not {"LOGIN_MAX_FAILURES", "LOGIN_LOCKOUT_MINUTES", "PASSWORD_MIN_LENGTH"} <= set(app.config):
-        settings = app.extensions.get("aftersales.settings") or load_settings()
+        settings = app.extensions["aftersales.settings"]  # put there by create_app
         app.config.setdefault("LOGIN_MAX_FAILURES", settings.login_max_failures)
         app.config.setdefault("LOGIN_LOCKOUT_MINUTES", settings.login_lockout_minutes)
         app.config.setdefault("PASSWORD_MIN_LENGTH", settings.password_min_length)
