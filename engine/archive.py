@@ -31,7 +31,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.sql import ColumnElement, Select
 from sqlalchemy.types import JSON, Date, LargeBinary, Numeric, Time
 
-from engine.calendar import BUSINESS_TZ
+from engine.calendar import BUSINESS_TZ, beijing_day_start
 from engine.db import Base, Database, UtcDateTime
 
 FORMAT = "aftersales-records/1"
@@ -172,11 +172,6 @@ def cases_started_in(first_day: date, last_day: date) -> Selection:
     start, end = beijing_day_start(first_day), beijing_day_start(last_day + timedelta(days=1))
     cases = Base.metadata.tables[CASES_TABLE]
     return Selection(select(cases.c.id).where(cases.c.started_at >= start, cases.c.started_at < end), (start, end))
-
-
-def beijing_day_start(day: date) -> datetime:
-    """The UTC moment a Beijing calendar day begins."""
-    return datetime.combine(day, time(0), BUSINESS_TZ).astimezone(UTC)
 
 
 def belongs(part: TablePart, selection: Selection) -> ColumnElement[bool]:

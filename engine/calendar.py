@@ -14,6 +14,11 @@ from zoneinfo import ZoneInfo
 import holidays
 
 BUSINESS_TZ = ZoneInfo("Asia/Shanghai")
+
+
+def beijing_day_start(day: date) -> datetime:
+    """The moment a Beijing calendar day begins (periods given as days are Beijing days)."""
+    return datetime.combine(day, time(0), tzinfo=BUSINESS_TZ)
 _SEARCH_DAYS = 3700  # no company is closed for ten years: beyond this a calendar is broken
 DEFAULT_REGION = "CN"
 

@@ -7,11 +7,11 @@ page stays fast with 100,000 cases."""
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import exists, func, or_, select
 
-from engine.calendar import BUSINESS_TZ
+from engine.calendar import beijing_day_start
 from engine.db import Database
 from engine.models import HumanTask, ProcessInstance, ProcessVersion, SlaRecord
 
@@ -65,11 +65,6 @@ class CasePage:
     @property
     def pages(self) -> int:
         return max(1, -(-self.total // self.per_page))
-
-
-def beijing_day_start(day: date) -> datetime:
-    """The UTC moment a Beijing calendar day begins."""
-    return datetime.combine(day, time(0), tzinfo=BUSINESS_TZ)
 
 
 def check(query: CaseQuery) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import delete, func, insert, select
 
 from engine import archive
-from engine.calendar import BUSINESS_TZ
+from engine.calendar import BUSINESS_TZ, beijing_day_start
 from engine.clock import Clock
 from engine.db import Base, Database
 from engine.errors import EngineError
@@ -39,7 +39,7 @@ def finished_before(cut_off: date) -> archive.Selection:
     """The cases that ended (completed or cancelled) before the Beijing day `cut_off` began."""
     cases = Base.metadata.tables[archive.CASES_TABLE]
     return archive.Selection(select(cases.c.id).where(cases.c.status.in_(FINISHED),
-                                                      cases.c.ended_at < archive.beijing_day_start(cut_off)))
+                                                      cases.c.ended_at < beijing_day_start(cut_off)))
 
 
 @dataclass(frozen=True)

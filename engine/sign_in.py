@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, select, text
 
-from engine.calendar import BUSINESS_TZ
+from engine.calendar import beijing_day_start
 from engine.clock import Clock
 from engine.db import Database
 from engine.directory import UserView, user_view
@@ -194,10 +194,9 @@ class SignIns:
         if query.outcome:
             conditions.append(LoginEvent.outcome == query.outcome)
         if query.day_from:
-            conditions.append(LoginEvent.at >= datetime.combine(query.day_from, time(), BUSINESS_TZ))
+            conditions.append(LoginEvent.at >= beijing_day_start(query.day_from))
         if query.day_to:
-            next_day = datetime.combine(query.day_to + timedelta(days=1), time(), BUSINESS_TZ)
-            conditions.append(LoginEvent.at < next_day)
+            conditions.append(LoginEvent.at < beijing_day_start(query.day_to + timedelta(days=1)))
         with self.db.sessions() as session:
             total = session.scalar(select(func.count()).select_from(LoginEvent).where(*conditions)) or 0
             page = min(query.page, max(1, -(-total // query.per_page)))

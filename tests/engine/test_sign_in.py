@@ -6,6 +6,7 @@ from datetime import timedelta
 import pytest
 
 from engine import sign_in
+from engine.calendar import BUSINESS_TZ
 from engine.directory import Directory
 from engine.sign_in import Client, LoginQuery, SignInPolicy, SignIns
 
@@ -105,7 +106,7 @@ def test_the_log_filters_by_name_outcome_and_beijing_day_newest_first(sign_ins, 
     sign_ins.attempt("qa.wang", wrong, OFFICE)
     sign_ins.record(sign_in.SIGNED_OUT, "qa.wang", OFFICE)
     sign_ins.attempt("sales.li", wrong, OFFICE)
-    today = clock.now().astimezone(sign_in.BUSINESS_TZ).date()
+    today = clock.now().astimezone(BUSINESS_TZ).date()
     assert outcomes(sign_ins, username="qa") == ["signed_out", "wrong_password", "signed_in"]
     assert outcomes(sign_ins, username="qa", day_from=today) == ["signed_out", "wrong_password"]
     assert outcomes(sign_ins, day_to=today - timedelta(days=1)) == ["signed_in"]

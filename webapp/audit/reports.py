@@ -9,8 +9,7 @@ from flask import abort, render_template, request
 from flask_babel import gettext as _
 
 from engine import record_books
-from engine.calendar import BUSINESS_TZ
-from engine.case_search import beijing_day_start
+from engine.calendar import BUSINESS_TZ, beijing_day_start
 from engine.errors import NotFound
 from engine.service_reports import ServiceReport, service_report
 from webapp.audit import blueprint
