@@ -14,6 +14,7 @@ from sqlalchemy import exists, func, or_, select
 from engine.calendar import beijing_day_start
 from engine.db import Database
 from engine.models import HumanTask, ProcessInstance, ProcessVersion, SlaRecord
+from engine.paging import Page, page_within
 
 STATUSES = ("running", "completed", "cancelled")
 SLA_STATES = ("met", "breached")
@@ -55,16 +56,8 @@ class CaseRow:
     limits_breached: int
 
 
-@dataclass(frozen=True)
-class CasePage:
-    rows: list[CaseRow]
-    total: int
-    page: int
-    per_page: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
+class CasePage(Page[CaseRow]):
+    """One page of CaseRows."""
 
 
 def check(query: CaseQuery) -> None:
@@ -171,7 +164,7 @@ def search_cases(db: Database, query: CaseQuery) -> CasePage:
             walk_count = base <= COUNT_WALK_LIMIT
         total = session.scalar(_filtered(query, select(func.count()).select_from(ProcessInstance), version_id,
                                          matched, walk_count, sqlite)) or 0
-        page = min(query.page, max(1, -(-total // per_page)))
+        page = page_within(query.page, total, per_page)
         if total == 0:
             return CasePage([], 0, 1, per_page)
         if query.department or query.sla:

@@ -11,6 +11,7 @@ from sqlalchemy import func, or_, select
 
 from engine.db import Database
 from engine.models import NO_LIMIT, HumanTask
+from engine.paging import Page, page_within
 
 DUE_STATES = ("overdue", "due_soon", "on_time", "no_limit")
 SORTS = ("due", "-due", "created", "-created")
@@ -50,16 +51,8 @@ class InboxRow:
     claimed_by: str | None
 
 
-@dataclass(frozen=True)
-class InboxPage:
-    rows: list[InboxRow]
-    total: int
-    page: int
-    per_page: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
+class InboxPage(Page[InboxRow]):
+    """One page of InboxRows."""
 
 
 _COLUMNS = (HumanTask.id, HumanTask.instance_id, HumanTask.name, HumanTask.process_key, HumanTask.business_key,
@@ -114,7 +107,7 @@ def list_inbox(db: Database, query: InboxQuery) -> InboxPage:
     }[query.sort if query.sort in SORTS else "due"]
     with db.sessions() as session:
         total = session.scalar(_filtered(query, select(func.count()).select_from(HumanTask))) or 0
-        page = min(page, max(1, -(-total // per_page)))
+        page = page_within(page, total, per_page)
         # The page's ids first, from the index alone (skipped rows are never read), then those rows.
         ids = session.scalars(_filtered(query, select(HumanTask.id)).order_by(*order)
                               .limit(per_page).offset((page - 1) * per_page)).all()

@@ -22,6 +22,7 @@ from engine.db import Database
 from engine.directory import UserView, user_view
 from engine.errors import EngineError
 from engine.models import LoginEvent, User
+from engine.paging import Page, page_within
 
 SIGNED_IN = "signed_in"
 WRONG_PASSWORD = "wrong_password"
@@ -109,16 +110,8 @@ class LoginQuery:
     per_page: int = 50
 
 
-@dataclass(frozen=True)
-class LoginPage:
-    rows: list[LoginRow]
-    total: int
-    page: int
-    per_page: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
+class LoginPage(Page[LoginRow]):
+    """One page of LoginRows."""
 
 
 def typed_username(username: str | None) -> str:
@@ -199,7 +192,7 @@ class SignIns:
             conditions.append(LoginEvent.at < beijing_day_start(query.day_to + timedelta(days=1)))
         with self.db.sessions() as session:
             total = session.scalar(select(func.count()).select_from(LoginEvent).where(*conditions)) or 0
-            page = min(query.page, max(1, -(-total // query.per_page)))
+            page = page_within(query.page, total, query.per_page)
             events = session.scalars(select(LoginEvent).where(*conditions)
                                      .order_by(LoginEvent.at.desc(), LoginEvent.id.desc())
                                      .offset((page - 1) * query.per_page).limit(query.per_page))
