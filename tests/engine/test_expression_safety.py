@@ -6,18 +6,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
 
 from engine.calendar import BusinessCalendar
 from engine.catalog import DiagramError, parse_xml
 from engine.clock import using_clock
 from engine.expression_policy import ExpressionLimitExceeded, ExpressionRejected, check
-from engine.handler_api import HandlerRegistry
-from engine.models import AuditEvent, ProcessVersion
 from engine.service import WorkflowEngine
 from engine.spiff import ProcessRun, ServiceOutcome, compile_process
 from engine.spiff.definitions import AftersalesScriptEngine
 from handlers import build_registry
+from tests.engine.deploy_checks import deploying_engine, stored
 
 HERE = Path(__file__).parent
 DIAGRAM = (HERE / "diagrams" / "simple_review.bpmn").read_bytes()
@@ -111,16 +109,7 @@ PLACES = {  # where the hostile code goes, the element the refusal must name, wh
 @pytest.fixture
 def engine(database, clock):
     """Deploying does not depend on how workflows are kept: one engine (not the warm/reloaded pair)."""
-    registry = HandlerRegistry()
-    for topic in ("test.prepare", "test.escalate", "test.finish"):
-        registry.handler(topic)(lambda ctx: {})
-    return WorkflowEngine(database, registry, clock=clock)
-
-
-def stored(engine) -> tuple[int, int]:
-    with engine.db.sessions() as session:
-        return (session.scalar(select(func.count()).select_from(ProcessVersion)),
-                session.scalar(select(func.count()).select_from(AuditEvent)))
+    return deploying_engine(database, clock)
 
 
 def test_the_templates_deploy_with_harmless_code(engine):

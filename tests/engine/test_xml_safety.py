@@ -7,12 +7,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
 
 from engine.catalog import MAX_DIAGRAM_BYTES, DiagramError
-from engine.handler_api import HandlerRegistry
-from engine.models import AuditEvent, ProcessVersion
-from engine.service import WorkflowEngine
+from tests.engine.deploy_checks import deploying_engine, stored
 
 HERE = Path(__file__).parent
 DIAGRAM = (HERE / "diagrams" / "simple_review.bpmn").read_bytes()
@@ -32,16 +29,8 @@ REFUSALS = {  # file in tests/engine/hostile/xml: what the refusal says
 
 @pytest.fixture
 def engine(database, clock):
-    registry = HandlerRegistry()
-    for topic in ("test.prepare", "test.escalate", "test.finish"):
-        registry.handler(topic)(lambda ctx: {})
-    return WorkflowEngine(database, registry, clock=clock)
-
-
-def stored(engine) -> tuple[int, int]:
-    with engine.db.sessions() as session:
-        return (session.scalar(select(func.count()).select_from(ProcessVersion)),
-                session.scalar(select(func.count()).select_from(AuditEvent)))
+    """Deploying does not depend on how workflows are kept: one engine (not the warm/reloaded pair)."""
+    return deploying_engine(database, clock)
 
 
 def test_the_corpus_is_complete():
