@@ -51,7 +51,8 @@ class Case:
 
 
 @pytest.fixture
-def deployed(make_engine):
+def deployed(make_engine, staff):
+    """Every diagram deployed, with the demo users of each department (the engine checks who acts)."""
     engine = make_engine()
     for path in sorted(PROCESSES.glob("*.bpmn")):
         engine.deploy(path.read_bytes(), "process.owner", filename=path.name)
