@@ -100,6 +100,16 @@ def _properties(element) -> dict[str, str]:
             element.findall(f"{_B}extensionElements/{_C}properties/{_C}property")}
 
 
+SLA_SOURCES = ("procedure", "company")
+
+
+def sla_source_of(element: dict[str, Any]) -> str:
+    """Who sets a limit: `procedure` when the company's procedure text states it, else `company` (a
+    company rule). A timer that does not say is a company rule: it is never shown as the procedure's."""
+    source = element.get("properties", {}).get("sla_source")
+    return source if source in SLA_SOURCES else "company"
+
+
 def _local(tag: str) -> str:
     return tag.split("}", 1)[1] if "}" in tag else tag
 

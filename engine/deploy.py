@@ -15,6 +15,7 @@ from engine.catalog import (
     BPMN_NS,
     CAMUNDA_NS,
     FLOW_NODE_TAGS,
+    SLA_SOURCES,
     DiagramError,
     ParsedDiagram,
     build_catalog,
@@ -88,6 +89,7 @@ def check_diagram(raw: bytes, handlers: HandlerRegistry, departments: dict[str, 
                 check_timer_value(element["timer"]["kind"], element["timer"]["value"], calendar)
             except TimerValueError as err:
                 raise DiagramError(f"bad timer: {err}", element_id) from None
+            _check_sla_source(element_id, element)
             if element["type"] == "boundaryEvent":
                 _check_sla_properties(element_id, element, departments)
     catalog["has_pauses"] = False
@@ -110,6 +112,13 @@ def check_diagram(raw: bytes, handlers: HandlerRegistry, departments: dict[str, 
 SLA_KINDS = ("limit", "reminder", "duty")
 _NOTIFY_WORDS = ("assignee", "head")
 _NOTIFY_PREFIXES = ("department:", "head:", "user:")
+
+
+def _check_sla_source(element_id: str, element: dict[str, Any]) -> None:
+    source = element.get("properties", {}).get("sla_source")
+    if source is not None and source not in SLA_SOURCES:
+        raise DiagramError(f"sla_source must be 'procedure' (the procedure text states the limit) or 'company' "
+                           f"(a company rule), not '{source}'", element_id)
 
 
 def _check_sla_properties(element_id: str, element: dict[str, Any], departments: dict[str, str]) -> None:

@@ -30,7 +30,16 @@ class NotAColleague(EngineError):
     """A task handed over to someone who is not an active member of its department."""
 
 
-class HeadsOnly(EngineError):
+class NotPermitted(EngineError):
+    """Someone who may not act on a task tried to; nothing was changed."""
+
+
+class NotAMember(NotPermitted):
+    """A task worked by someone who is no active member of its department (nor an admin): an unknown or
+    deactivated user name, or another department's user. Every entry point (web, API, CLI) gets this."""
+
+
+class HeadsOnly(NotPermitted):
     """A task only its department's heads may work (candidateGroups "head:<code>"), tried by someone else."""
 
 

@@ -49,6 +49,7 @@ class InboxRow:
     warn_at: datetime | None
     limit_name: str | None
     claimed_by: str | None
+    limit_source: str | None = None  # procedure / company: who sets the limit shown
 
 
 class InboxPage(Page[InboxRow]):
@@ -57,7 +58,7 @@ class InboxPage(Page[InboxRow]):
 
 _COLUMNS = (HumanTask.id, HumanTask.instance_id, HumanTask.name, HumanTask.process_key, HumanTask.business_key,
             HumanTask.customer, HumanTask.category, HumanTask.department, HumanTask.created_at, HumanTask.due_at,
-            HumanTask.warn_at, HumanTask.limit_name, HumanTask.claimed_by)
+            HumanTask.warn_at, HumanTask.limit_name, HumanTask.claimed_by, HumanTask.limit_source)
 
 
 def _escape_like(text: str) -> str:

@@ -130,6 +130,7 @@ class HumanTask(Base):
     # due_at, or the end of time for a task without a limit: one indexable order with those last.
     due_order: Mapped[datetime] = mapped_column(UtcDateTime)
     limit_name: Mapped[str | None] = mapped_column(String(200))
+    limit_source: Mapped[str | None] = mapped_column(String(12))  # procedure / company (engine/catalog.py)
     claimed_by: Mapped[str | None] = mapped_column(String(120))
     claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     completed_by: Mapped[str | None] = mapped_column(String(120))
@@ -189,6 +190,8 @@ class SlaRecord(Base):
     kind: Mapped[str] = mapped_column(String(10))  # limit, duty
     element_id: Mapped[str] = mapped_column(String(120))  # the timer in the diagram
     name: Mapped[str] = mapped_column(String(200))
+    # Who sets the limit: procedure (the text states it) or company (a company rule); None before 0003.
+    source: Mapped[str | None] = mapped_column(String(12))
     timer_task_uuid: Mapped[str] = mapped_column(String(36))
     guarded_element_id: Mapped[str | None] = mapped_column(String(120))  # limit: the activity; duty: its task
     duty_task_id: Mapped[int | None] = mapped_column(Integer)  # the human task that fulfils a duty

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, null, select
 from sqlalchemy.orm import Session
 
 from engine.db import Database
@@ -44,6 +44,7 @@ class TaskView:
     completed_at: datetime | None = None
     submitted: dict[str, Any] | None = None
     heads_only: bool = False
+    limit_source: str | None = None  # procedure / company: who sets the limit shown
 
 
 @dataclass(frozen=True)
@@ -90,7 +91,8 @@ def _task_view(row: HumanTask) -> TaskView:
     return TaskView(row.id, row.instance_id, row.process_key, row.business_key, row.element_id, row.name,
                     row.department, row.state, row.created_at, row.due_at, row.limit_name, row.claimed_by,
                     row.completed_by, row.form, row.data, row.customer, row.category, row.warn_at,
-                    row.claimed_at, row.completed_at, row.submitted, bool(row.heads_only))
+                    row.claimed_at, row.completed_at, row.submitted, bool(row.heads_only),
+                    row.limit_source)
 
 
 def list_tasks(db: Database, department: str | None = None, assignee: str | None = None,
@@ -175,6 +177,7 @@ class SlaView:
     breached_at: datetime | None
     paused_seconds: int
     holders: list[dict[str, Any]]
+    source: str | None = None  # procedure / company (None: recorded before sources were kept)
 
 
 def sla_records(db: Database, instance_id: int | None = None, status: str | None = None) -> list[SlaView]:
@@ -186,7 +189,7 @@ def sla_records(db: Database, instance_id: int | None = None, status: str | None
     with db.sessions() as session:
         return [SlaView(r.id, r.instance_id, r.business_key, r.kind, r.element_id, r.name, r.department, r.person,
                         r.status, r.started_at, r.due_at, r.warned_at, r.met_at, r.breached_at, r.paused_seconds,
-                        list(r.holders or [])) for r in session.scalars(query)]
+                        list(r.holders or []), r.source) for r in session.scalars(query)]
 
 
 @dataclass(frozen=True)
@@ -197,6 +200,7 @@ class Attainment:
     who: str
     met: int
     breached: int
+    source: str | None = None  # set when the figures are split by who sets the limit
 
     @property
     def total(self) -> int:
@@ -216,23 +220,28 @@ def sla_attainment(db: Database, start: datetime, end: datetime, by: str = "depa
 
 
 def attainment_in(session: Session, start: datetime, end: datetime, by: str = "department",
-                  process_key: str | None = None, kind: str | None = None) -> list[Attainment]:
-    """`sla_attainment` read in a given session (a handler's unit of work)."""
+                  process_key: str | None = None, kind: str | None = None,
+                  by_source: bool = False) -> list[Attainment]:
+    """`sla_attainment` read in a given session (a handler's unit of work); `by_source` gives one row per
+    department/person and source, so limits the procedures state are never mixed with company rules."""
     if by not in ("department", "person"):
         raise ValueError("attainment is by 'department' or 'person'")
     column = SlaRecord.department if by == "department" else SlaRecord.person
-    query = (select(column, SlaRecord.status, func.count())
+    source = SlaRecord.source if by_source else null()
+    query = (select(column, source, SlaRecord.status, func.count())
              .where(SlaRecord.due_at >= start, SlaRecord.due_at < end, SlaRecord.status.in_(("met", "breached")),
                     column.is_not(None), column != "")
-             .group_by(column, SlaRecord.status))
+             .group_by(column, SlaRecord.status, *([SlaRecord.source] if by_source else [])))
     if process_key:
         query = query.where(SlaRecord.process_key == process_key)
     if kind:
         query = query.where(SlaRecord.kind == kind)
-    counts: dict[str, dict[str, int]] = {}
-    for who, status, count in session.execute(query):
-        counts.setdefault(who, {"met": 0, "breached": 0})[status] = count
-    return [Attainment(who, c["met"], c["breached"]) for who, c in sorted(counts.items())]
+    counts: dict[tuple[str, str | None], dict[str, int]] = {}
+    for who, from_source, status, count in session.execute(query):
+        counts.setdefault((who, from_source), {"met": 0, "breached": 0})[status] = count
+    order = {"procedure": 0, "company": 1, None: 2}
+    return [Attainment(who, c["met"], c["breached"], from_source)
+            for (who, from_source), c in sorted(counts.items(), key=lambda item: (item[0][0], order.get(item[0][1], 3)))]
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ from engine.errors import (
     HeadsOnly,
     IncidentNotOpen,
     NotAColleague,
+    NotAMember,
     NotFound,
     NotStartable,
     TaskClaimedByOther,
@@ -223,7 +224,7 @@ class WorkflowEngine(CalendarCommands, ScheduleCommands):
             task = self._open_task(uow, task_id)
             if task.claimed_by not in (None, actor):
                 raise TaskClaimedByOther(f"task {task_id} is claimed by {task.claimed_by}")
-            self._check_heads_only(uow, task, actor)
+            self._check_may_act(uow, task, actor)
             cleaned = validate_submission(FormDefinition.from_dict(task.form), submitted)
             instance = self._instance(uow, task.instance_id)
             run = self._load(uow, instance, actor)
@@ -241,7 +242,7 @@ class WorkflowEngine(CalendarCommands, ScheduleCommands):
             task = self._open_task(uow, task_id)
             if task.claimed_by not in (None, actor):
                 raise TaskClaimedByOther(f"task {task_id} is already claimed by {task.claimed_by}")
-            self._check_heads_only(uow, task, actor)
+            self._check_may_act(uow, task, actor)
             task.claimed_by, task.claimed_at = actor, uow.now
             uow.audit("task_claimed", actor, task.instance_id, task.element_id, {"task_id": task.id})
             self._touch_and_commit(uow, task.instance_id)
@@ -253,7 +254,7 @@ class WorkflowEngine(CalendarCommands, ScheduleCommands):
             if task.claimed_by not in (None, actor) and not self._heads(uow, actor, task.department):
                 raise TaskClaimedByOther(f"task {task_id} is claimed by {task.claimed_by}")
             if task.claimed_by != actor:
-                self._check_heads_only(uow, task, actor)
+                self._check_may_act(uow, task, actor)
             uow.audit("task_unclaimed", actor, task.instance_id, task.element_id,
                       {"task_id": task.id, "from": task.claimed_by})
             task.claimed_by, task.claimed_at = None, None
@@ -266,7 +267,7 @@ class WorkflowEngine(CalendarCommands, ScheduleCommands):
             task = self._open_task(uow, task_id)
             if task.claimed_by not in (None, actor) and not self._heads(uow, actor, task.department):
                 raise TaskClaimedByOther(f"task {task_id} is claimed by {task.claimed_by}")
-            self._check_heads_only(uow, task, actor)
+            self._check_may_act(uow, task, actor)
             colleague = uow.session.get(User, to_user)
             if (colleague is None or not colleague.active
                     or uow.session.get(Membership, (to_user, task.department)) is None):
@@ -400,12 +401,18 @@ class WorkflowEngine(CalendarCommands, ScheduleCommands):
             raise TaskNotOpen(f"task {task_id} ({task.name}) is {task.state}")
         return task
 
-    def _check_heads_only(self, uow: UnitOfWork, task: HumanTask, actor: str) -> None:
-        """A heads-only task (candidateGroups "head:<code>") is worked by its department's heads or an admin."""
-        if not task.heads_only or self._heads(uow, actor, task.department):
-            return
+    def _check_may_act(self, uow: UnitOfWork, task: HumanTask, actor: str) -> None:
+        """A task is worked by an active member of its department, or an admin; a heads-only task
+        (candidateGroups "head:<code>") by its department's heads or an admin."""
         user = uow.session.get(User, actor)
-        if user is not None and "admin" in (user.roles or []):
+        if user is None or not user.active:
+            raise NotAMember(f"'{actor}' is no active user, so may not work task {task.id} ({task.name})")
+        if "admin" in (user.roles or []):
+            return
+        if uow.session.get(Membership, (actor, task.department)) is None:
+            raise NotAMember(f"'{actor}' is not a member of department '{task.department}', so may not work "
+                             f"task {task.id} ({task.name})")
+        if not task.heads_only or self._heads(uow, actor, task.department):
             return
         raise HeadsOnly(f"task {task.id} ({task.name}) is for the head of department '{task.department}' only; "
                         f"'{actor}' is not its head")

@@ -90,8 +90,9 @@ def service_report(db: Database, start: datetime, end: datetime) -> ServiceRepor
     if end <= start:
         raise ValueError("the period ends before it starts")
     with db.sessions() as session:
-        by_department = attainment_in(session, start, end, "department")
-        by_person = attainment_in(session, start, end, "person")
+        # One row per source: a limit the procedure states is never summed with a company rule.
+        by_department = attainment_in(session, start, end, "department", by_source=True)
+        by_person = attainment_in(session, start, end, "person", by_source=True)
 
         spans: dict[str, list[float]] = defaultdict(list)
         for department, created, completed in session.execute(

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import select
 
 from engine.calendar import BUSINESS_TZ
+from engine.catalog import sla_source_of
 from engine.models import HumanTask, ProcessInstance, SlaRecord
 from engine.outbox import OutboxWriter
 from engine.spiff import ProcessRun, WaitingTimer
@@ -127,6 +128,7 @@ class SlaBook:
             instance_id=self.instance.id, process_key=self.instance.process_key,
             business_key=self.instance.business_key, kind=kind, element_id=timer.element_id,
             name=(props.get("sla_name") or element.get("name") or timer.element_id)[:200],
+            source=sla_source_of(element),
             timer_task_uuid=timer.task_id, guarded_element_id=guarded,
             department=element.get("sla_department") or "", holders=[], status="running",
             started_at=self.now, due_at=due, paused_seconds=0)

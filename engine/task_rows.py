@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import select
 
 from engine.case_data import json_safe
+from engine.catalog import sla_source_of
 from engine.errors import TaskRoutingError
 from engine.models import NO_LIMIT, Department, HumanTask, Membership, ProcessInstance, User
 from engine.spiff import ProcessRun
@@ -50,6 +51,7 @@ def sync_task_rows(uow: UnitOfWork, instance: ProcessInstance, run: ProcessRun, 
             department=department, heads_only=bool(element.get("heads_only")), form=element.get("form") or {"fields": []},
             data=json_safe(task.data), state="open", created_at=uow.now, due_at=limit.due_at,
             warn_at=warn_at, due_order=limit.due_at or NO_LIMIT, limit_name=limit.name,
+            limit_source=limit.source,
             claimed_by=assignee, claimed_at=uow.now if assignee else None))
     if not new_rows:
         return
@@ -58,7 +60,8 @@ def sync_task_rows(uow: UnitOfWork, instance: ProcessInstance, run: ProcessRun, 
     for row in new_rows:
         uow.audit("task_ready", SYSTEM_ACTOR, instance.id, row.element_id, {
             "task_id": row.id, "task": row.name, "department": row.department,
-            "due_at": row.due_at.isoformat() if row.due_at else None, "limit": row.limit_name})
+            "due_at": row.due_at.isoformat() if row.due_at else None, "limit": row.limit_name,
+            "limit_source": row.limit_source})
         if row.task_uuid in assigned:
             uow.audit("task_assigned", SYSTEM_ACTOR, instance.id, row.element_id, {
                 "task_id": row.id, "to": row.claimed_by, "by": "diagram",
@@ -70,6 +73,7 @@ class _Limit:
     due_at: datetime | None = None
     name: str | None = None
     warn_share: float | None = None
+    source: str | None = None
 
 
 def _limit_of(timers, catalog: dict[str, Any]) -> _Limit:
@@ -82,7 +86,7 @@ def _limit_of(timers, catalog: dict[str, Any]) -> _Limit:
         if kind == "limit" or (kind is None and element.get("interrupting")):
             share = properties.get("sla_warn_share")
             limits.append(_Limit(due, properties.get("sla_name") or element.get("name"),
-                                 float(share) if share else None))
+                                 float(share) if share else None, sla_source_of(element)))
     if not limits:
         return _Limit()
     return min(limits, key=lambda limit: limit.due_at)

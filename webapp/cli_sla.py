@@ -27,7 +27,8 @@ def sla_records(engine, instance_id: int) -> None:
     for r in queries.sla_records(engine.db, instance_id):
         outcome = _local(r.met_at or r.breached_at) if r.status in ("met", "breached") else ""
         paused = f" paused {r.paused_seconds // 60} min" if r.paused_seconds else ""
-        click.echo(f"{r.status:9} {r.kind:5} {r.name}  due {_local(r.due_at)} {outcome}  "
+        source = " (company rule)" if r.source == "company" else ""
+        click.echo(f"{r.status:9} {r.kind:5} {r.name}{source}  due {_local(r.due_at)} {outcome}  "
                    f"{r.department or '-'}/{r.person or '-'}{paused}")
 
 

@@ -141,6 +141,12 @@ def sla_status_label(status: str) -> str:
     return labels.get(status, status)
 
 
+def limit_source_name(source: str | None) -> str:
+    """Who sets a limit, as users read it: the procedure text, or the company (a rule the text does not give)."""
+    labels = {"procedure": _("Procedure"), "company": _("Company rule")}
+    return labels.get(source or "", _("Not stated"))
+
+
 def init_app(app: Flask) -> None:
     Babel(app, locale_selector=select_locale)
     app.jinja_env.globals.update(
@@ -148,6 +154,7 @@ def init_app(app: Flask) -> None:
         local_time=local_time, due_state=due_state, time_left=time_left, department_name=department_name,
         process_name=process_name, category_label=category_label, option_name=option_name, field_label=field_label,
         option_label=option_label, event_label=event_label, sla_status_label=sla_status_label,
+        limit_source_name=limit_source_name,
         may_audit=may_audit, may_model=may_model,
     )
 

@@ -10,7 +10,9 @@ from engine.errors import (
     ConcurrencyConflict,
     HeadsOnly,
     NotAColleague,
+    NotAMember,
     NotFound,
+    NotPermitted,
     TaskClaimedByOther,
     TaskNotOpen,
 )
@@ -138,7 +140,7 @@ def complete(task_id: int):
         engine().complete_task(task_id, current_user.username, values)
     except InvalidForm as invalid:
         return _render_task(task, values, readable_errors(invalid.errors), status=422)
-    except (TaskNotOpen, TaskClaimedByOther, ConcurrencyConflict, HeadsOnly, NotFound) as err:
+    except (TaskNotOpen, TaskClaimedByOther, ConcurrencyConflict, NotPermitted, NotFound) as err:
         return _refused(task, err)
     flash(_("Task “%(name)s” completed.", name=task.name), "success")
     return redirect(url_for("inbox.index"))
@@ -147,7 +149,7 @@ def complete(task_id: int):
 def _act(task: queries.TaskView, command, done_message: str, claimed_status: int = 403):
     try:
         command()
-    except (TaskNotOpen, TaskClaimedByOther, ConcurrencyConflict, NotAColleague, HeadsOnly, NotFound) as err:
+    except (TaskNotOpen, TaskClaimedByOther, ConcurrencyConflict, NotAColleague, NotPermitted, NotFound) as err:
         return _refused(task, err, claimed_status)
     flash(done_message, "success")
     return redirect(url_for("inbox.task", task_id=task.id))
@@ -169,6 +171,10 @@ def _refused(task: queries.TaskView, err: Exception, claimed_status: int = 403):
                             department=department_name(task.department)), 403
     elif isinstance(err, HeadsOnly):
         message, status = _("Only the head of %(department)s may work this task. Nothing was changed.",
+                            department=department_name(task.department)), 403
+    elif isinstance(err, NotAMember):
+        message, status = _("Only active members of %(department)s may work this task. Nothing was changed; "
+                            "ask the department head to hand it to a member.",
                             department=department_name(task.department)), 403
     elif isinstance(err, ConcurrencyConflict):
         message, status = _("Someone changed this case at the same moment. Nothing was saved; "

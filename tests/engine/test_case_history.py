@@ -26,7 +26,7 @@ def deployed(make_engine, staff):
 
 def to_rework(case: Case) -> None:
     walk_important_to_change(case)
-    case.complete("Task_issue_change_notice", "dev.zhao", change_content="轴承改用 C3 游隙",
+    case.complete("Task_issue_change_notice", "dev.liu", change_content="轴承改用 C3 游隙",
                   effective_date="2026-11-20", tooling_required=False)
 
 

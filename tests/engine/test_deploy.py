@@ -129,7 +129,7 @@ def test_redeploy_unchanged_is_a_noop_and_changed_is_next_version(engine):
     assert len(queries.audit_trail(engine.db, kind="deployed")) == 2
 
 
-def test_running_instances_keep_their_version(engine, clock):
+def test_running_instances_keep_their_version(engine, clock, staff):
     from datetime import timedelta
     engine.deploy(DIAGRAM, "owner")
     old = engine.start_instance("simple_review", {"customer": "甲"}, "sales")
@@ -141,7 +141,7 @@ def test_running_instances_keep_their_version(engine, clock):
     [new_task] = queries.list_tasks(engine.db, instance_id=new)
     assert old_task.due_at == clock.now() + timedelta(hours=2)
     assert new_task.due_at == clock.now() + timedelta(hours=4)
-    engine.complete_task(old_task.id, "qa", {"decision": "approve"})
+    engine.complete_task(old_task.id, "qa.wang", {"decision": "approve"})
     assert queries.get_instance(engine.db, old).status == "completed"
 
 

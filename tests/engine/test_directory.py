@@ -59,7 +59,7 @@ def test_hand_over_only_to_a_colleague_and_only_by_the_holder_or_the_head(make_e
         ("qa.chen", "qa.wang", "qa.zhang"), ("qa.zhang", "qa.zhang", "qa.wang")]
 
 
-def test_task_rows_carry_customer_category_and_due_soon_time_from_the_diagram(make_engine, clock):
+def test_task_rows_carry_customer_category_and_due_soon_time_from_the_diagram(make_engine, clock, staff):
     engine = make_engine()
     engine.deploy_directory(PROCESSES, "test")
     instance_id = engine.start_instance("quality_feedback", FORM, "sales.li")

@@ -62,7 +62,7 @@ def registry(behaviour) -> HandlerRegistry:
 
 
 @pytest.fixture
-def engine(make_engine, registry):
+def engine(make_engine, registry, staff):
     eng = make_engine(registry)
     eng.deploy(DIAGRAM, "owner")
     return eng
@@ -259,7 +259,7 @@ def test_two_concurrent_completions_one_wins_one_conflicts(engine, monkeypatch):
             outcomes[user] = "ok"
         except Exception as err:  # noqa: BLE001 - the test inspects it
             outcomes[user] = err
-    threads = [threading.Thread(target=worker, args=(u,)) for u in ("qa.wang", "qa.zhao")]
+    threads = [threading.Thread(target=worker, args=(u,)) for u in ("qa.wang", "qa.chen")]
     for t in threads:
         t.start()
     for t in threads:

@@ -12,7 +12,7 @@ from tests.conftest import BEIJING
 DIAGRAMS = Path(__file__).parent / "diagrams"
 
 
-def test_a_report_handler_reads_attainment_by_department_and_person(make_engine, clock):
+def test_a_report_handler_reads_attainment_by_department_and_person(make_engine, clock, staff):
     seen: dict[str, list[dict]] = {}
     registry = build_registry()
 

@@ -53,7 +53,7 @@ def registry(reports) -> HandlerRegistry:
 
 
 @pytest.fixture
-def engine(make_engine, registry):
+def engine(make_engine, registry, staff):
     eng = make_engine(registry)
     eng.deploy(DIAGRAM, "owner.xu")
     return eng

@@ -19,7 +19,7 @@ START = datetime(2026, 11, 16, 9, 0, tzinfo=BEIJING)
 
 
 @pytest.fixture
-def engine(make_engine):
+def engine(make_engine, staff):
     engine = make_engine()
     engine.deploy(DIAGRAM.read_bytes(), "owner.xu", filename=DIAGRAM.name)
     return engine

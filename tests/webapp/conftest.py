@@ -10,6 +10,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from engine import queries
+from engine.directory import Directory
 from engine.outbox import FileTransport
 from engine.service import WorkflowEngine
 from handlers import build_registry
@@ -100,6 +101,7 @@ SLA_DEMO = Path(__file__).parents[1] / "engine" / "diagrams" / "sla_demo.bpmn"
 
 def sla_demo_with_a_met_and_a_missed_limit(engine: WorkflowEngine, clock) -> int:
     """qa.wang meets the 24-hour limit; the 1-hour closing limit is then missed by nobody in particular."""
+    seed_demo_users(Directory(engine.db, engine.clock))  # none yet on an engine without the web app
     engine.deploy(SLA_DEMO.read_bytes(), "owner.xu")
     case = engine.start_instance("sla_demo", {"customer": "华东机电"}, "svc.huang")
     [solve] = queries.list_tasks(engine.db, instance_id=case)

@@ -47,6 +47,15 @@ def test_init_start_list_and_complete_from_the_shell(cli, tmp_path):
     shown = cli("show-task", str(quality["确认信息类别"])).output
     assert "category" in shown and "override_reason" in shown
 
+    for name, department in (("qa.wang", "quality"), ("sales.li", "sales")):
+        added = cli("user", "add", name, "--name", name, "--department", department, "--password", "Lathe-spindle-42")
+        assert added.exit_code == 0, added.output
+    # The engine checks who acts, from the shell too: another department's user, or a name nobody has.
+    for actor, reason in (("sales.li", "not a member of department 'quality'"), ("nobody.here", "no active user")):
+        refused = cli("complete", str(quality["确认信息类别"]), "--as", actor, "--data", '{"category": "important"}')
+        assert refused.exit_code == 2 and reason in refused.output
+        assert cli("claim", str(quality["确认信息类别"]), "--as", actor).exit_code == 2
+    assert "task_completed" not in cli("audit", "1").output
     assert cli("claim", str(quality["确认信息类别"]), "--as", "qa.wang").exit_code == 0
     result = cli("complete", str(quality["确认信息类别"]), "--as", "qa.wang", "--data", '{"category": "important"}')
     assert result.exit_code == 0

@@ -115,6 +115,8 @@ class SlaSchema(Schema):
     met_at = fields.DateTime(allow_none=True)
     breached_at = fields.DateTime(allow_none=True)
     paused_seconds = fields.Integer(required=True)
+    source = fields.String(allow_none=True, metadata={
+        "description": "who sets the limit: procedure (the procedure text states it) or company (a company rule)"})
 
 
 class EventSchema(Schema):
@@ -140,6 +142,7 @@ class TaskSchema(Schema):
     due_at = fields.DateTime(allow_none=True)
     warn_at = fields.DateTime(allow_none=True)
     limit_name = fields.String(allow_none=True)
+    limit_source = fields.String(allow_none=True, metadata={"description": "procedure or company: who sets the limit"})
     claimed_by = fields.String(allow_none=True)
     state = fields.String(required=True)
     completed_by = fields.String(allow_none=True)

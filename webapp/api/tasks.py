@@ -15,7 +15,9 @@ from engine.errors import (
     CaseDataError,
     ConcurrencyConflict,
     HeadsOnly,
+    NotAMember,
     NotFound,
+    NotPermitted,
     TaskClaimedByOther,
     TaskNotOpen,
     TaskRoutingError,
@@ -93,7 +95,7 @@ def _refused(task_id: int, err: Exception) -> NoReturn:
                            f"{current.completed_at.isoformat()}. Nothing was changed.")
     if isinstance(err, (TaskNotOpen, TaskClaimedByOther, ConcurrencyConflict)):
         abort(409, message=f"{err} Nothing was changed.")
-    if isinstance(err, HeadsOnly):
+    if isinstance(err, (HeadsOnly, NotAMember)):
         abort(403, message=f"{err} Nothing was changed.")
     if isinstance(err, NotFound):
         abort(404, message=str(err))
@@ -117,7 +119,7 @@ def claim(task_id: int):
     workable_task(task_id)
     try:
         engine().claim_task(task_id, api_user().username)
-    except (TaskNotOpen, TaskClaimedByOther, ConcurrencyConflict, HeadsOnly, NotFound) as err:
+    except (TaskNotOpen, TaskClaimedByOther, ConcurrencyConflict, NotPermitted, NotFound) as err:
         _refused(task_id, err)
     return queries.get_task(engine().db, task_id)
 
@@ -130,7 +132,7 @@ def unclaim(task_id: int):
     workable_task(task_id)
     try:
         engine().unclaim_task(task_id, api_user().username)
-    except (TaskNotOpen, TaskClaimedByOther, ConcurrencyConflict, HeadsOnly, NotFound) as err:
+    except (TaskNotOpen, TaskClaimedByOther, ConcurrencyConflict, NotPermitted, NotFound) as err:
         _refused(task_id, err)
     return queries.get_task(engine().db, task_id)
 
@@ -152,7 +154,7 @@ def complete(task_id: int):
         engine().complete_task(task_id, api_user().username, submitted)
     except InvalidForm as invalid:
         abort(422, message="The data does not fit the task's form; nothing was changed.", errors=invalid.errors)
-    except (TaskNotOpen, TaskClaimedByOther, ConcurrencyConflict, HeadsOnly, NotFound, CaseDataError,
+    except (TaskNotOpen, TaskClaimedByOther, ConcurrencyConflict, NotPermitted, NotFound, CaseDataError,
             TaskRoutingError) as err:
         _refused(task_id, err)
     return queries.get_task(engine().db, task_id)

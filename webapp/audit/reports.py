@@ -14,7 +14,7 @@ from engine.errors import NotFound
 from engine.service_reports import ServiceReport, service_report
 from webapp.audit import blueprint
 from webapp.audit.exports import FORMATS, table_response
-from webapp.display import department_name, now, pick, process_name
+from webapp.display import department_name, limit_source_name, now, pick, process_name
 from webapp.runtime import directory, engine
 
 MONTHLY_REVIEWS_BOOK = "monthly_reviews"
@@ -50,13 +50,13 @@ def _tables(report: ServiceReport) -> list[Table]:
     rate = _("Attainment (%)")
     return [
         Table("sla_by_department", _("Limits met by department"),
-              [_("Department"), _("Met"), _("Missed"), _("Total"), rate],
-              [[department_name(a.who), a.met, a.breached, a.total, _percent(a.rate)] for a in report.by_department],
-              4, 100),
+              [_("Department"), _("Limit set by"), _("Met"), _("Missed"), _("Total"), rate],
+              [[department_name(a.who), limit_source_name(a.source), a.met, a.breached, a.total, _percent(a.rate)]
+               for a in report.by_department], 5, 100),
         Table("sla_by_person", _("Limits met by person"),
-              [_("Person"), _("Met"), _("Missed"), _("Total"), rate],
-              [[people.get(a.who, a.who), a.met, a.breached, a.total, _percent(a.rate)] for a in report.by_person],
-              4, 100),
+              [_("Person"), _("Limit set by"), _("Met"), _("Missed"), _("Total"), rate],
+              [[people.get(a.who, a.who), limit_source_name(a.source), a.met, a.breached, a.total, _percent(a.rate)]
+               for a in report.by_person], 5, 100),
         Table("response_times", _("Response time by department (task created to completed)"),
               [_("Department"), _("Tasks completed"), _("Average (hours)"), _("Longest (hours)")],
               [[department_name(r.department), r.tasks, _hours(r.average_hours), _hours(r.longest_hours)]
