@@ -22,6 +22,7 @@ from engine.uow import SYSTEM_ACTOR, UnitOfWork
 OPEN_STATES = ("running", "paused")
 DEFAULT_WARN_NOTIFY = ("assignee",)
 DEFAULT_BREACH_NOTIFY = ("assignee", "head")
+SOURCE_NOTES = {"procedure": "（程序文件规定的时限）", "company": "（此时限为公司规定，程序文件未给出具体时限）"}
 
 
 @dataclass(frozen=True)
@@ -165,8 +166,9 @@ class SlaBook:
             record.paused_since = None
         record.status = status
         self.uow.audit(f"sla_{status}", SYSTEM_ACTOR, self.instance.id, record.element_id, {
-            "sla": record.name, "kind": record.kind, "department": record.department, "person": record.person,
-            "due_at": record.due_at.isoformat(), "paused_seconds": record.paused_seconds, **(extra or {})})
+            "sla": record.name, "kind": record.kind, "source": record.source, "department": record.department,
+            "person": record.person, "due_at": record.due_at.isoformat(), "paused_seconds": record.paused_seconds,
+            **(extra or {})})
 
     # -- duties ---------------------------------------------------------------------------------
     def _settle_duties(self, records: list[SlaRecord]) -> None:
@@ -279,6 +281,8 @@ class SlaBook:
             subject, body = f"时限预警：{record.name}（{case}）", f"该时限将于 {due}（北京时间）到期，当前办理：{held_by}。"
         else:
             subject, body = f"超时：{record.name}（{case}）", f"已超过时限（{due}，北京时间），责任：{held_by}。请督办。"
+        # Whoever is told can tell a limit the procedure states from one the company sets.
+        body += SOURCE_NOTES.get(record.source or "company", "")
         # One command on one instance version notifies each timer's event once: that makes the key.
         key = f"sla:{self.instance.id}:{self.instance.lock_version}:{record.timer_task_uuid}:{event}"
         writer = OutboxWriter(self.uow.session, self.now, self.instance.id, key)

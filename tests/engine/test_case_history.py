@@ -64,11 +64,11 @@ def test_rework_loop_counts_every_pass_through_compaction_and_reloads(deployed):
     case = file_feedback(deployed)
     to_rework(case)
     for round_no in range(1, 4):
-        case.complete("Task_rework_stock", "prod.qian", disposition=f"第{round_no}次返工", rework_quantity=round_no)
+        case.complete("Task_rework_stock", "prod.zhou", disposition=f"第{round_no}次返工", rework_quantity=round_no)
         assert latest_data(deployed, case.id)["disposition"] == f"第{round_no}次返工"
         case.complete("Task_spot_check", "qa.wang", spot_check_result="fail", spot_check_remarks=f"第{round_no}次不合格")
         assert latest_data(deployed, case.id)["spot_check_remarks"] == f"第{round_no}次不合格"
-    case.complete("Task_rework_stock", "prod.qian", disposition="最终返工", rework_quantity=1)
+    case.complete("Task_rework_stock", "prod.zhou", disposition="最终返工", rework_quantity=1)
     case.complete("Task_spot_check", "qa.wang", spot_check_result="pass")
 
     path = case_history.path_taken(deployed.db, case.id)

@@ -6,9 +6,11 @@ import re
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import select
 
 from engine import queries
 from engine.catalog import DiagramError
+from engine.models import OutboxMessage
 from tests.webapp.conftest import SLA_DEMO
 
 COMPANY_NOTE = "此时限为公司规定，程序文件未给出具体时限。"
@@ -50,6 +52,9 @@ def test_sla_records_the_instance_page_and_the_report_keep_the_source(engine, cl
 
     sources = {r.element_id: (r.source, r.status) for r in queries.sla_records(engine.db, case) if r.kind == "limit"}
     assert sources == {"Timer_handle_limit": ("procedure", "met"), "Timer_close_limit": ("company", "breached")}
+    with engine.db.sessions() as session:
+        notices = session.scalars(select(OutboxMessage).where(OutboxMessage.subject.like("超时：1小时内关闭%"))).all()
+    assert notices and all("此时限为公司规定" in n.body for n in notices)  # the breach notice says so too
 
     auditor = as_user("audit.ma")
     html = auditor.text(f"/audit/instances/{case}")
