@@ -327,14 +327,7 @@ class WorkflowEngine(CalendarCommands, ScheduleCommands):
             if instance is None:
                 return None
             run = self._load(uow, instance, SYSTEM_ACTOR)
-            catalog = self.deployed(uow.session, instance.version_id).catalog["elements"]
             fired = run.fire_due_timers()
-            for timer in fired:
-                element = catalog.get(timer.element_id, {})
-                props = element.get("properties", {})
-                uow.audit("timer_fired", SYSTEM_ACTOR, instance.id, timer.element_id, {
-                    "name": element.get("name"), "due_at": timer.due_at.isoformat() if timer.due_at else None,
-                    "sla_kind": props.get("sla_kind"), "sla_name": props.get("sla_name")})
             self._save(uow, instance, run, SYSTEM_ACTOR, fired)
             self._commit(uow, instance, run.workflow)
             return len(fired)
@@ -464,11 +457,23 @@ class WorkflowEngine(CalendarCommands, ScheduleCommands):
         if completed_now:
             instance.status, instance.ended_at = "completed", uow.now
         deployed = self.deployed(uow.session, instance.version_id)
+        # Timers the worker fired, and those already due when the case reached them (a limit that runs
+        # from receipt, reached after it ran out): both went off in this command and both are recorded.
+        fired = list(fired or [])
+        late = [t for t in run.timers_passed() if t.task_id not in {f.task_id for f in fired}]
+        catalog = deployed.catalog["elements"]
+        for timer in [*fired, *late]:
+            element = catalog.get(timer.element_id, {})
+            props = element.get("properties", {})
+            uow.audit("timer_fired", SYSTEM_ACTOR, instance.id, timer.element_id, {
+                "name": element.get("name"), "due_at": timer.due_at.isoformat() if timer.due_at else None,
+                "sla_kind": props.get("sla_kind"), "sla_name": props.get("sla_name"),
+                **({"reached_after_due": True} if timer in late else {})})
         # SLA bookkeeping pauses or resumes timers, so it runs before task rows and serialization.
         sla = SlaBook(uow, instance, run, deployed.catalog, self.settings.default_warn_share)
-        sla.settle_pauses(fired)
+        sla.settle_pauses(fired, late)
         sync_task_rows(uow, instance, run, deployed.catalog, self.settings.default_warn_share)
-        sla_due = sla.track(fired or [])
+        sla_due = sla.track([*fired, *late])
         if completed_now:
             uow.audit("instance_completed", actor, instance.id)
         record_step(uow, instance, run, actor)  # the path taken and the data, before dump compacts them

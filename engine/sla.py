@@ -50,13 +50,18 @@ class SlaBook:
         self._holders_when_fired: dict[str, list[_Holder]] = {}
 
     # -- the two entry points, before and after the task rows are synced --------------------------
-    def settle_pauses(self, fired: list[WaitingTimer] | None = None) -> None:
+    def settle_pauses(self, fired: list[WaitingTimer] | None = None,
+                      late: list[WaitingTimer] | None = None) -> None:
         """Start records for newly reached limits, then pause or resume the case's timers: before the
         task rows are written, so new tasks show the due times as resumed. Who held the work of a limit
-        that just fired is read now: an interrupting limit's task rows are withdrawn by the sync."""
+        that just fired is read now: an interrupting limit's task rows are withdrawn by the sync.
+        `late`: limits already due when the case reached them; they get a record that `track` breaches."""
         self._records = list(self.uow.session.scalars(select(SlaRecord).where(
             SlaRecord.instance_id == self.instance.id, SlaRecord.status.in_(OPEN_STATES))))
-        fired_limits = {t.task_id for t in fired or []}
+        for timer in late or []:
+            if timer.due_at is not None and self._props(timer.element_id).get("sla_kind") == "limit":
+                self._records.append(self._start_limit(timer))
+        fired_limits = {t.task_id for t in [*(fired or []), *(late or [])]}
         for record in self._records:
             if record.kind == "limit" and record.timer_task_uuid in fired_limits:
                 self._holders_when_fired[record.timer_task_uuid] = self._holders(record)

@@ -69,6 +69,7 @@ class ProcessRun:
         self.workflow.script_engine = self.script_engine
         # What had already finished when the command began: the path taken is what finishes after it.
         self._completed_before = {t.id for t in self._all_tasks() if t.state == TaskState.COMPLETED}
+        self._timers_passed: list[WaitingTimer] = []
 
     @classmethod
     def start(cls, compiled: CompiledProcess, data: dict[str, Any], calendar: BusinessCalendar,
@@ -111,7 +112,7 @@ class ProcessRun:
     def advance(self) -> None:
         """Run engine steps (gateways, handlers, due timers) until only people or time can move it."""
         while True:
-            self.workflow.do_engine_steps(did_complete_task=self._deliver_bpmn_error)
+            self.workflow.do_engine_steps(did_complete_task=self._after_step)
             if not any(not t.task_spec.manual for t in self.workflow.get_tasks(state=TaskState.READY)):
                 break
         if self.script_engine.start_timer_due:
@@ -120,12 +121,23 @@ class ProcessRun:
                 if not self._waiting_start_timer():
                     break
                 self.workflow.refresh_timers()
-                self.workflow.do_engine_steps(did_complete_task=self._deliver_bpmn_error)
+                self.workflow.do_engine_steps(did_complete_task=self._after_step)
             self.script_engine.start_timer_due = False
 
     def _waiting_start_timer(self) -> bool:
         return any(isinstance(t.task_spec, StartEvent) for t in self.workflow.get_tasks(state=TaskState.WAITING)
                    if t.workflow is self.workflow)
+
+    def _after_step(self, task) -> None:
+        definition = getattr(task.task_spec, "event_definition", None)
+        if isinstance(definition, TimerEventDefinition) and not isinstance(task.task_spec, StartEvent):
+            self._timers_passed.append(WaitingTimer(str(task.id), task.task_spec.bpmn_id, _due_at(task), False))
+        self._deliver_bpmn_error(task)
+
+    def timers_passed(self) -> list[WaitingTimer]:
+        """Every timer event that went off during this command, with its due time: those the worker fired,
+        and those already due when the case reached them (a limit counted from receipt, reached late)."""
+        return list(self._timers_passed)
 
     def _deliver_bpmn_error(self, task) -> None:
         code = self.script_engine.pending_errors.pop(task.id, None)
