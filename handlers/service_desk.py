@@ -236,7 +236,7 @@ def service_case_record(session: Session, instance_id: int) -> RecordSection | N
         ("case_no", "编号", "Number"), ("channel", "接入渠道", "Channel"), ("customer", "客户", "Customer"),
         ("customer_type", "客户类型", "Customer type"), ("contact", "联系方式", "Contact"),
         ("product_service", "产品/服务", "Product / service"), ("content", "问题内容", "Request"),
-        ("received_at", "接入时间", "Received at"), ("first_response_at", "首次响应时间", "First response at"),
+        ("received_at", "接到反馈时间", "Feedback received at"), ("first_response_at", "首次响应时间", "First response at"),
         ("request_type", "问题类型", "Request type"), ("urgency", "紧急程度", "Urgency"),
         ("departments_text", "处理部门", "Departments"), ("people_text", "处理人员", "People"),
         ("progress_text", "处理进度汇报", "Progress reports"),

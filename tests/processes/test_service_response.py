@@ -632,3 +632,25 @@ def test_a_long_emergency_with_many_reports_and_restarts_stays_small_and_closes(
     assert case.instance.status == "completed" and service_case(deployed).restarts == 50
     duties = case.limits("Timer_urg_progress")
     assert len(duties) == 24 and all(d.status == "met" for d in duties)
+
+
+
+def test_an_urgent_request_classified_after_5_minutes_is_notified_by_the_system_at_once(deployed, travel, staff,
+                                                                                        smtp_catcher):
+    """The 5 minutes run from receipt: classifying at 09:06 leaves none of them, so the notice goes out."""
+    case = open_case(deployed)
+    travel(at(9, 6))  # the first response itself was missed at 09:05
+    classify(case, "urgent")
+    assert case.open_elements() == {"Task_urg_form_team"}
+    assert any(s.startswith("紧急问题超时未通知，系统自动通知：SR-2026-0001")
+               for s in subjects(deployed, smtp_catcher, "sup.luo@example.com"))
+
+
+@pytest.mark.xfail(strict=True, reason="engine: a limit timer already past due when its activity is reached "
+                   "fires within the same command, without an SLA record or a timer_fired event")
+def test_an_urgent_request_classified_after_5_minutes_records_the_missed_notice(deployed, travel):
+    case = open_case(deployed)
+    travel(at(9, 6))
+    classify(case, "urgent")
+    record = case.limit("Timer_urg_notify")
+    assert (record.status, record.due_at) == ("breached", at(9, 5))
