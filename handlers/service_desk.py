@@ -1,5 +1,7 @@
 """P4 service requests (售后服务响应): the service case record kept along the way and archived at the end
-(P4 step 7), and the notices to the supervisor and department heads. Limits and forms live in the diagram."""
+(P4 step 7), the notices to the supervisor and department heads, and the progress reports. Limits and
+forms live in the diagram; the handlers only record when the feedback was received, which the diagram's
+limits count from (`feedback_received_at`)."""
 from __future__ import annotations
 
 import re
@@ -56,10 +58,20 @@ class ServiceCase(Base):
     def people_text(self) -> str:
         return "、".join(self.people)
 
-    def mark(self, point: str, at: datetime, person: str, department: str | None = None) -> None:
+    @property
+    def progress_reports(self) -> list[dict[str, Any]]:
+        """The progress reports made (time points that carry the reported text and whom it went to)."""
+        return [point for point in self.time_points if point.get("progress")]
+
+    @property
+    def progress_text(self) -> str:
+        return "\n".join(f"{p['at'][:16]} {p['by']} → {p['to']}：{p['progress']}" for p in self.progress_reports)
+
+    def mark(self, point: str, at: datetime, person: str, department: str | None = None,
+             **details: Any) -> None:
         """Add a time point and whoever acted (lists are replaced, so the JSON change is saved)."""
         self.time_points = [*self.time_points, {"point": point, "at": at.isoformat(), "by": person,
-                                                "department": department}]
+                                                "department": department, **details}]
         if person and person not in self.people:
             self.people = [*self.people, person]
         if department and department not in self.departments:
@@ -88,7 +100,9 @@ def _department(ctx: HandlerContext) -> str | None:
 
 @registry.handler("service_desk.register_case")
 def register_case(ctx: HandlerContext) -> dict[str, Any]:
-    """Number the request (SR-2026-0001) as the case's business key and record the intake time."""
+    """Number the request (SR-2026-0001) as the case's business key and record the receipt: the case is
+    filed when the request comes in, and the diagram's limits named 接到反馈后 count from
+    `feedback_received_at`."""
     data = ctx.data
     case_no = next_number(ctx.session, ServiceCase.case_no, "SR", ctx.now)
     case = ServiceCase(case_no=case_no, instance_id=ctx.instance_id, channel=data["channel"],
@@ -99,7 +113,7 @@ def register_case(ctx: HandlerContext) -> dict[str, Any]:
     case.mark("接入", ctx.now, ctx.actor, _department(ctx))
     ctx.session.add(case)
     ctx.assign_business_key(case_no)
-    return {"case_no": case_no}
+    return {"case_no": case_no, "received_at": ctx.now.isoformat(), "feedback_received_at": ctx.now.isoformat()}
 
 
 @registry.handler("service_desk.record_classification")
@@ -149,16 +163,56 @@ def notify_leaders(ctx: HandlerContext) -> dict[str, Any]:
     return {}
 
 
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
+
+
+def _customer_email(ctx: HandlerContext) -> str | None:
+    for text in (ctx.data.get("customer_email"), ctx.data.get("contact")):
+        found = _EMAIL.search(str(text or ""))
+        if found:
+            return found.group(0)
+    return None
+
+
+@registry.handler("service_desk.report_progress")
+def report_progress(ctx: HandlerContext) -> dict[str, Any]:
+    """A progress report reaches whom the task's `recipients` property names (`head:…`, `department:…`,
+    `customer` = the customer's e-mail from the intake) and stays on the service record. A customer
+    without an e-mail was told by the specialist directly (the report says how): it is recorded only."""
+    field = ctx.property("progress_field")
+    recipients = ctx.property_list("recipients")
+    if not field or not recipients:
+        raise ValueError("the task needs the properties progress_field and recipients")
+    progress = ctx.data.get(field)
+    if not progress:
+        raise ValueError(f"the progress report has no text in {field}")
+    case = _case(ctx)
+    subject = f"{ctx.property('subject') or ctx.element_name}：{case.case_no} {case.customer}"
+    sent = []
+    for recipient in dict.fromkeys(r for r in (expand(item, ctx.data) for item in recipients) if r):
+        address = _customer_email(ctx) if recipient == "customer" else recipient
+        if address:
+            body = f"{case.customer}：\n\n{progress}" if recipient == "customer" else \
+                f"问题内容：{case.content}\n处理进度：{progress}\n汇报人：{ctx.actor}"
+            ctx.outbox.notify(address, subject, body)
+        sent.append(address or "customer (no e-mail)")
+    case.mark(ctx.property("time_point") or ctx.element_name, ctx.now, ctx.actor, _department(ctx),
+              progress=progress, to="、".join(sent))
+    ctx.audit("progress_reported", {"to": sent})
+    return {}
+
+
 @registry.handler("service_desk.record_restart")
 def record_restart(ctx: HandlerContext) -> dict[str, Any]:
-    """An unsatisfied customer's demands; the handling starts again (P4 step 6)."""
+    """An unsatisfied customer's demands; the handling starts again (P4 step 6), its limits counted from
+    the demands received now (`feedback_received_at`)."""
     case = _case(ctx)
     case.restarts += 1
     case.demands = [*case.demands, {"at": ctx.now.isoformat(), "by": ctx.actor,
                                     "satisfaction": ctx.data.get("satisfaction"),
                                     "demands": ctx.data.get("unsatisfied_demands")}]
     case.mark(f"客户不满意，第{case.restarts}次重新处理", ctx.now, ctx.actor, _department(ctx))
-    return {"restarts": case.restarts}
+    return {"restarts": case.restarts, "feedback_received_at": ctx.now.isoformat()}
 
 
 @registry.handler("service_desk.archive")
@@ -166,6 +220,8 @@ def archive(ctx: HandlerContext) -> dict[str, Any]:
     """Close the record with the result and the customer's confirmation and rating (P4 step 7)."""
     case = _case(ctx)
     case.result = ctx.data.get("result_feedback") or case.result
+    if ctx.data.get("compensation_plan"):
+        case.result = f"{case.result}\n补偿方案：{ctx.data['compensation_plan']}"
     case.customer_confirmed = bool(ctx.data.get("customer_confirmed"))
     case.satisfaction = ctx.data.get("satisfaction")
     case.archived_at = ctx.now
@@ -180,9 +236,10 @@ def service_case_record(session: Session, instance_id: int) -> RecordSection | N
         ("case_no", "编号", "Number"), ("channel", "接入渠道", "Channel"), ("customer", "客户", "Customer"),
         ("customer_type", "客户类型", "Customer type"), ("contact", "联系方式", "Contact"),
         ("product_service", "产品/服务", "Product / service"), ("content", "问题内容", "Request"),
-        ("received_at", "接入时间", "Received at"), ("first_response_at", "首次响应时间", "First response at"),
+        ("received_at", "接到反馈时间", "Feedback received at"), ("first_response_at", "首次响应时间", "First response at"),
         ("request_type", "问题类型", "Request type"), ("urgency", "紧急程度", "Urgency"),
         ("departments_text", "处理部门", "Departments"), ("people_text", "处理人员", "People"),
+        ("progress_text", "处理进度汇报", "Progress reports"),
         ("result", "处理结果", "Result"), ("satisfaction", "满意度", "Satisfaction"),
         ("restarts", "重新处理次数", "Restarts"), ("archived_at", "归档时间", "Archived at"),
     ], session.query(ServiceCase).filter_by(instance_id=instance_id).all())
