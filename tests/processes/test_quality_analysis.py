@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pytest
+from lxml import etree
 from sqlalchemy import select
 
 from engine import queries
@@ -523,3 +524,20 @@ def test_design_improvement_company_limit_10_working_days_from_engineerings_feed
     engineering(case, design_cause=True)
     check_limit(p3, travel, case, "Task_design_improvement", "Timer_design_limit",
                 datetime(2026, 12, 23, 10, 0, tzinfo=BEIJING), "development", {"department:development"})
+
+
+def test_the_text_gives_the_monthly_rhythm_and_the_company_every_day_count():
+    """The P3 text says 每月 (5.1.1, 5.2.1) but names no number of days: every limit is a company rule."""
+    ns = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL", "camunda": "http://camunda.org/schema/1.0/bpmn"}
+    root = etree.fromstring(DIAGRAM)
+    sources = {}
+    for timer in root.iterfind(".//bpmn:timerEventDefinition", ns):
+        event = timer.getparent()
+        props = {p.get("name"): p.get("value") for p in event.iterfind(".//camunda:property", ns)}
+        sources[event.get("id")] = (props.get("sla_source"), props.get("sla_clause"),
+                                    (props.get("sla_name") or "").startswith("公司规定："))
+    assert sources == {
+        "StartEvent_monthly": ("procedure", "000 产品售后质量问题分析及改善流程 5.1.1, 5.2.1", False),
+        **{timer: ("company", None, True) for timer in (
+            "Timer_data_limit", "Timer_investigation_limit", "Timer_report_limit", "Timer_engineering_limit",
+            "Timer_design_limit")}}
