@@ -15,15 +15,17 @@ from handlers.numbering import BEIJING
 
 # Coded values with their (Chinese, English) names; the paste may use either the code or a name.
 SOURCES = {"service_system": ("服务系统", "Service system"), "hotline": ("400/800热线", "400/800 hotline"),
-           "repair_station": ("维修站", "Repair station")}
+           "repair_station": ("维修站", "Repair station"), "customer": ("客户反馈", "Customer feedback")}
 CATEGORIES = {"board_repair": ("板级维修", "Board repair"), "unit_repair": ("整机维修", "Whole-unit repair"),
               "obf": ("开箱不良", "Out-of-box failure (OBF)"), "hotline_data": ("热线数据", "Hotline data")}
 STATUSES = {"accepted": ("无疑问", "Accepted"), "doubtful": ("待核实", "Doubtful"), "verified": ("核实属实", "Verified"),
             "corrected": ("核实更正", "Corrected"), "dropped": ("核实剔除", "Dropped")}
 VERIFICATION_RESULTS = {"verified": ("属实", "verified", "确认"), "corrected": ("更正", "corrected", "修正"),
                         "dropped": ("剔除", "dropped", "删除")}
-_SOURCE_ALIASES = {"热线": "hotline", "400热线": "hotline", "800热线": "hotline", "400/800": "hotline"}
-_CATEGORY_ALIASES = {"开箱不良(obf)": "obf", "开箱不良（obf）": "obf", "板级": "board_repair", "整机": "unit_repair"}
+_SOURCE_ALIASES = {"客户": "customer", "维修服务站": "repair_station", "售后维修站": "repair_station",
+                   "售后服务系统": "service_system", "热线": "hotline", "400热线": "hotline", "800热线": "hotline", "400/800": "hotline"}
+_CATEGORY_ALIASES = {"开箱不良(obf)": "obf", "开箱不良（obf）": "obf", "板级": "board_repair",
+                     "电路板维修": "board_repair", "电路板": "board_repair", "400/800数据": "hotline_data", "整机": "unit_repair"}
 HEADER = ("来源", "类别", "型号", "故障", "数量")
 UNKNOWN_MODEL = "（未知型号）"
 

@@ -37,8 +37,17 @@ def test_tabs_from_excel_chinese_commas_codes_and_english_names_are_all_read():
 def test_every_problem_of_a_line_is_named_with_its_line_number():
     figures, errors = parse_figures("维修站,整机维修,JZ-200,电机烧毁,5\n门店,返修,JZ-200,,-3")
     assert [f.line_no for f in figures] == [1]
-    assert errors == ["第2行：来源“门店”应为服务系统/400/800热线/维修站；类别“返修”应为板级维修/整机维修/开箱不良/热线数据；"
+    assert errors == ["第2行：来源“门店”应为服务系统/400/800热线/维修站/客户反馈；类别“返修”应为板级维修/整机维修/开箱不良/热线数据；"
                       "故障不能为空；数量“-3”应为不小于0的整数"]
+
+
+def test_customer_feedback_and_the_procedures_own_words_are_read():
+    """5.1.1 names 客户反馈 among the sources; 5.1.2 names 电路板维修数据 and 400/800数据."""
+    figures, errors = parse_figures("客户反馈,电路板维修,KB-10,主板短路,2\n客户,400/800数据,JZ-200,异响,1\n"
+                                    "售后维修站,整机,JZ-200,电机烧毁,3")
+    assert errors == []
+    assert [(f.source, f.category) for f in figures] == [
+        ("customer", "board_repair"), ("customer", "hotline_data"), ("repair_station", "unit_repair")]
 
 
 @pytest.mark.parametrize("text", ["", "  \n\n", "来源,类别,型号,故障,数量"])
