@@ -646,9 +646,8 @@ def test_an_urgent_request_classified_after_5_minutes_is_notified_by_the_system_
                for s in subjects(deployed, smtp_catcher, "sup.luo@example.com"))
 
 
-@pytest.mark.xfail(strict=True, reason="engine: a limit timer already past due when its activity is reached "
-                   "fires within the same command, without an SLA record or a timer_fired event")
 def test_an_urgent_request_classified_after_5_minutes_records_the_missed_notice(deployed, travel):
+    """A limit already run out when the case reaches it is breached at that moment, as if the worker fired it."""
     case = open_case(deployed)
     travel(at(9, 6))
     classify(case, "urgent")

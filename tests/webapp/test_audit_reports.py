@@ -60,9 +60,9 @@ def test_report_figures_come_from_the_cases_of_the_month(as_user, month_of_servi
     html = as_user("audit.ma").text("/audit/reports")  # default: the current month in Beijing (November)
     assert "2026-11-01" in html and "2026-11-30" in html
     # After-sales: 4 limits met (2 first responses, 2 direct answers), the third first response missed.
-    assert _table_rows(_section(html, "sla_by_department")) == [["售后服务部", "公司规定", "4", "1", "5", "80.0"]]
+    assert _table_rows(_section(html, "sla_by_department")) == [["售后服务部", "程序规定", "4", "1", "5", "80.0"]]
     # The miss had no holder: it counts for the department only.
-    assert _table_rows(_section(html, "sla_by_person")) == [["黄丽", "公司规定", "4", "0", "4", "100.0"]]
+    assert _table_rows(_section(html, "sla_by_person")) == [["黄丽", "程序规定", "4", "0", "4", "100.0"]]
     assert _table_rows(_section(html, "resolution")) == [["售后服务响应时限控制", "3", "2", "0", "1", "66.7"]]
     [durations] = _table_rows(_section(html, "case_durations"))
     assert durations[:2] == ["售后服务响应时限控制", "2"]
@@ -90,7 +90,7 @@ def test_each_table_downloads_as_csv_and_excel_with_the_same_figures(as_user, mo
     assert "sla_by_department_2026-11-01_2026-11-30.csv" in csv.headers["Content-Disposition"]
     text = csv.get_data().decode("utf-8")
     assert text.startswith("\ufeff")
-    assert text.splitlines()[1:] == ["售后服务部,公司规定,4,1,5,80.0"]
+    assert text.splitlines()[1:] == ["售后服务部,程序规定,4,1,5,80.0"]
 
     xlsx = auditor.client.get("/audit/reports/export/satisfaction/xlsx?start=2026-11-01&end=2026-11-30")
     assert xlsx.status_code == 200
