@@ -199,7 +199,7 @@ def record_notice_draft(ctx: HandlerContext) -> dict[str, Any]:
 
 @registry.handler("consultations.record_instruction_revision")
 def record_instruction_revision(ctx: HandlerContext) -> dict[str, Any]:
-    """Development's revision of the operating instructions, recorded against the consultation."""
+    """The correction of the operating instructions (P5 4.6), recorded against the consultation."""
     data = ctx.data
     ctx.session.add(InstructionRevision(
         instance_id=ctx.instance_id, consultation_no=_consultation(ctx).consultation_no,

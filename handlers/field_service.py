@@ -60,7 +60,8 @@ class InstallationSheet(Base):
 
 
 class LogisticsClaim(Base):
-    """A claim on the carrier for packaging found damaged at the unpacking inspection."""
+    """Packaging found damaged at the unpacking, reported by sales to the logistics company (and the compensation
+    asked for when the product was damaged)."""
 
     __tablename__ = "logistics_claims"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -154,7 +155,8 @@ def record_unpacking(ctx: HandlerContext) -> dict[str, Any]:
 
 @registry.handler("field_service.record_logistics_claim")
 def record_logistics_claim(ctx: HandlerContext) -> dict[str, Any]:
-    """The claim logistics filed with the carrier, numbered (LC-2026-0001) and filed with the customer."""
+    """The damage the sales person reported to the logistics company, with the compensation asked for when the
+    product itself was damaged (P5 4.1.1), numbered (LC-2026-0001) and filed with the customer."""
     sheet = _one(ctx, InstallationSheet)
     data = ctx.data
     number = next_number(ctx.session, LogisticsClaim.claim_no, "LC", ctx.now)
@@ -163,9 +165,11 @@ def record_logistics_claim(ctx: HandlerContext) -> dict[str, Any]:
                            damage=data["damage_description"], amount=data.get("claim_amount"), filed_by=ctx.actor,
                            filed_at=ctx.now)
     ctx.session.add(claim)
+    compensation = "是" if data.get("product_damaged") else "否"
     file_record(ctx, "logistics_claim", ctx.property("document") or "《物流索赔单》",
-                _lines(("索赔单号", number), ("承运商", claim.carrier), ("运单号", claim.waybill_no),
-                       ("破损情况", claim.damage), ("索赔金额", claim.amount)), serial_no=sheet.serial_no)
+                _lines(("索赔单号", number), ("物流企业", claim.carrier), ("运单号", claim.waybill_no),
+                       ("已反馈", data.get("reported_to")), ("破损情况", claim.damage),
+                       ("产品受损要求赔付", compensation), ("赔付金额", claim.amount)), serial_no=sheet.serial_no)
     return {"claim_no": number}
 
 
@@ -303,7 +307,7 @@ def installation_record(session: Session, instance_id: int) -> RecordSection | N
 @registry.case_records
 def logistics_claim_record(session: Session, instance_id: int) -> RecordSection | None:
     return RecordSection.of("物流索赔", "Logistics claim", [
-        ("claim_no", "索赔单号", "Claim no."), ("carrier", "承运商", "Carrier"), ("waybill_no", "运单号", "Waybill no."),
+        ("claim_no", "索赔单号", "Claim no."), ("carrier", "物流企业", "Logistics company"), ("waybill_no", "运单号", "Waybill no."),
         ("damage", "破损情况", "Damage"), ("amount", "索赔金额", "Amount"), ("filed_by", "提出人", "Filed by"),
         ("filed_at", "提出时间", "Filed at"),
     ], list(session.scalars(select(LogisticsClaim).where(LogisticsClaim.instance_id == instance_id))))

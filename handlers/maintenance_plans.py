@@ -42,7 +42,7 @@ class MaintenancePlan(Base):
 
 
 class MaintenanceRecord(Base):
-    """One visit's Maintenance Record (《保养记录》): planned and agreed dates, the work, the signature."""
+    """One visit's Maintenance Record (《维护保养记录》): planned and agreed dates, the work, the signature."""
 
     __tablename__ = "maintenance_records"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -147,8 +147,9 @@ def schedule_visit(ctx: HandlerContext) -> dict[str, Any]:
 
 @registry.handler("maintenance_plans.file_record")
 def file_maintenance_record(ctx: HandlerContext) -> dict[str, Any]:
-    """The signed 《保养记录》 into the customer service file; the next visit is the planned date plus the
-    interval (planned, not agreed, so the schedule does not drift)."""
+    """The signed 《维护保养记录》 into the customer service file, with the customer told of the result and the
+    retraining when there was one (P5 4.3.3); the next visit is the planned date plus the interval (planned, not
+    agreed, so the schedule does not drift). The visit's retraining answers are cleared for the next visit."""
     plan = _plan(ctx)
     visit = _visit(ctx, plan)
     data = ctx.data
@@ -157,13 +158,16 @@ def file_maintenance_record(ctx: HandlerContext) -> dict[str, Any]:
     visit.signed_by, visit.signed_on, visit.filed_at = data["signed_by"], parse_day(data["signed_on"]), ctx.now
     plan.visits_done += 1
     plan.next_visit_on = add_months(plan.next_visit_on, plan.interval_months)
-    file_record(ctx, "maintenance", ctx.property("document") or "《保养记录》", "；".join(
+    retrained = bool(data.get("needs_retraining"))
+    file_record(ctx, "maintenance", ctx.property("document") or "《维护保养记录》", "；".join(
         f"{label}：{value}" for label, value in (
             ("计划", plan.plan_no), ("第几次", visit.visit_no), ("计划日期", visit.planned_on),
             ("约定日期", visit.agreed_on), ("工程师", visit.engineer), ("保养内容", visit.work_done),
-            ("发现问题", visit.findings), ("更换备件", visit.parts_replaced)) if value not in (None, "")),
+            ("发现问题", visit.findings), ("更换备件", visit.parts_replaced), ("告知客户", data.get("result_told_to")),
+            ("再培训", data.get("trainees") if retrained else None),
+            ("培训内容", data.get("training_content") if retrained else None)) if value not in (None, "")),
         serial_no=plan.serial_no, signed_by=visit.signed_by, signed_on=visit.signed_on)
-    return {"visits_done": plan.visits_done}
+    return {"visits_done": plan.visits_done, "needs_retraining": False, "trainees": None, "training_content": None}
 
 
 @registry.handler("maintenance_plans.end_plan")
@@ -176,7 +180,7 @@ def end_plan(ctx: HandlerContext) -> dict[str, Any]:
 
 @registry.case_records
 def plan_record(session: Session, instance_id: int) -> RecordSection | None:
-    return RecordSection.of("保养计划", "Maintenance plan", [
+    return RecordSection.of("定期维护保养计划", "Maintenance plan", [
         ("plan_no", "编号", "Number"), ("customer", "客户", "Customer"), ("serial_no", "序列号", "Serial no."),
         ("interval_months", "保养周期（月）", "Interval (months)"), ("next_visit_on", "下次计划保养", "Next planned visit"),
         ("visits_done", "已保养次数", "Visits done"), ("status", "状态", "Status"),
@@ -187,7 +191,7 @@ def plan_record(session: Session, instance_id: int) -> RecordSection | None:
 
 @registry.case_records
 def visit_record(session: Session, instance_id: int) -> RecordSection | None:
-    return RecordSection.of("保养记录", "Maintenance records", [
+    return RecordSection.of("维护保养记录", "Maintenance records", [
         ("visit_no", "次序", "Visit"), ("planned_on", "计划日期", "Planned on"), ("agreed_on", "约定日期", "Agreed on"),
         ("engineer", "工程师", "Engineer"), ("work_done", "保养内容", "Work done"), ("signed_by", "客户签字", "Signed by"),
         ("signed_on", "签字日期", "Signed on"), ("filed_at", "归档时间", "Filed at"),

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from engine import queries
 from engine.errors import HeadsOnly
+from engine.models import OutboxMessage
 from handlers.consultations import ConsultationSummary
 from tests.conftest import BEIJING
 from tests.processes.conftest import Case
@@ -41,14 +42,15 @@ def test_the_summary_starts_on_the_1st_at_nine_not_a_second_before(deployed, tra
     [case] = summaries(deployed)
     assert case.instance.business_key == "ZXHZ-2026-11"
     review = case.task("Task_review")
-    assert review.department == "tech_support"
+    assert review.department == "tech_support" and review.limit_source == "company"
+    assert review.limit_name == "公司规定：技术支持负责人3个工作日内审阅月度汇总"
     assert review.data["scheduled_for"] == "2026-12-01T01:00:00+00:00"
 
 
 def test_novembers_consultations_are_summarised_and_reviewed_by_the_head(deployed, clock, travel):
     first = consult(deployed)
     answer(first, prominent=True)
-    first.complete("Task_draft_notice", "dev.liu", notice_title="E21复位方法", notice_content="断电30秒后复位",
+    first.complete("Task_draft_notice", "svc.huang", notice_title="E21复位方法", notice_content="断电30秒后复位",
                    affected_models="JZ-200")
     first.complete("Task_approve_notice", "svc.lin", approval="approved")
     second = consult(deployed, customer="北方重工")
@@ -97,5 +99,9 @@ def test_the_review_a_second_past_three_working_days_is_a_breach(deployed, trave
     assert limit.status == "running"
     travel(due + SECOND)
     [limit] = [r for r in queries.sla_records(deployed.db, case.id) if r.element_id == "Timer_review"]
-    assert limit.status == "breached"
+    assert (limit.status, limit.department, limit.source) == ("breached", "tech_support", "company")
+    assert limit.started_at == DECEMBER_1ST  # from the summary's start: the text says only 定期汇总
+    with deployed.db.sessions() as session:
+        told = {m.recipient for m in session.scalars(select(OutboxMessage)) if "超时：公司规定：技术支持负责人" in m.subject}
+    assert told == {"department:tech_support"}  # nobody holds the heads-only review yet
     assert report_of(deployed, case).content["total"] == 0

@@ -19,6 +19,7 @@ from tests.conftest import BEIJING
 from tests.processes.conftest import Case
 
 SECOND = timedelta(seconds=1)
+CLAIM = "公司规定：包装破损3个工作日内由销售人员反馈物流企业并要求赔付"
 REQUESTER, SUPERVISOR, CLERK = "sales.li", "sup.luo", "biz.tang"
 CUSTOMER = "华东机电有限公司"
 
@@ -42,8 +43,8 @@ def start(engine, **overrides) -> Case:
     return Case(engine, engine.start_instance("installation", request(**overrides), REQUESTER))
 
 
-def unpack(case: Case, packaging: str = "intact", engineer: str = "fe.zhu") -> None:
-    case.complete("Task_unpacking", engineer, sales_representative="李明（销售部）",
+def unpack(case: Case, packaging: str = "intact", seller: str = REQUESTER) -> None:
+    case.complete("Task_unpacking", seller, sales_representative="李明（销售部）",
                   logistics_representative="冯涛（物流）", customer_representative="王强（客户设备科）",
                   packaging=packaging, packaging_damage="木箱一角破裂" if packaging == "damaged" else None)
 
@@ -93,10 +94,12 @@ def outbox_to(engine, subject_part: str) -> set[str]:
 def test_installation_main_path_files_the_signed_sheet_and_registers_the_device(engineers, clock):
     case = start(engineers)
     assert case.instance.business_key == "IN-2026-0001"
-    unpacking = case.task("Task_unpacking")
-    assert (unpacking.department, unpacking.claimed_by) == ("tech_support", "fe.zhu")  # 华东, certified installer
+    unpacking = case.task("Task_unpacking")  # 4.1.1: the sales person records the three-party unpacking
+    assert (unpacking.department, unpacking.claimed_by) == ("sales", None)
     unpack(case)
     assert case.open_elements() == {"Task_contract_check"}  # intact packaging: no claim
+    check = case.task("Task_contract_check")
+    assert (check.department, check.claimed_by) == ("tech_support", "fe.zhu")  # 华东, certified installer
     check_goods(case)
     install_to_signature(case)
     [sheet] = rows(engineers, InstallationSheet)
@@ -114,7 +117,8 @@ def test_installation_main_path_files_the_signed_sheet_and_registers_the_device(
     assert rows(engineers, LogisticsClaim) == []
 
     callback = case.task("Task_callback")
-    assert callback.department == "business_office" and callback.limit_name == "安装完成后3个工作日内电话回访"
+    assert callback.department == "business_office" and callback.limit_name == "公司规定：装机归档后3个工作日内电话回访"
+    assert callback.limit_source == "company"
     call_back(case)
     assert case.instance.status == "completed"
     entries = file_of(engineers)
@@ -129,30 +133,32 @@ def test_installation_main_path_files_the_signed_sheet_and_registers_the_device(
     assert all(r.status == "met" for r in queries.sla_records(engineers.db, case.id))
 
 
-def test_damaged_packaging_is_claimed_from_the_carrier_before_the_sheet_is_filed(engineers, clock):
+def test_damaged_packaging_is_reported_to_the_logistics_company_by_sales_before_the_sheet_is_filed(engineers, clock):
     case = start(engineers)
     unpack(case, "damaged")
-    claim = case.task("Task_logistics_claim")
-    assert claim.department == "logistics" and claim.limit_name == "包装破损：3个工作日内向承运商索赔"
+    claim = case.task("Task_logistics_claim")  # 4.1.1: the sales person reports it and asks for compensation
+    assert claim.department == "sales" and claim.limit_name == CLAIM and claim.limit_source == "company"
     assert case.open_elements() == {"Task_logistics_claim", "Task_contract_check"}  # installation goes on
     check_goods(case)
     install_to_signature(case)
     assert case.open_elements() == {"Task_logistics_claim"}  # the sheet waits for the claim
     assert rows(engineers, InstallationSheet)[0].filed_at is None
-    case.complete("Task_logistics_claim", "log.feng", carrier="顺丰物流", waybill_no="SF1234567890",
-                  damage_description="木箱一角破裂，防护膜撕裂", claim_amount=1200.0)
+    case.complete("Task_logistics_claim", "sales.li", carrier="顺丰物流", waybill_no="SF1234567890",
+                  reported_to="顺丰苏州网点 陈经理 电话", damage_description="木箱一角破裂，防护膜撕裂，刀库护罩变形",
+                  product_damaged=True, claim_amount=1200.0)
     [row] = rows(engineers, LogisticsClaim)
     assert (row.claim_no, row.installation_no, row.carrier, row.amount) == ("LC-2026-0001", "IN-2026-0001", "顺丰物流", 1200.0)
     [sheet] = rows(engineers, InstallationSheet)
     assert sheet.packaging == "damaged" and sheet.packaging_damage == "木箱一角破裂" and sheet.filed_at is not None
-    assert [(e.kind, e.document) for e in file_of(engineers)] == [
-        ("logistics_claim", "《物流索赔单》"), ("installation", "《装机单》")]
+    entries = file_of(engineers)
+    assert [(e.kind, e.document) for e in entries] == [("logistics_claim", "《物流索赔单》"), ("installation", "《装机单》")]
+    assert "已反馈：顺丰苏州网点 陈经理 电话" in entries[0].summary and "产品受损要求赔付：是" in entries[0].summary
     assert case.open_elements() == {"Task_callback"}
 
 
-def test_logistics_claim_within_3_working_days(engineers, clock, travel, staff):
+def test_logistics_claim_a_company_rule_of_3_working_days_from_the_damage_record(engineers, clock, travel, staff):
     case = start(engineers)
-    unpack(case, "damaged")  # Monday 2026-11-16 09:00
+    unpack(case, "damaged")  # Monday 2026-11-16 09:00: the damage is recorded, the report becomes possible
     due = case.task("Task_logistics_claim").due_at
     assert due == datetime(2026, 11, 19, 9, 0, tzinfo=BEIJING)
     travel(due - SECOND)
@@ -160,9 +166,10 @@ def test_logistics_claim_within_3_working_days(engineers, clock, travel, staff):
     travel(due + SECOND)
     assert case.fired() == ["Timer_claim"]
     [record] = case.limits("Timer_claim")
-    assert (record.status, record.department) == ("breached", "logistics")
-    # nobody holds the claim yet: the logistics department (its head included) is told of the miss
-    assert outbox_to(engineers, "超时：包装破损") == {"department:logistics"}
+    assert (record.status, record.department, record.source) == ("breached", "sales", "company")
+    assert record.started_at == datetime(2026, 11, 16, 9, 0, tzinfo=BEIJING)
+    # nobody holds the report yet: the sales department (its head included) is told of the miss
+    assert outbox_to(engineers, "超时：公司规定：包装破损") == {"department:sales"}
     assert "Task_logistics_claim" in case.open_elements()  # the claim is still owed
 
 
@@ -206,7 +213,8 @@ def test_callback_within_3_working_days_of_filing(engineers, clock, travel):
     travel(due + SECOND)
     assert case.fired() == ["Timer_callback"]
     [record] = case.limits("Timer_callback")
-    assert (record.status, record.department) == ("breached", "business_office")
+    assert (record.status, record.department, record.source) == ("breached", "business_office", "company")
+    assert outbox_to(engineers, "超时：公司规定：装机归档后") == {"department:business_office"}
     call_back(case)
     assert case.instance.status == "completed"
 
@@ -242,7 +250,8 @@ def test_nobody_certified_the_supervisor_chooses_and_an_uncertified_choice_is_re
     with engineers.db.sessions.begin() as session:
         session.scalar(select(Engineer).where(Engineer.username == "fe.ye")).certified_until = date(2029, 11, 1)
     case.complete("Task_choose_engineer", SUPERVISOR, engineer="fe.ye")
-    assert case.task("Task_unpacking").claimed_by == "fe.ye"
+    unpack(case)
+    assert case.task("Task_contract_check").claimed_by == "fe.ye"
     [assignment] = rows(engineers, EngineerAssignment)
     assert (assignment.engineer, assignment.manual, assignment.outside_region) == ("fe.ye", True, True)
     assert [e.element_id for e in case.events("task_completed")].count("Task_choose_engineer") == 3

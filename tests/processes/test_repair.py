@@ -4,7 +4,7 @@ or fees (refusal closes without a repair), retraining, the signed 《维修记�
 the callback, and the supervisor's choice of a certified engineer when nobody qualifies."""
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -13,9 +13,11 @@ from engine.models import OutboxMessage
 from handlers.customer_files import CustomerDevice, customer_service_file
 from handlers.dispatching import Engineer, EngineerAssignment, seed_demo_engineers
 from handlers.field_service import RepairRecord
+from tests.conftest import BEIJING
 from tests.processes.conftest import Case
 
 SECOND, HOUR = timedelta(seconds=1), timedelta(hours=1)
+RESPONSE = "接到报修信息后在预约响应时间（合同约定）内到达客户现场"
 INTAKE, SUPERVISOR, CLERK = "svc.huang", "sup.luo", "biz.tang"
 CUSTOMER = "华东机电有限公司"
 
@@ -81,7 +83,8 @@ def test_repair_without_parts_main_path(engineers, clock):
     assert case.instance.business_key == "RP-2026-0001"
     arrive = case.task("Task_arrive")
     assert (arrive.department, arrive.claimed_by) == ("tech_support", "fe.zhu")
-    assert arrive.limit_name == "报修：合同约定响应时间内到达现场" and arrive.due_at == clock.now() + 4 * HOUR
+    assert arrive.limit_name == RESPONSE and arrive.due_at == clock.now() + 4 * HOUR
+    assert arrive.limit_source == "procedure"  # 002 4.2.1: the agreed response time, the hours from the contract
     clock.advance(3 * HOUR)
     case.complete("Task_arrive", "fe.zhu", arrival_note="已到现场")
     diagnose(case)
@@ -109,10 +112,10 @@ def test_parts_and_fees_need_the_customers_consent_first(engineers):
     case = report(engineers)
     case.complete("Task_arrive", "fe.zhu")
     diagnose(case, parts=True)
-    consent = case.task("Task_consent")
-    assert consent.department == "after_sales"
+    consent = case.task("Task_consent")  # 4.2.3: the engineer on site tells the customer and asks
+    assert (consent.department, consent.claimed_by) == ("tech_support", "fe.zhu")
     assert case.open_elements() == {"Task_consent"}  # nothing is replaced before the customer agrees
-    case.complete("Task_consent", INTAKE, consent="agreed", consent_by="王经理")
+    case.complete("Task_consent", "fe.zhu", consent="agreed", consent_by="王经理")
     repair_and_sign(case)
     row = record(engineers)
     assert (row.parts_needed, row.fee_estimate, row.consent, row.consent_by) == (
@@ -124,7 +127,7 @@ def test_consent_refused_is_recorded_and_closed_without_parts(engineers):
     case = report(engineers)
     case.complete("Task_arrive", "fe.zhu")
     diagnose(case, parts=True)
-    case.complete("Task_consent", INTAKE, consent="refused", consent_by="王经理", consent_note="费用超预算，暂不更换")
+    case.complete("Task_consent", "fe.zhu", consent="refused", consent_by="王经理", consent_note="费用超预算，暂不更换")
     assert case.open_elements() == {"Task_sign_record"}  # no repair task
     sign(case)
     row = record(engineers)
@@ -161,9 +164,10 @@ def test_arrival_within_the_agreed_response_time_from_the_report(engineers, cloc
     assert case.fired() == ["Timer_response"]
     [limit] = case.limits("Timer_response")
     assert (limit.status, limit.department, limit.person) == ("breached", "tech_support", "fe.zhu")
+    assert (limit.name, limit.source, limit.started_at) == (RESPONSE, "procedure", reported)
     assert record(engineers).response_met is False
     with engineers.db.sessions() as session:
-        told = {m.recipient for m in session.scalars(select(OutboxMessage)) if m.subject.startswith("超时：报修")}
+        told = {m.recipient for m in session.scalars(select(OutboxMessage)) if m.subject.startswith(f"超时：{RESPONSE}")}
     assert {"user:fe.zhu", "head:tech_support", "head:service_supervisors"} <= told
     case.complete("Task_arrive", "fe.zhu")  # late, but the engineer still arrives and the repair goes on
     row = record(engineers)
@@ -192,3 +196,46 @@ def test_arrival_limit_includes_the_supervisors_choice(engineers, clock, travel)
     case.complete("Task_arrive", "fe.yang")
     assert record(engineers).response_met is True
     assert [r.status for r in case.limits("Timer_response")] == ["met"]
+
+
+# -- the callback (a company rule: the text gives no number) -------------------------------------------
+def told(engine, subject_part: str) -> set[str]:
+    with engine.db.sessions() as session:
+        return {m.recipient for m in session.scalars(select(OutboxMessage)) if subject_part in m.subject}
+
+
+def test_callback_a_company_rule_of_3_working_days_from_filing(engineers, clock, travel):
+    case = report(engineers)
+    case.complete("Task_arrive", "fe.zhu")
+    diagnose(case)
+    clock.set(datetime(2026, 11, 20, 15, 0, tzinfo=BEIJING))  # filed on a Friday afternoon
+    repair_and_sign(case)
+    callback = case.task("Task_callback")
+    assert callback.department == "business_office" and callback.limit_source == "company"
+    assert callback.limit_name == "公司规定：维修归档后3个工作日内电话回访"
+    due = datetime(2026, 11, 25, 15, 0, tzinfo=BEIJING)  # the weekend does not count
+    assert callback.due_at == due
+    travel(due - SECOND)
+    assert case.fired() == []
+    travel(due + SECOND)
+    assert case.fired() == ["Timer_callback"]
+    [limit] = case.limits("Timer_callback")
+    assert (limit.status, limit.department, limit.source) == ("breached", "business_office", "company")
+    assert told(engineers, "超时：公司规定：维修归档后") == {"department:business_office"}  # nobody holds it yet
+    call_back(case)
+    assert case.instance.status == "completed"
+
+
+def test_a_complaint_about_staff_goes_to_the_supervisor(engineers):
+    case = report(engineers)
+    case.complete("Task_arrive", "fe.zhu")
+    diagnose(case)
+    repair_and_sign(case)
+    case.complete("Task_callback", CLERK, use_feedback="正常", installation_feedback="维修拖延",
+                  satisfaction="dissatisfied", complaint_about_staff=True, complained_staff="朱磊",
+                  complaint_details="工程师态度生硬")
+    handling = case.task("Task_handle_complaint")  # 4.5: reported to the after-sales supervisor
+    assert handling.department == "service_supervisors"
+    case.complete("Task_handle_complaint", SUPERVISOR, penalty="通报批评", internal_notice="服务态度通报")
+    assert told(engineers, "内部通报") == {"department:after_sales", "department:tech_support"}
+    assert case.instance.status == "completed"

@@ -1,6 +1,6 @@
 """P5 定期保养: one maintenance plan per device drives its visits by timers (contact the customer ahead of the
 planned date, agree the date, dispatch a certified engineer, wait for the agreed day, visit, signed
-《保养记录》 filed, next visit from the interval), across many cycles; the plan stopped by decision; each
+《维护保养记录》 filed, retraining when needed, next visit from the interval), across many cycles; the plan stopped by decision; each
 limit just before and after; one active plan per device; the customer service file across processes."""
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from engine import queries
-from engine.models import ProcessInstance
+from engine.models import OutboxMessage, ProcessInstance
 from handlers.customer_files import CustomerDevice, customer_service_file
 from handlers.dispatching import Engineer, EngineerAssignment, seed_demo_engineers
 from handlers.maintenance_plans import MaintenancePlan, MaintenanceRecord, add_months
@@ -48,9 +48,16 @@ def agree(case: Case, day: date | str | None, decision: str = "visit") -> None:
                   stop_reason="设备报废，终止保养合同" if decision == "stop" else None)
 
 
-def visit_and_sign(case: Case, engineer: str = "fe.zhu", signed_on: str = "2026-12-02") -> None:
-    case.complete("Task_visit", engineer, work_done="导轨润滑、主轴精度复测、更换冷却液", findings="X 轴导轨轻微磨损")
-    case.complete("Task_sign_maintenance", engineer, signed_by="王强", signed_on=signed_on)
+def visit_and_sign(case: Case, engineer: str = "fe.zhu", signed_on: str = "2026-12-02", retraining: bool = False) -> None:
+    case.complete("Task_visit", engineer, work_done="导轨润滑、主轴精度复测、更换冷却液", findings="X 轴导轨轻微磨损",
+                  result_told_to="王强")
+    case.complete("Task_sign_maintenance", engineer, signed_by="王强", signed_on=signed_on,
+                  needs_retraining=retraining)
+
+
+def told(engine, subject_part: str) -> set[str]:
+    with engine.db.sessions() as session:
+        return {m.recipient for m in session.scalars(select(OutboxMessage)) if subject_part in m.subject}
 
 
 def one_visit(case: Case, travel, planned: date, agreed: date | None = None) -> None:
@@ -110,11 +117,12 @@ def test_the_plan_drives_each_visit_by_timers_and_files_the_signed_records(engin
         assert session.scalar(select(EngineerAssignment.closed_at)) is not None  # released after the visit
         [entry] = customer_service_file(session, CUSTOMER)
         assert (entry.kind, entry.document, entry.business_key, entry.serial_no, entry.signed_by) == (
-            "maintenance", "《保养记录》", "MP-2026-0001", SERIAL, "王强")
+            "maintenance", "《维护保养记录》", "MP-2026-0001", SERIAL, "王强")
+        assert "告知客户：王强" in entry.summary and "再培训" not in entry.summary
     one_visit(case, travel, date(2027, 3, 1))
     assert [v.planned_on for v in visits(engineers)] == [date(2026, 12, 1), date(2027, 3, 1)]
     assert plan(engineers).next_visit_on == date(2027, 6, 1)
-    assert {"保养计划", "保养记录", "客户服务档案"} <= {s.title for s in engineers.case_records(case.id)}
+    assert {"定期维护保养计划", "维护保养记录", "客户服务档案"} <= {s.title for s in engineers.case_records(case.id)}
     assert all(r.status == "met" for r in queries.sla_records(engineers.db, case.id))
 
 
@@ -154,7 +162,7 @@ def test_a_visit_needs_an_agreed_day_from_today_on(engineers, travel, day):
     assert case.task("Task_visit").claimed_by == "fe.zhu"
 
 
-def test_the_date_is_agreed_within_3_working_days(engineers, travel):
+def test_the_date_is_agreed_within_a_company_rule_of_3_working_days(engineers, travel):
     case = open_plan(engineers)
     travel(at_nine(date(2026, 11, 24)) + SECOND)  # Tuesday
     due = case.task("Task_agree_date").due_at
@@ -164,7 +172,9 @@ def test_the_date_is_agreed_within_3_working_days(engineers, travel):
     travel(due + SECOND)
     assert case.fired() == ["Timer_contact", "Timer_agree"]
     [limit] = case.limits("Timer_agree")
-    assert (limit.status, limit.department) == ("breached", "after_sales")
+    assert (limit.status, limit.department, limit.source) == ("breached", "after_sales", "company")
+    assert limit.started_at == at_nine(date(2026, 11, 24)) + SECOND  # when the contact became due (7 days ahead)
+    assert told(engineers, "超时：公司规定：3个工作日内与客户确认") == {"department:after_sales"}  # nobody holds it
     agree(case, date(2026, 12, 1))
     assert case.open_elements() == set()
 
@@ -182,6 +192,8 @@ def test_the_visit_is_made_on_the_agreed_day(engineers, travel):
     assert case.fired()[-1] == "Timer_visit"
     [limit] = case.limits("Timer_visit")
     assert (limit.status, limit.department, limit.person) == ("breached", "tech_support", "fe.zhu")
+    assert limit.source == "company" and limit.started_at == at_nine(date(2026, 12, 1)) + SECOND
+    assert told(engineers, "超时：公司规定：确认的上门维护日") == {"user:fe.zhu", "head:tech_support"}
     visit_and_sign(case)
     assert plan(engineers).visits_done == 1
 
@@ -233,3 +245,22 @@ def test_the_customer_service_file_gathers_a_customers_records_across_processes(
         entries = customer_service_file(session, CUSTOMER)
         assert [(e.kind, e.business_key) for e in entries] == [("repair", "RP-2026-0001"), ("maintenance", "MP-2026-0001")]
         assert [e.business_key for e in customer_service_file(session, "华南精密")] == ["RP-2026-0002"]
+
+
+def test_the_customer_is_retrained_when_needed_and_it_is_on_the_record(engineers, travel):
+    case = open_plan(engineers)
+    travel(at_nine(date(2026, 11, 24)) + SECOND)
+    agree(case, date(2026, 12, 1))
+    travel(at_nine(date(2026, 12, 1)) + SECOND)
+    visit_and_sign(case, retraining=True)  # 4.3.3: 如需要可对客户进行再培训
+    retraining = case.task("Task_retraining")
+    assert (retraining.department, retraining.claimed_by) == ("tech_support", "fe.zhu")
+    case.complete("Task_retraining", "fe.zhu", trainees="张伟", training_content="导轨润滑点检")
+    with engineers.db.sessions() as session:
+        [entry] = customer_service_file(session, CUSTOMER)
+    assert "再培训：张伟" in entry.summary and "培训内容：导轨润滑点检" in entry.summary
+    one_visit(case, travel, date(2027, 3, 1))  # the next visit asks again: no retraining carried over
+    assert "Task_retraining" not in {e.element_id for e in case.events("task_completed")[-3:]}
+    with engineers.db.sessions() as session:
+        second = customer_service_file(session, CUSTOMER)[-1]
+    assert "再培训" not in second.summary
