@@ -35,7 +35,7 @@ def archive_knowledge(ctx: HandlerContext) -> dict[str, Any]:
     entry = ctx.session.scalars(select(KnowledgeEntry).where(KnowledgeEntry.key == feedback.problem_key)).first()
     if entry is None:
         solution = (f"短期：{plan.short_term_fix}\n长期：{plan.long_term_change}" if plan
-                    else feedback.result_summary or "")
+                    else feedback.implementation_record or feedback.result_summary or "")
         entry = KnowledgeEntry(key=feedback.problem_key, product_model=feedback.product_model,
                                problem=feedback.phenomenon or "", cause=feedback.root_cause or "", solution=solution,
                                source_feedback_no=feedback.feedback_no, created_at=ctx.now, occurrences=1)

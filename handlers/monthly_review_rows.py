@@ -163,6 +163,10 @@ def report_rows(report: Any, names: FieldNames) -> list[dict[str, Any]]:
                        ("reviewers", ("评审人", "Reviewers"))):
         if getattr(report, key):
             rows.append(row(review, label, remark=getattr(report, key)))
+    for key, label in (("plan_effectiveness", ("改进方案有效性", "Effectiveness of the plans")),
+                       ("next_quarter_focus", ("下一季度产品优化重点", "Next quarter's focus"))):
+        if (report.content or {}).get(key):
+            rows.append(row(review, label, remark=report.content[key]))
     return rows
 
 

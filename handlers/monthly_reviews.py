@@ -155,6 +155,10 @@ def record_department_opinion(ctx: HandlerContext) -> dict[str, Any]:
     return {}
 
 
+REVIEW_ADDITIONS = {"plan_effectiveness": ("改进方案有效性", "Effectiveness of the plans"),
+                    "next_quarter_focus": ("下一季度产品优化重点", "Next quarter's focus")}
+
+
 @registry.handler("monthly_reviews.finalise_report")
 def finalise_report(ctx: HandlerContext) -> dict[str, Any]:
     """Record the reviewers' conclusions and decisions, then send the report to whom the diagram names."""
@@ -162,11 +166,18 @@ def finalise_report(ctx: HandlerContext) -> dict[str, Any]:
     report.review_conclusions = ctx.data["review_conclusions"]
     report.improvement_decisions = ctx.data.get("improvement_decisions") or None
     report.reviewers = ctx.data.get("reviewers") or None
+    # P6's review also judges the plans' effectiveness and names the next quarter's focus (kept in the content).
+    added = {key: ctx.data[key] for key in REVIEW_ADDITIONS if ctx.data.get(key)}
+    if added:
+        report.content = {**report.content, **added}
     report.finalised_by, report.finalised_at, report.status = ctx.actor, ctx.now, "finalised"
     title = KINDS[report.kind]["title"][0]
     body = summary_text(report.kind, report.content, _source_names(ctx.session, report.kind)) + f"\n\n评审结论：{report.review_conclusions}"
     if report.improvement_decisions:
         body += f"\n改进决定与措施：{report.improvement_decisions}"
+    for key, label in REVIEW_ADDITIONS.items():
+        if added.get(key):
+            body += f"\n{label[0]}：{added[key]}"
     for recipient in ctx.property_list("send_to"):
         ctx.outbox.notify(recipient, f"{title} {report.report_no}（{report.content['period']['label']}）", body)
     return {"finalised_at": ctx.now.isoformat()}

@@ -59,11 +59,14 @@ def record_feedback_form(ctx: HandlerContext) -> dict[str, Any]:
 
 @registry.handler("product_improvement.record_first_response")
 def record_first_response(ctx: HandlerContext) -> dict[str, Any]:
+    """Who acknowledged, how and when, and the handling time promised to the customer (its complexity): the
+    first responder and the promised time are columns of the 《客户反馈记录表》."""
     feedback = feedback_of(ctx)
     feedback.first_response_channel = ctx.data.get("response_channel")
     feedback.first_response = ctx.data.get("first_response")
+    feedback.complexity = ctx.data.get("complexity") or feedback.complexity
     feedback.first_response_at = ctx.now
-    return {}
+    return {"first_responder": ctx.actor}
 
 
 @registry.handler("product_improvement.record_feasibility")
@@ -78,8 +81,25 @@ def record_analysis(ctx: HandlerContext) -> dict[str, Any]:
     """The 《问题分析报告》; its problem code makes the key recurrences are counted by (P6 steps 5 and 10)."""
     data, feedback = ctx.data, feedback_of(ctx)
     feedback.root_cause, feedback.cause_category = data["root_cause"], data["cause_category"]
-    feedback.analysis_report, feedback.test_cases = data.get("analysis_report"), data.get("test_cases")
+    findings = [f"{who}：{data[key]}" for who, key in (("研发工程师", "rd_findings"), ("质量工程师", "quality_findings"))
+                if data.get(key)]
+    feedback.analysis_report = "\n".join([data.get("analysis_report") or "", *findings]).strip() or None
+    feedback.test_cases = data.get("test_cases")
     feedback.problem_key = problem_key(feedback.product_model, data["problem_code"])
+    feedback.analysed_by, feedback.analysed_at = ctx.actor, ctx.now
+    return {"problem_key": feedback.problem_key}
+
+
+@registry.handler("product_improvement.record_direct_handling")
+def record_direct_handling(ctx: HandlerContext) -> dict[str, Any]:
+    """A problem handled without R&D (known solution, software update, part replacement): its cause and what
+    was done, with technical support's part when it handled the case jointly; the problem code makes the key."""
+    data, feedback = ctx.data, feedback_of(ctx)
+    feedback.root_cause, feedback.cause_category = data["root_cause"], data.get("cause_category")
+    feedback.problem_key = problem_key(feedback.product_model, data["problem_code"])
+    done = [data.get("handling_record"), data.get("support_actions") and f"技术支持：{data['support_actions']}",
+            data.get("temporary_measure") and f"临时措施：{data['temporary_measure']}"]
+    feedback.implementation_record = "；".join(d for d in done if d)
     feedback.analysed_by, feedback.analysed_at = ctx.actor, ctx.now
     return {"problem_key": feedback.problem_key}
 

@@ -1,6 +1,7 @@
 """P6 第10步 月度反馈分析: the timer starts it on the 1st at 09:00 Beijing time (not a second before), the
 draft finds last month's problems that came more than 5 times, quality, development, after-sales and
-product management review it in parallel, each within its limit, and the 《月度反馈分析报告》 is sent."""
+product management give their opinions in parallel, each within the company's limit, and the product manager, who
+organises the review (003 二(五)), compiles the 《月度反馈分析报告》 and sends it."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -45,6 +46,13 @@ def readable_rows(engine, case: Case) -> list[tuple]:
 
 
 
+def told_of_miss(engine, case: Case, limit_name: str) -> set[str]:
+    """Who was sent the breach notice of one limit of the case."""
+    with engine.db.sessions() as session:
+        sent = session.scalars(select(OutboxMessage).where(OutboxMessage.instance_id == case.id)).all()
+    return {m.recipient for m in sent if m.subject.startswith(f"超时：{limit_name}")}
+
+
 def seed_feedback(engine, received: list[datetime], problem_key: str = "X1:充电口松动") -> None:
     with engine.db.sessions.begin() as session:
         for n, at in enumerate(received):
@@ -73,7 +81,7 @@ def test_frequent_problems_are_reviewed_by_four_departments_and_the_report_is_se
     # A November case whose 1-working-day record limit runs late: after-sales' attainment.
     deployed.start_instance("feedback_improvement", {
         "channel": "phone", "customer": "星海科技", "contact": "王先生 138", "product_model": "X2",
-        "complexity": "general", "summary": "无法开机"}, "svc.huang")
+        "summary": "无法开机"}, "svc.huang")
     travel(DECEMBER_1ST)
 
     [case] = monthly_cases(deployed)
@@ -84,9 +92,9 @@ def test_frequent_problems_are_reviewed_by_four_departments_and_the_report_is_se
     assert content["second_handling"] == 1 and content["satisfaction"]["average"] == 4.67
     expected = queries.sla_attainment(deployed.db, datetime(2026, 11, 1, tzinfo=BEIJING), DECEMBER_1ST,
                                       process_key="feedback_improvement")
-    # The November case's limits ran out at after-sales (nobody worked it).
+    # The November case's record-form limit ran out at after-sales (nobody worked it).
     assert [(a["department"], a["met"], a["breached"]) for a in content["sla_attainment"]] == \
-        [(a.who, a.met, a.breached) for a in expected] == [("after_sales", 0, 2)]
+        [(a.who, a.met, a.breached) for a in expected] == [("after_sales", 0, 1)]
 
     with pytest.raises(HeadsOnly, match="head of department 'after_sales'"):  # a member may not review
         case.complete("Task_review_after_sales", "svc.huang", department_opinion="成员意见")
@@ -102,21 +110,27 @@ def test_frequent_problems_are_reviewed_by_four_departments_and_the_report_is_se
     assert [(o["department"], o["by"], o["opinion"]) for o in opinions] == [
         (code, user, f"{code} 意见") for code, user in REVIEWERS.items()]
 
-    case.complete("Task_conclude", "qa.chen", review_conclusions="充电口松动列为本月重点问题",
+    assert case.task("Task_conclude").department == "product_management"  # the product manager compiles it
+    case.complete("Task_conclude", "pm.han", review_conclusions="充电口松动列为本月重点问题",
+                  plan_effectiveness="轴承更换方案有效，本月未复发", next_quarter_focus="充电口结构加强",
                   improvement_decisions="开发部12月完成结构加强", reviewers="质量、开发、售后、产品经理")
     assert case.instance.status == "completed"
     report = report_of(deployed, case)
-    assert (report.status, report.finalised_by, report.finalised_at) == ("finalised", "qa.chen", clock.now())
+    assert (report.status, report.finalised_by, report.finalised_at) == ("finalised", "pm.han", clock.now())
+    assert (report.content["plan_effectiveness"], report.content["next_quarter_focus"]) == (
+        "轴承更换方案有效，本月未复发", "充电口结构加强")
     rows = readable_rows(deployed, case)
     assert ("频发问题（每月>5次）", "X1:充电口松动", 6, "", "知识库无记录") in rows
-    assert ("原因类别排列图", "1. 材料/零部件", 6, "100.0%", "累计 100.0%，关键少数") in rows
+    assert ("原因类别排列图", "1. 零部件/材料（含批次问题）", 6, "100.0%", "累计 100.0%，关键少数") in rows
     assert ("部门评审意见", "开发部", "dev.sun", "", "development 意见\n改进措施：development 措施") in rows
-    assert ("部门时限达成", "售后服务部", "0/2", "0.0%", "超时 2 次") in rows
+    assert ("部门时限达成", "售后服务部", "0/1", "0.0%", "超时 1 次") in rows
+    assert ("评审", "下一季度产品优化重点", None, "", "充电口结构加强") in rows
     with deployed.db.sessions() as session:
         sent = session.scalars(select(OutboxMessage).where(OutboxMessage.instance_id == case.id)).all()
     assert {m.recipient for m in sent} == {"head:quality", "head:development", "head:after_sales",
                                            "head:product_management"}
     assert all(m.subject.startswith("月度反馈分析报告 YB-2026-11-FK") for m in sent)
+    assert all("下一季度产品优化重点：充电口结构加强" in m.body for m in sent)
 
 
 def test_a_month_without_feedback_still_gets_a_report_saying_so(deployed, travel):
@@ -138,8 +152,11 @@ def test_each_department_has_three_working_days_to_review(deployed, staff, trave
     assert (limit.due_at, limit.department) == (datetime(2026, 12, 4, 9, 0, tzinfo=BEIJING), department)
     travel(limit.due_at - SECOND)
     assert case.limit(timer).status == "running"
+    assert told_of_miss(deployed, case, limit.name) == set()
     travel(limit.due_at + SECOND)
     assert case.limit(timer).status == "breached"
+    assert limit.name.startswith("公司规定：")  # the procedure gives the review no limit
+    assert told_of_miss(deployed, case, limit.name) == {f"department:{department}"}
     # Late is recorded and escalated; the department still gives its opinion.
     case.complete(f"Task_review_{department}", REVIEWERS[department], department_opinion="迟交意见")
     assert f"Task_review_{department}" not in case.open_elements()
@@ -152,11 +169,13 @@ def test_the_report_is_concluded_within_two_working_days_of_the_last_opinion(dep
         case.complete(f"Task_review_{code}", user, department_opinion="无意见")
     assert case.limit("Timer_review_quality").status == "met"
     limit = case.limit("Timer_conclude")
-    assert limit.due_at == datetime(2026, 12, 3, 9, 0, tzinfo=BEIJING)
+    assert (limit.due_at, limit.department) == (datetime(2026, 12, 3, 9, 0, tzinfo=BEIJING), "product_management")
+    assert case.task("Task_conclude").department == "product_management"
     travel(limit.due_at - SECOND)
     assert case.limit("Timer_conclude").status == "running"
     travel(limit.due_at + SECOND)
     assert case.limit("Timer_conclude").status == "breached"
-    case.complete("Task_conclude", "qa.chen", review_conclusions="本月无高频问题", improvement_decisions="无",
-                  reviewers="质量部陈")
+    assert told_of_miss(deployed, case, limit.name) == {"department:product_management"}
+    case.complete("Task_conclude", "pm.deng", review_conclusions="本月无高频问题", plan_effectiveness="无新方案",
+                  next_quarter_focus="维持", improvement_decisions="无", reviewers="产品经理邓")
     assert case.instance.status == "completed"
