@@ -13,6 +13,7 @@ from engine.forms import FormDefinitionError, parse_form_data
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 BPMNDI_NS = "http://www.omg.org/spec/BPMN/20100524/DI"
+DC_NS = "http://www.omg.org/spec/DD/20100524/DC"
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
 MAX_DIAGRAM_BYTES = 5 * 1024 * 1024
 
@@ -135,6 +136,7 @@ def build_catalog(diagram: ParsedDiagram, process_element) -> dict[str, Any]:
     for lane in process_element.iter(f"{_B}lane"):
         for ref in lane.findall(f"{_B}flowNodeRef"):
             lanes[(ref.text or "").strip()] = lane.get("name") or lane.get("id")
+    drawn_in_lane = _lanes_by_drawing(diagram, process_element)
     incoming: dict[str, list[str]] = {}
     for flow in process_element.iter(f"{_B}sequenceFlow"):
         incoming.setdefault(flow.get("targetRef"), []).append(flow.get("sourceRef"))
@@ -147,6 +149,11 @@ def build_catalog(diagram: ParsedDiagram, process_element) -> dict[str, Any]:
         element_id = node.get("id")
         kind = _local(node.tag)
         entry: dict[str, Any] = {"type": kind, "name": (node.get("name") or element_id).strip()}
+        # A step inside a subprocess is in the lane it is drawn in: bpmn.io keeps lane references only for
+        # the process's own nodes and drops them for nested ones once they are moved.
+        nested = any(True for _ in node.iterancestors(f"{_B}subProcess", f"{_B}transaction"))
+        if nested and element_id in drawn_in_lane:
+            lanes[element_id] = drawn_in_lane[element_id]
         # Lane of the node, or of the innermost enclosing subprocess that sits in a lane.
         ancestor = node
         while ancestor is not None and ancestor.get("id") not in lanes:
@@ -220,6 +227,35 @@ def build_catalog(diagram: ParsedDiagram, process_element) -> dict[str, Any]:
         },
         "elements": elements,
     }
+
+
+def _lanes_by_drawing(diagram: ParsedDiagram, process_element) -> dict[str, str]:
+    """The lane each shape's centre is drawn in (the innermost lane when lanes nest), by the diagram's DI;
+    only shapes on the plane the lanes are drawn on (a collapsed subprocess draws its steps on a plane of
+    its own, where no lane is)."""
+    lane_ids = {lane.get("id"): lane.get("name") or lane.get("id") for lane in process_element.iter(f"{_B}lane")}
+    for plane in diagram.root.iter(f"{{{BPMNDI_NS}}}BPMNPlane"):
+        bounds: dict[str, tuple[float, float, float, float]] = {}
+        for shape in plane.iter(f"{{{BPMNDI_NS}}}BPMNShape"):
+            box = shape.find(f"{{{DC_NS}}}Bounds")
+            if box is None:
+                continue
+            try:
+                bounds[shape.get("bpmnElement")] = tuple(float(box.get(k, "0")) for k in ("x", "y", "width", "height"))
+            except ValueError:
+                continue
+        lane_boxes = [(name, bounds[lane_id]) for lane_id, name in lane_ids.items() if lane_id in bounds]
+        if lane_boxes:
+            break
+    else:
+        return {}
+    found: dict[str, str] = {}
+    for element_id, (x, y, width, height) in bounds.items():
+        cx, cy = x + width / 2, y + height / 2
+        inside = [(w * h, name) for name, (lx, ly, w, h) in lane_boxes if lx <= cx <= lx + w and ly <= cy <= ly + h]
+        if inside:
+            found[element_id] = min(inside)[1]
+    return found
 
 
 def _names(value: str | None) -> list[str]:
