@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from engine.calendar import BusinessCalendar
-from engine.deploy import check_diagram
 from engine.departments import SPEC_DEPARTMENTS
+from engine.deploy import check_diagram
 from handlers import build_registry
 from tests.conftest import PROCESSES
 
