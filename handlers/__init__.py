@@ -4,6 +4,7 @@ from __future__ import annotations
 from engine.handler_api import HandlerRegistry
 from handlers import (
     after_sales_cases,
+    after_sales_reviews,
     after_sales_tracking,
     change_notices,
     consultations,
@@ -24,7 +25,7 @@ from handlers import (
 def build_registry() -> HandlerRegistry:
     registry = HandlerRegistry()
     for module in (feedback, samples, rectification, change_notices, notifications, service_desk,
-                   after_sales_cases, after_sales_tracking, quality_analysis, field_service, dispatching,
+                   after_sales_cases, after_sales_tracking, after_sales_reviews, quality_analysis, field_service, dispatching,
                    product_improvement, electronics_service, monthly_reviews, consultations):
         registry.include(module.registry)
     return registry

@@ -83,6 +83,13 @@ class AfterSalesCase(Base):
     shipped_on: Mapped[date | None] = mapped_column(Date, index=True)
     closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
 
+    @property
+    def assessment_summary(self) -> str | None:
+        """The assessments of responsible departments / people (kept with the judgments, stage 考核)."""
+        found = [j for j in self.judgments or [] if j.get("stage") == "考核"]
+        return "；".join(f"{j['department']}{'/' + j['role'] if j.get('role') else ''}：{j['assessment']}"
+                        for j in found) or None
+
 
 class ExpertOpinion(Base):
     """One Quality Expert Group member's opinion on a case (or the record that it did not come in time)."""
@@ -172,7 +179,8 @@ def record_warranty_judgment(ctx: HandlerContext) -> dict[str, Any]:
         case.return_waybill_no = _text(ctx, "waybill_no") or case.return_waybill_no
     case.judgments = [*case.judgments, {"stage": stage, "at": ctx.now.isoformat(), "by": ctx.actor,
                                         "decision": decided, "reference": reference,
-                                        "reason": reason if changed else None, "findings": findings}]
+                                        "reason": reason if changed else None, "findings": findings,
+                                        "problem_type": _text(ctx, "problem_type")}]
     if changed:
         ctx.audit("warranty_judgment_overridden", {"stage": stage, "from": reference, "to": decided, "reason": reason,
                                                    "case_no": case.case_no})
@@ -186,7 +194,48 @@ def record_return_judgment(ctx: HandlerContext) -> dict[str, Any]:
     case.return_decision, case.return_basis = ctx.data["return_decision"], _text(ctx, "return_basis")
     case.return_judged_by = ctx.actor
     case.judgments = [*case.judgments, {"stage": "二判", "at": ctx.now.isoformat(), "by": ctx.actor,
-                                        "decision": case.return_decision, "reason": case.return_basis}]
+                                        "decision": case.return_decision, "reason": case.return_basis,
+                                        "problem_type": _text(ctx, "problem_type")}]
+    return {}
+
+
+@registry.handler("after_sales_cases.record_problem_confirmation")
+def record_problem_confirmation(ctx: HandlerContext) -> dict[str, Any]:
+    """The second judgment's confirmation of the problem point: on site when the item stays with the
+    customer, or with the quality supervisor on the returned item (property `stage`, `findings_field`)."""
+    findings_field = ctx.property("findings_field")
+    if not findings_field:
+        raise ValueError("the task needs the property findings_field")
+    stage = ctx.property("stage") or ctx.element_name
+    how_field = ctx.property("how_field")
+    case = _case(ctx)
+    findings = _text(ctx, findings_field)
+    entry = {"stage": stage, "at": ctx.now.isoformat(), "by": ctx.actor, "findings": findings,
+             "problem_type": _text(ctx, "problem_type"), "how": _text(ctx, how_field) if how_field else None,
+             "quality_problem": ctx.data.get("quality_problem"),
+             "quality_supervisor": _text(ctx, "quality_supervisor")}
+    case.judgments = [*case.judgments, {k: v for k, v in entry.items() if v is not None}]
+    if how_field:  # confirmed on site: the only confirmation this case gets
+        case.recheck_findings = findings
+    ctx.audit("problem_confirmed", {"stage": stage, "case_no": case.case_no, "findings": findings,
+                                    "quality_problem": entry["quality_problem"]})
+    return {}
+
+
+@registry.handler("after_sales_cases.record_assessment")
+def record_assessment(ctx: HandlerContext) -> dict[str, Any]:
+    """After-sales' assessment of the responsible department and person (role) from the quality analysis
+    (P2 4.1): kept with the case's judgments, and the assessed department's head is told."""
+    case = _case(ctx)
+    department, role = ctx.data["assessed_department"], _text(ctx, "assessed_role")
+    assessment = _text(ctx, "assessment")
+    case.judgments = [*case.judgments, {"stage": "考核", "at": ctx.now.isoformat(), "by": ctx.actor,
+                                        "department": department, "role": role, "assessment": assessment,
+                                        "analysis_report_no": case.analysis_report_no}]
+    ctx.outbox.notify(f"head:{department}", f"售后问题考核：{case.case_no}（{case.analysis_report_no or '—'}）",
+                      f"被考核个人（角色）：{role or '—'}\n考核意见：{assessment}\n根本原因：{case.root_cause or '—'}")
+    ctx.audit("responsibility_assessed", {"case_no": case.case_no, "department": department, "role": role,
+                                          "assessment": assessment})
     return {}
 
 
@@ -301,9 +350,11 @@ def record_agreement(ctx: HandlerContext) -> dict[str, Any]:
 
 @registry.handler("after_sales_cases.close_case")
 def close_case(ctx: HandlerContext) -> dict[str, Any]:
-    """Close the 《售后处理单》 once the end customer agreed; After-sales is told."""
+    """Order management closes the 《售后处理单》 on After-sales' final notice; After-sales is told."""
     case = _case(ctx)
     case.closed_at = ctx.now
+    case.judgments = [*case.judgments, {"stage": "关闭", "at": ctx.now.isoformat(), "by": ctx.actor,
+                                        "note": _text(ctx, "close_instruction")}]
     outcome = form_options(ctx.session).get("outcome", {}).get(case.outcome, (case.outcome or "—",))[0]
     ctx.outbox.notify("department:after_sales", f"售后处理单 {case.case_no} 已关闭",
                       f"{case.dealer} / {case.end_customer}：{outcome}，终端客户已同意。")
@@ -354,11 +405,12 @@ def after_sales_case_record(session: Session, instance_id: int) -> RecordSection
         ("suggested_warranty", "标准判定", "By the criteria"), ("warranty_basis", "判定依据", "Basis"),
         ("warranty", "保修判定", "Warranty"), ("warranty_override_reason", "改判理由", "Override reason"),
         ("return_decision", "二判", "Return"), ("return_escalated", "二判超时升级", "Escalated"),
-        ("recheck_findings", "实物复核", "Re-check"), ("analysis_route", "三判", "Third judgment"),
+        ("recheck_findings", "实物/现场确认", "Confirmed on the item / on site"), ("analysis_route", "三判", "Third judgment"),
         ("analysis_report_no", "质量分析报告", "Analysis report"), ("root_cause", "根本原因", "Root cause"),
         ("responsible_party", "责任方", "Responsible party"), ("corrective_action", "纠正预防措施", "Action"),
         ("action_department", "措施责任部门", "Action department"), ("action_owner", "措施责任人", "Action owner"),
         ("action_due", "措施期限", "Action due"), ("action_status", "措施状态", "Action status"),
+        ("assessment_summary", "考核", "Assessment"),
         ("handling_report_no", "处理报告", "Handling report"), ("outcome", "处理结果", "Outcome"),
         ("amount", "金额", "Amount"), ("handling_rounds", "处理轮次", "Rounds"),
         ("customer_agreed", "终端客户同意", "Customer agreed"), ("shipped_on", "处理后发货", "Shipped"),

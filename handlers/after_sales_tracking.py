@@ -1,4 +1,4 @@
-"""P2 step 7 tracking registers: the monthly 《售后问题行动计划追踪表》 and the weekly shipment-after-handling
+"""P2 (seed 000 4.1) tracking registers: the monthly 《售后问题行动计划追踪表》 and the weekly 《处理后发货统计追踪表》
 list (周报), opened by month or week from the records menu so departments and auditors follow them up."""
 from __future__ import annotations
 
@@ -65,7 +65,7 @@ def action_plan_book(session: Session, month: str | None) -> RecordSection | Non
         labels={"action_status": STATUS_NAMES})
 
 
-@registry.record_book("after_sales_shipments", "售后处理后发货周报", "Weekly shipments after handling",
+@registry.record_book("after_sales_shipments", "处理后发货统计追踪表（周报）", "Weekly shipments after handling",
                       key_column="week", key_label=("该周任一日期", "Any date of the week"), viewers=TRACKERS)
 def shipment_book(session: Session, week: str | None) -> RecordSection | None:
     """Index: the weeks (Monday) with shipments after handling; a week: what went out."""
@@ -76,11 +76,11 @@ def shipment_book(session: Session, week: str | None) -> RecordSection | None:
         for day, count in days:
             key = (day - timedelta(days=day.weekday())).isoformat()
             weeks[key] = weeks.get(key, 0) + count
-        return RecordSection.of("售后处理后发货周报", "Weekly shipments after handling", [
+        return RecordSection.of("处理后发货统计追踪表（周报）", "Weekly shipments after handling", [
             ("week", "周（周一）", "Week (Monday)"), ("cases", "发货单数", "Cases shipped")],
             [SimpleNamespace(week=k, cases=v) for k, v in sorted(weeks.items(), reverse=True)])
     start, _end = _week(week)
-    return RecordSection.of(f"售后处理后发货周报（{start.isoformat()}起）", f"Shipments after handling, week of {start}", [
+    return RecordSection.of(f"处理后发货统计追踪表（周报，{start.isoformat()}起）", f"Shipments after handling, week of {start}", [
         ("case_no", "售后处理单", "Case"), ("dealer", "经销商", "Dealer"), ("end_customer", "终端客户", "End customer"),
         ("product", "产品", "Product"), ("quantity", "数量", "Quantity"), ("outcome", "处理结果", "Outcome"),
         ("shipment_info", "发货信息", "Shipment"), ("shipped_on", "发货日期", "Shipped on"), ("closed", "已关闭", "Closed"),

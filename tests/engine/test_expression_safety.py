@@ -245,4 +245,4 @@ def test_the_real_diagrams_deploy(database, clock):
     paths = sorted((HERE.parents[1] / "processes").glob("*.bpmn"))
     for path in paths:
         engine.deploy(path.read_bytes(), "owner")
-    assert stored(engine)[0] == len(paths) == 13
+    assert stored(engine)[0] == len(paths) == 15  # P2 adds the weekly review and the monthly action plan
