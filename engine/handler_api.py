@@ -83,14 +83,16 @@ class HandlerContext:
         self._audit(kind, detail)
 
     def sla_attainment(self, start: datetime, end: datetime, by: str = "department",
-                       process_key: str | None = None) -> list[dict[str, Any]]:
+                       process_key: str | None = None, by_source: bool = False) -> list[dict[str, Any]]:
         """Limits and duties that fell due in [start, end) met and missed, by department (code) or person
         (user name), e.g. for a monthly report: rows {who, met, breached, total, rate} (rate None when
-        nothing fell due), sorted by who."""
+        nothing fell due), sorted by who; `by_source`: one row per who and `source` (procedure / company),
+        so a report never sums limits the procedure states with company rules."""
         if self._attainment is None:
             raise RuntimeError("SLA attainment is not available outside the engine's handler runtime")
-        return [{"who": row.who, "met": row.met, "breached": row.breached, "total": row.total, "rate": row.rate}
-                for row in self._attainment(start, end, by, process_key)]
+        return [{"who": row.who, "met": row.met, "breached": row.breached, "total": row.total, "rate": row.rate,
+                 **({"source": row.source} if by_source else {})}
+                for row in self._attainment(start, end, by, process_key, by_source)]
 
     def property(self, name: str, default: str | None = None) -> str | None:
         value = self.properties.get(name)

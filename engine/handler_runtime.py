@@ -42,7 +42,8 @@ class HandlerRunner:
             properties=self._properties(element), session=session, now=self.uow.now,
             outbox=OutboxWriter(session, self.uow.now, self.instance.id, f"{self.instance.id}:{call.task_id}"),
             _open_tasks=self._open_tasks,
-            _attainment=lambda start, end, by, process_key: attainment_in(session, start, end, by, process_key),
+            _attainment=lambda start, end, by, process_key, by_source=False: attainment_in(
+                session, start, end, by, process_key, by_source=by_source),
             _audit=lambda kind, detail: self.uow.audit(kind, self.actor, self.instance.id, call.element_id, detail))
         try:
             if handler is None:

@@ -62,7 +62,8 @@ def attainment_by_department(session: Session, rows: Iterable[Mapping[str, Any]]
         zh, en = names.get(row["who"], (row["who"], row["who"]))
         result.append({"department": row["who"], "name_zh": zh, "name_en": en, "met": row["met"],
                        "breached": row["breached"], "total": total,
-                       "rate": round(row["met"] / total, 4) if total else None})
+                       "rate": round(row["met"] / total, 4) if total else None,
+                       "source": row.get("source")})
     return result
 
 

@@ -91,9 +91,21 @@ def _overview(content: dict[str, Any], total_label: Label, empty: Label) -> list
 def _attainment(content: dict[str, Any]) -> list[dict[str, Any]]:
     section = ("部门时限达成", "Limits met by department")
     return _listed(section, [
-        row(section, (a["name_zh"], a["name_en"]), f"{a['met']}/{a['total']}", percent(a["rate"]),
+        row(section, _with_source(a), f"{a['met']}/{a['total']}", percent(a["rate"]),
             (f"超时 {a['breached']} 次", f"{a['breached']} missed") if a["breached"] else None)
         for a in content["sla_attainment"]])
+
+
+SOURCE_LABELS = {"procedure": ("程序规定时限", "limits the procedure states"),
+                 "company": ("公司规定时限", "company rules")}
+
+
+def _with_source(attainment: dict[str, Any]) -> tuple[str, str]:
+    """A department's line, saying whose limits it counts (a report never sums the two)."""
+    label = SOURCE_LABELS.get(attainment.get("source") or "")
+    if label is None:
+        return attainment["name_zh"], attainment["name_en"]
+    return f"{attainment['name_zh']}（{label[0]}）", f"{attainment['name_en']} ({label[1]})"
 
 
 def _market_quality(content: dict[str, Any], names: FieldNames) -> list[dict[str, Any]]:

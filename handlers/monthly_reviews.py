@@ -80,7 +80,7 @@ def _attainment(ctx: HandlerContext, start: datetime, end: datetime) -> list[dic
     process_key = ctx.property("sla_process")
     if process_key is None:
         raise ValueError("the task needs the property sla_process (the process whose limits are reported)")
-    return ctx.sla_attainment(start, end, by="department", process_key=process_key)
+    return ctx.sla_attainment(start, end, by="department", process_key=process_key, by_source=True)
 
 
 def draft_report(ctx: HandlerContext, kind: str, content: dict[str, Any], start: datetime,

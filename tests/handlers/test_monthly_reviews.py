@@ -237,9 +237,9 @@ def test_the_feedback_analysis_reads_frequent_problems_and_each_department_opini
 def run(session, function, data=None, instance_id=7, actor="system", **properties):
     asked = []
 
-    def attainment(start, end, by, process_key):
-        asked.append((start, end, by, process_key))
-        return [Attainment("quality", 3, 1)]
+    def attainment(start, end, by, process_key, by_source=False):
+        asked.append((start, end, by, process_key, by_source))
+        return [Attainment("quality", 3, 1, "procedure")]
     ctx = HandlerContext(topic="", element_id="Task", element_name="月度汇总", process_key="market_quality_monthly",
                         instance_id=instance_id, business_key=None, actor=actor, data=data or {},
                         properties=properties, session=session, now=beijing(2026, 12, 1, 9),
@@ -253,7 +253,8 @@ def test_the_report_is_numbered_by_month_and_a_rerun_gets_the_next_edition(marke
     with market_quality.sessions.begin() as session:
         ctx, result = run(session, summarise_market_quality, {"scheduled_for": "2026-12-01T09:00:00+08:00"},
                           important_share="0.2", sla_process="quality_feedback")
-        assert ctx.asked == [(*NOVEMBER, "department", "quality_feedback")]
+        # Split by source: the report never sums the procedure's limits with company rules.
+        assert ctx.asked == [(*NOVEMBER, "department", "quality_feedback", True)]
         assert ctx.business_key == result["report_no"] == "YB-2026-11-SC"
         assert "市场质量信息共 5 份" in result["report_summary"]
         second, _ = run(session, summarise_market_quality, {"scheduled_for": "2026-12-01T09:00:00+08:00"},

@@ -123,7 +123,7 @@ def test_frequent_problems_are_reviewed_by_four_departments_and_the_report_is_se
     assert ("频发问题（每月>5次）", "X1:充电口松动", 6, "", "知识库无记录") in rows
     assert ("原因类别排列图", "1. 零部件/材料（含批次问题）", 6, "100.0%", "累计 100.0%，关键少数") in rows
     assert ("部门评审意见", "开发部", "dev.sun", "", "development 意见\n改进措施：development 措施") in rows
-    assert ("部门时限达成", "售后服务部", "0/1", "0.0%", "超时 1 次") in rows
+    assert ("部门时限达成", "售后服务部（程序规定时限）", "0/1", "0.0%", "超时 1 次") in rows
     assert ("评审", "下一季度产品优化重点", None, "", "充电口结构加强") in rows
     with deployed.db.sessions() as session:
         sent = session.scalars(select(OutboxMessage).where(OutboxMessage.instance_id == case.id)).all()
