@@ -1,6 +1,9 @@
-"""P7 电子产品售后服务: warranty from serial number and purchase date, the remote first fix, quote and consent,
-dispatch by skill, region and open load (certified engineers only), replaced parts with serial numbers,
-sign-off, fee settlement, archive and the 1–3 day callback with its survey; each limit just before and after."""
+"""P7 电子产品售后服务 (seed 004): warranty from serial number and purchase date, the desk's remote first fix,
+diagnosis with the fee, rough duration and preparations told to the customer, consent with a confirmed service
+time, dispatch by work order type, skill, region and open load (certified engineers only), the on-site, carry-in
+and mail-in paths, steps, risks and data security agreed before the repair, replaced parts with serial numbers,
+sign-off, fee details and settlement, archive and the 1-3 day callback timed from the end of the service; each
+limit 1 s before and after the moment it runs from, with who is told of a miss."""
 from __future__ import annotations
 
 from datetime import date, timedelta
