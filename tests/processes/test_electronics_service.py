@@ -279,6 +279,8 @@ def test_mail_in_is_dispatched_by_load_alone_and_the_customer_told_where_to_send
 def test_data_sensitive_device_needs_backup_and_consent_and_the_customer_is_told(deployed, catalogue):
     case = to_dispatch(deployed)
     case.complete("Task_prepare_service", "fe.zhu", tools_prepared="主板备件")
+    task = case.task("Task_explain_risks")  # 一(四)2: the dispatched engineer himself
+    assert (task.department, task.claimed_by) == ("tech_support", "fe.zhu")
     explain = {"steps_explained": "更换主板", "risks_explained": "存储芯片在主板上，数据可能丢失",
                "repair_consent": "agreed", "data_sensitive": True}
     case.complete("Task_explain_risks", "fe.zhu", **explain, work_id_shown=False)
