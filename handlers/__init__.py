@@ -10,6 +10,7 @@ from handlers import (
     consultations,
     dispatching,
     electronics_service,
+    electronics_service_notices,
     feedback,
     field_service,
     monthly_reviews,
@@ -25,7 +26,8 @@ from handlers import (
 def build_registry() -> HandlerRegistry:
     registry = HandlerRegistry()
     for module in (feedback, samples, rectification, change_notices, notifications, service_desk,
-                   after_sales_cases, after_sales_tracking, after_sales_reviews, quality_analysis, field_service, dispatching,
-                   product_improvement, electronics_service, monthly_reviews, consultations):
+                   after_sales_cases, after_sales_tracking, after_sales_reviews, quality_analysis, field_service,
+                   dispatching, product_improvement, electronics_service, electronics_service_notices,
+                   monthly_reviews, consultations):
         registry.include(module.registry)
     return registry

@@ -115,14 +115,16 @@ def open_loads(session: Session) -> list[tuple[Engineer, int]]:
     return [(engineer, int(count)) for engineer, count in rows]
 
 
-def choose_engineer(session: Session, skill: str, region: str, day: date) -> tuple[Engineer, int, bool] | None:
+def choose_engineer(session: Session, skill: str, region: str | None, day: date) -> tuple[Engineer, int, bool] | None:
     """The certified engineer with the skill: in the customer's region first, then the least open load,
-    then the username (a stable tie-break); elsewhere only when nobody in the region qualifies."""
+    then the username (a stable tie-break); elsewhere only when nobody in the region qualifies. Without a
+    region (work that does not depend on where the customer is) only the load and the username count."""
     qualified = [(e, load) for e, load in open_loads(session) if e.certified_on(day) and skill in (e.skills or [])]
     if not qualified:
         return None
-    engineer, load = min(qualified, key=lambda pair: (pair[0].region != region, pair[1], pair[0].username))
-    return engineer, load, engineer.region != region
+    engineer, load = min(qualified, key=lambda pair: (region is not None and pair[0].region != region, pair[1],
+                                                      pair[0].username))
+    return engineer, load, region is not None and engineer.region != region
 
 
 def _expand(text: str, ctx: HandlerContext) -> str:
@@ -169,20 +171,25 @@ def _result(output: str, engineer: Engineer, load: int, outside: bool) -> dict[s
 
 @registry.handler("dispatching.assign_engineer")
 def assign_engineer(ctx: HandlerContext) -> dict[str, Any]:
-    """Pick the engineer for the case (P7 step 4: by skill, location and current load; P5: certified only).
-    Nobody qualified raises NO_ENGINEER so the diagram hands the choice to a supervisor."""
+    """Pick the engineer for the case (P7 一(三)2: by work order type, fault, location, skill and current load;
+    P5: certified only). The case variable named by `type_field` holds the work order type; for the types
+    listed in `any_region_types` (e.g. mail_in: the device comes to the repair centre) the customer's region
+    is no criterion. Nobody qualified raises NO_ENGINEER so the diagram hands the choice to a supervisor."""
     skill = _skill(ctx, required=True)
     region_field = ctx.property("region_field", "region")
     region = ctx.data.get(region_field)
     if not region:
         raise ValueError(f"case variable '{region_field}' (the customer's region) has no value")
-    chosen = choose_engineer(ctx.session, skill, region, local_day(ctx.now))
+    work_type = ctx.data.get(ctx.property("type_field") or "")
+    by_region = not (work_type and work_type in ctx.property_list("any_region_types"))
+    chosen = choose_engineer(ctx.session, skill, region if by_region else None, local_day(ctx.now))
     if chosen is None:
         raise BpmnError("NO_ENGINEER", f"no active engineer with a valid certificate has the skill '{skill}'")
     engineer, load, outside = chosen
     _open_assignment(ctx, engineer, skill, region, outside, manual=False)
     ctx.audit("engineer_assigned", {"engineer": engineer.username, "skill": skill, "region": region,
-                                    "open_load": load, "outside_region": outside})
+                                    "open_load": load, "outside_region": outside, "work_type": work_type,
+                                    "by_region": by_region})
     return _result(ctx.property("output", "engineer"), engineer, load, outside)
 
 

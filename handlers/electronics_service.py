@@ -1,6 +1,7 @@
 """P7 electronic product service requests (电子产品售后服务): warranty check from the serial number and
-purchase date, remote first fix, quote and consent, work order, replaced parts with serial numbers, sign-off,
-fee settlement, archive and the satisfaction survey of the callback. Limits and routes live in the diagram."""
+purchase date, remote first fix, quote and consent with the confirmed service time, work order, replaced parts
+with serial numbers, sign-off, archive and the satisfaction survey of the callback (what the customer is told:
+electronics_service_notices). Limits and routes live in the diagram."""
 from __future__ import annotations
 
 import calendar
@@ -178,18 +179,18 @@ def check_warranty(session: Session, model: str, serial_no: str, purchase_date: 
     return WarrantyStatus(rule.product_name, rule.warranty_months, until, today <= until)
 
 
-def _today(ctx: HandlerContext) -> date:
+def today_in_china(ctx: HandlerContext) -> date:
     return ctx.now.astimezone(BEIJING).date()
 
 
-def _request(ctx: HandlerContext) -> ElectronicsServiceRequest:
+def service_request(ctx: HandlerContext) -> ElectronicsServiceRequest:
     request = ctx.session.scalar(select(ElectronicsServiceRequest).filter_by(instance_id=ctx.instance_id))
     if request is None:
         raise LookupError(f"instance {ctx.instance_id} has no registered electronics service request")
     return request
 
 
-def _money(value: Any) -> Decimal | None:
+def money(value: Any) -> Decimal | None:
     return None if value in (None, "") else Decimal(str(value)).quantize(Decimal("0.01"))
 
 
@@ -200,7 +201,7 @@ def register_request(ctx: HandlerContext) -> dict[str, Any]:
     data = ctx.data
     purchase_date = date.fromisoformat(data["purchase_date"])
     try:
-        status = check_warranty(ctx.session, data["model"], data["serial_no"], purchase_date, _today(ctx))
+        status = check_warranty(ctx.session, data["model"], data["serial_no"], purchase_date, today_in_china(ctx))
     except ValueError as err:
         raise BpmnError("PRODUCT_NOT_VERIFIED", str(err)) from None
     request_no = next_number(ctx.session, ElectronicsServiceRequest.request_no, ctx.property("prefix", "DZ"), ctx.now)
@@ -221,7 +222,7 @@ def register_request(ctx: HandlerContext) -> dict[str, Any]:
 @registry.handler("electronics_service.record_remote_fix")
 def record_remote_fix(ctx: HandlerContext) -> dict[str, Any]:
     """What tech support guided the customer through by phone or online, and whether it fixed it (step 2)."""
-    request = _request(ctx)
+    request = service_request(ctx)
     request.remote_guidance = ctx.data.get("remote_guidance")
     request.remote_resolved = bool(ctx.data.get("remote_resolved"))
     request.remote_by = ctx.actor
@@ -233,8 +234,8 @@ def record_quote(ctx: HandlerContext) -> dict[str, Any]:
     """Diagnosis, solution and - out of warranty - the quoted fee (step 3). The skill the solution needs
     comes from the task's properties (`skill.<solution>`, else `default_skill`). Out of warranty without a
     quote raises QUOTE_REQUIRED; in warranty nothing is charged."""
-    data, request = ctx.data, _request(ctx)
-    labour, parts = _money(data.get("labour_fee")), _money(data.get("parts_fee"))
+    data, request = ctx.data, service_request(ctx)
+    labour, parts = money(data.get("labour_fee")), money(data.get("parts_fee"))
     if not request.in_warranty and labour is None and parts is None:
         raise BpmnError("QUOTE_REQUIRED", f"{request.request_no} is out of warranty: quote the labour and parts fee")
     if any(fee is not None and fee < 0 for fee in (labour, parts)):
@@ -253,42 +254,42 @@ def record_quote(ctx: HandlerContext) -> dict[str, Any]:
 
 @registry.handler("electronics_service.record_consent")
 def record_consent(ctx: HandlerContext) -> dict[str, Any]:
-    """The customer's answer to the solution and quote; a refusal closes the request as declined."""
-    request = _request(ctx)
-    request.customer_consent, request.consent_note = ctx.data["customer_consent"], ctx.data.get("consent_note")
+    """The customer's answer to the solution and fee, and - when accepted - the service time agreed with
+    them (004 一(二)3, the work order's expected time 一(三)1). Accepted without a date, or with one already
+    past, raises SERVICE_TIME_REQUIRED and records nothing; a refusal closes the request as declined."""
+    request, consent = service_request(ctx), ctx.data["customer_consent"]
+    result: dict[str, Any] = {}
+    if consent == "accepted":
+        if not ctx.data.get("service_date") or not ctx.data.get("service_slot"):
+            raise BpmnError("SERVICE_TIME_REQUIRED", f"{request.request_no}: confirm the service date and time of day "
+                            f"with the customer (expected: {ctx.data.get('expected_service_date')})")
+        service_date = date.fromisoformat(ctx.data["service_date"])
+        if service_date < today_in_china(ctx):
+            raise BpmnError("SERVICE_TIME_REQUIRED", f"{request.request_no}: the service date {service_date} has passed")
+        result["service_time_confirmed"] = True
+    request.customer_consent, request.consent_note = consent, ctx.data.get("consent_note")
     request.consent_at = ctx.now
-    if request.customer_consent == "declined":
+    if consent == "declined":
         request.status, request.archived_at = "declined", ctx.now
         ctx.audit("quote_declined", {"request_no": request.request_no, "fee_total": float(request.fee_total)})
-    return {}
+    return result
 
 
 @registry.handler("electronics_service.open_work_order")
 def open_work_order(ctx: HandlerContext) -> dict[str, Any]:
-    """The work order number the engineer and the customer refer to (step 4)."""
-    request = _request(ctx)
+    """The work order (004 一(三)1): user, product, fault, the customer's expected and the confirmed service
+    time and the service type (上门/送修/寄修); its number is what the engineer and the customer refer to."""
+    request, data = service_request(ctx), ctx.data
     request.work_order_no = next_number(ctx.session, ElectronicsServiceRequest.work_order_no,
                                         ctx.property("prefix", "GD"), ctx.now)
+    ctx.audit("work_order_opened", {
+        "work_order_no": request.work_order_no, "request_no": request.request_no,
+        "customer": request.customer_name, "contact_phone": request.contact_phone, "address": request.address,
+        "model": request.model, "serial_no": request.serial_no, "problem": request.problem,
+        "expected_service": f"{data.get('expected_service_date')} {data.get('expected_service_slot')}",
+        "service_time": f"{data.get('service_date')} {data.get('service_slot')}",
+        "service_type": data.get("service_type"), "solution": request.solution})
     return {"work_order_no": request.work_order_no}
-
-
-@registry.handler("electronics_service.notify_dispatch")
-def notify_dispatch(ctx: HandlerContext) -> dict[str, Any]:
-    """Tell the engineer and the customer who comes (step 4); without an e-mail the desk phones the customer."""
-    request = _request(ctx)
-    request.engineer, request.engineer_name = ctx.data["engineer"], ctx.data.get("engineer_name")
-    request.dispatched_at = ctx.now
-    ctx.outbox.notify(f"user:{request.engineer}", f"派工通知：{request.work_order_no} {request.customer_name}",
-                      f"地址：{request.address}（{request.region}）\n联系电话：{request.contact_phone}\n"
-                      f"产品：{request.model} 序列号 {request.serial_no}\n问题：{request.problem}\n"
-                      f"诊断：{request.diagnosis}\n方案：{request.solution}")
-    to_customer = f"您的服务工单 {request.work_order_no} 已派工：工程师 {request.engineer_name}，将尽快与您联系。"
-    if request.contact_email:
-        ctx.outbox.notify(request.contact_email, f"服务工单已派工：{request.work_order_no}", to_customer)
-    else:
-        ctx.outbox.notify(f"department:{ctx.property('phone_department', 'after_sales')}",
-                          f"请电话通知客户：{request.work_order_no}", f"{request.contact_phone}：{to_customer}")
-    return {}
 
 
 def parse_parts(text: str | None) -> list[tuple[str, str, str]]:
@@ -313,7 +314,7 @@ def parse_parts(text: str | None) -> list[tuple[str, str, str]]:
 def record_service(ctx: HandlerContext) -> dict[str, Any]:
     """The engineer's visit: the parts replaced with their serial numbers and whether the fix was shown to
     the customer (step 5). A malformed or duplicate parts list raises PARTS_INVALID and records nothing."""
-    request = _request(ctx)
+    request = service_request(ctx)
     try:
         parts = parse_parts(ctx.data.get("parts_replaced"))
     except ValueError as err:
@@ -333,38 +334,34 @@ def record_service(ctx: HandlerContext) -> dict[str, Any]:
 @registry.handler("electronics_service.record_sign_off")
 def record_sign_off(ctx: HandlerContext) -> dict[str, Any]:
     """The customer's signature on the service record or online rating (step 6)."""
-    request = _request(ctx)
+    request = service_request(ctx)
     request.sign_off_method, request.signed_by = ctx.data["sign_off_method"], ctx.data.get("signed_by")
     request.online_rating, request.signed_off_at = ctx.data.get("online_rating"), ctx.now
     return {}
 
 
-@registry.handler("electronics_service.record_settlement")
-def record_settlement(ctx: HandlerContext) -> dict[str, Any]:
-    """The fee the business office collected against the quote (step 6, chargeable requests only)."""
-    request = _request(ctx)
-    request.amount_received = _money(ctx.data["amount_received"])
-    request.payment_method, request.fee_invoice_no = ctx.data["payment_method"], ctx.data.get("fee_invoice_no")
-    request.settled_by, request.settled_at = ctx.actor, ctx.now
-    return {"fee_outstanding": float(request.fee_total - request.amount_received)}
-
-
 @registry.handler("electronics_service.archive")
 def archive(ctx: HandlerContext) -> dict[str, Any]:
-    """The request's record is complete (step 6); the callback adds the survey later."""
-    request = _request(ctx)
-    request.status, request.archived_at = "archived", ctx.now
+    """The request's record is complete (004 一(六)); the callback runs beside it from the service's end, so a
+    survey already taken keeps the status "surveyed"."""
+    request = service_request(ctx)
+    request.status = "surveyed" if request.surveyed_at else "archived"
+    request.archived_at = ctx.now
     return {"archived_at": ctx.now.isoformat()}
 
 
 @registry.handler("electronics_service.record_survey")
 def record_survey(ctx: HandlerContext) -> dict[str, Any]:
-    """The callback's satisfaction survey, 1-5 for each aspect the procedure names (step 7)."""
-    request = _request(ctx)
+    """The callback's satisfaction survey, 1-5 for each aspect the procedure names, and the customer's
+    suggestions on the product (004 一(七)2-3)."""
+    request = service_request(ctx)
     for aspect in ("response_speed", "professionalism", "attitude", "resolution"):
         setattr(request, aspect, int(ctx.data[aspect]))
     request.survey_comment, request.surveyed_by, request.surveyed_at = ctx.data.get("survey_comment"), ctx.actor, ctx.now
-    request.status = "surveyed"
+    if request.archived_at:
+        request.status = "surveyed"
+    ctx.audit("survey_recorded", {"request_no": request.request_no, "callback_method": ctx.data.get("callback_method"),
+                                  "product_suggestions": ctx.data.get("product_suggestions")})
     return {}
 
 
@@ -373,6 +370,7 @@ def _requests(session: Session, instance_id: int) -> list[ElectronicsServiceRequ
 
 
 STATUSES = {"open": ("处理中", "Open"), "declined": ("客户拒绝方案", "Declined by the customer"),
+            "repair_refused": ("用户不同意维修", "Repair refused by the customer"),
             "archived": ("已归档", "Archived"), "surveyed": ("已回访", "Surveyed")}
 
 

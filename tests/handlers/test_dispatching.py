@@ -109,6 +109,19 @@ def test_nobody_in_the_region_goes_to_the_least_loaded_elsewhere(session):
     assert open_assignments(session, 1)[0].outside_region is True
 
 
+def test_work_order_types_listed_in_any_region_types_ignore_the_customers_region(session):
+    """P7 一(三)2: the work order type counts - a mailed-in device goes to the least loaded engineer anywhere."""
+    engineer(session, "east", "华东", ["electronics"], load=2)
+    engineer(session, "south", "华南", ["electronics"], load=0)
+    props = {"skill": "electronics", "type_field": "service_type", "any_region_types": "mail_in, carry_in_far"}
+    mailed = call(session, "dispatching.assign_engineer", {"region": "华东", "service_type": "mail_in"}, **props)
+    assert mailed["engineer"] == "south" and mailed["dispatched_outside_region"] is False
+    on_site = call(session, "dispatching.assign_engineer", {"region": "华东", "service_type": "on_site"}, 2, **props)
+    assert on_site["engineer"] == "east" and on_site["dispatched_outside_region"] is False
+    [_, row] = open_assignments(session, None)[-2:]
+    assert (row.engineer, row.instance_id) == ("east", 2)
+
+
 def test_expired_certificate_and_inactive_engineers_are_never_chosen(session):
     engineer(session, "expired", "华东", ["repair"], until=date(2026, 11, 15))
     engineer(session, "uncertified", "华东", ["repair"], until=None)
