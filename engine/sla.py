@@ -96,8 +96,8 @@ class SlaBook:
             if record.status in OPEN_STATES and task_id not in self._waiting and task_id not in fired_ids:
                 if self.instance.status not in ("running", "completed"):
                     self._close(record, "cancelled")
-                elif record.guarded_element_id in interrupted:
-                    self._close(record, "cancelled")  # another limit took the activity away
+                elif record.guarded_element_id in interrupted or self.run.guarded_activity_cancelled(task_id):
+                    self._close(record, "cancelled")  # another limit or an error boundary took it away
                 else:
                     self._meet(record)
         self._settle_duties(records)

@@ -295,6 +295,16 @@ class ProcessRun:
                                            None if paused else _due_at(task), paused))
         return result
 
+    def guarded_activity_cancelled(self, timer_task_id: str) -> bool:
+        """Whether the activity a boundary timer guarded was taken away (by another limit, an error or
+        escalation boundary, a cancelled case) rather than finished: its limit then no longer applies."""
+        timer = self._task(timer_task_id)
+        split = timer.parent if timer is not None else None
+        if split is None or not isinstance(split.task_spec, BoundaryEventSplit):
+            return False
+        activity = next((t for t in split.children if getattr(t.task_spec, "event_definition", None) is None), None)
+        return activity is not None and activity.state == TaskState.CANCELLED
+
     def stuck_service_tasks(self) -> list[StuckServiceTask]:
         return [StuckServiceTask(str(t.id), t.task_spec.bpmn_id, t.task_spec.topic)
                 for t in self.workflow.get_tasks(state=TaskState.STARTED)

@@ -64,3 +64,33 @@ def test_one_second_before_and_after_a_limit_counted_from_receipt(engine, clock)
     [record] = [r for r in queries.sla_records(engine.db, case) if r.element_id == "Timer_review_limit"]
     assert record.status == "breached"
     assert "reached_after_due" not in queries.audit_trail(engine.db, case, "timer_fired")[0].detail
+
+
+ERROR_LEAVES_LIMIT = (Path(__file__).parent / "diagrams" / "error_leaves_limit.bpmn").read_bytes()
+
+
+@pytest.fixture
+def withdrawing(make_engine, staff):
+    from engine.handler_api import BpmnError
+
+    registry = HandlerRegistry()
+
+    @registry.handler("test.check")
+    def check(ctx: HandlerContext):
+        if ctx.data.get("withdraw"):
+            raise BpmnError("WITHDRAWN")
+        return {}
+
+    eng = make_engine(registry)
+    eng.deploy(ERROR_LEAVES_LIMIT, "owner")
+    return eng
+
+
+@pytest.mark.parametrize("withdraw, status", [(False, "met"), (True, "cancelled")])
+def test_a_limit_whose_work_an_error_boundary_takes_away_no_longer_applies(withdrawing, withdraw, status):
+    """Finishing the work meets the limit; an error boundary that withdraws the work is no meeting of it."""
+    case = withdrawing.start_instance("error_leaves_limit", {}, "qa.wang")
+    [task] = queries.list_tasks(withdrawing.db, instance_id=case)
+    withdrawing.complete_task(task.id, "qa.wang", {"withdraw": withdraw})
+    [record] = queries.sla_records(withdrawing.db, case)
+    assert record.status == status
