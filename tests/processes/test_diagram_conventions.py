@@ -3,6 +3,7 @@ step is drawn in the lane of the department that works it, and every timer says 
 states its limit or the company sets it."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -55,3 +56,31 @@ def test_every_timer_says_whether_the_procedure_or_the_company_sets_it(path: Pat
         elif props.get("sla_kind") in ("limit", "duty") and not props.get("sla_name"):
             missing.append(f"{element_id} ({element['name']}): a measured limit without sla_name")
     assert not missing, "\n".join(missing)
+
+
+README = PROCESSES / "README.md"
+_ELEMENT_ID = re.compile(r"\b(?:Task|Timer|StartEvent|Start|Sub|SubProcess|Gateway|EndEvent|End|Boundary|Script|Error)"
+                         r"_[A-Za-z0-9_]*[A-Za-z0-9](?![A-Za-z0-9_]|…)")
+
+
+def _auditor_tables() -> str:
+    text = README.read_text(encoding="utf-8")
+    return text[text.index("<!-- seed tables: begin -->"):text.index("<!-- seed tables: end -->")]
+
+
+@pytest.mark.parametrize("path", DIAGRAMS, ids=lambda p: p.stem)
+def test_every_timer_is_in_the_auditors_table_of_its_procedure(path: Path) -> None:
+    """processes/README.md puts each limit beside the seed clause it comes from; a timer missing there
+    could not be ticked against the text."""
+    tables = set(_ELEMENT_ID.findall(_auditor_tables()))
+    timers = [element_id for element_id, element in _elements(path.read_bytes(), path.name).items()
+              if "timer" in element]
+    assert [t for t in timers if t not in tables] == []
+
+
+def test_the_auditors_tables_name_only_elements_the_diagrams_have() -> None:
+    known = set()
+    for path in DIAGRAMS:
+        known |= set(_elements(path.read_bytes(), path.name))
+    named = set(_ELEMENT_ID.findall(_auditor_tables()))
+    assert sorted(named - known) == []
