@@ -92,7 +92,8 @@ def test_process_owner_changes_a_limit_in_the_modeller_and_new_cases_use_it(live
     assert [f["id"] for f in task.form["fields"]] == \
         ["consultation_no", "customer", "contact", "device_model", "question", "answer", "topic", "prominent",
          "prominent_reason"]
-    assert task.limit_name == "技术咨询：受理后30分钟内答复（即时答复）"
+    assert task.limit_name == "公司规定：受理后30分钟内答复（程序4.6：及时响应）"
+    assert task.limit_source == "company"  # the text only says 及时: the 30 (now 45) minutes are the company's
 
     page.click("text=退出")
     sign_in(page, live_server, "ts.qian")

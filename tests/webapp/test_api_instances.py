@@ -104,18 +104,18 @@ def test_audit_events_follow_the_same_rule(api, case, username, status):
 
 
 def test_whoever_filed_a_case_reads_it_without_a_task_in_it(api):
-    """Sales files an installation that only the service supervisors work: the filer still reads it."""
-    installation = {"customer": "华东机电", "contact": "张工", "device_model": "M1", "serial_no": "SN-7",
-                    "contract_no": "C-1", "configuration": "标准", "site_address": "杭州", "region": "华东"}
-    filer = api("sales.li")
-    response = filer.post("/api/v1/processes/installation/instances", json={"data": installation})
+    """After-sales takes a technical consultation that technical support answers: the filer still reads it."""
+    consultation = {"customer": "华东机电有限公司", "contact": "王经理 138-0000-1234", "device_model": "JZ-200",
+                    "serial_no": "JZ200-2026-0815", "channel": "phone", "question": "主轴报警 E21 如何复位？"}
+    filer = api("svc.huang")
+    response = filer.post("/api/v1/processes/technical_consultation/instances", json={"data": consultation})
     assert response.status_code == 201, response.json
     case = response.json["id"]
     detail = filer.get(f"/api/v1/instances/{case}")
     assert detail.status_code == 200
     [department] = {t["department"] for t in detail.json["tasks"]}
-    assert department != "sales"
-    assert api("sales.zhao").get(f"/api/v1/instances/{case}").status_code == 403  # a colleague did not file it
+    assert department != "after_sales"
+    assert api("svc.lin").get(f"/api/v1/instances/{case}").status_code == 403  # a colleague did not file it
     worker = next(u.username for u in DEMO_USERS if department in u.departments)
     assert api(worker).get(f"/api/v1/instances/{case}/events").status_code == 200
 
