@@ -78,7 +78,7 @@ def derive_category(shipped: int, nonconforming: int, recurring: bool, character
     share = nonconforming / shipped if shipped else 0.0
     batch = characteristic in rule.characteristics and share >= rule.share
     serious = consequence in rule.consequences
-    facts = [f"不合格比例 {share:.1%}{'≥' if share >= rule.share else '<'}{rule.share:.0%}",
+    facts = [f"不合格比例 {share:.1%} {'≥' if share >= rule.share else '<'} {rule.share:.0%}",
              f"特性：{characteristic or '未填'}（{'关键/重要特性' if characteristic in rule.characteristics else '一般特性等'}）",
              f"后果：{consequence or '未填'}（{'投诉/批量退货/索赔' if serious else '抱怨/整改答复/纠正措施等'}）"]
     if recurring:

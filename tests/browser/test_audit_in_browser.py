@@ -62,10 +62,10 @@ def test_a_reworked_step_shows_how_often_it_was_passed(live_server, browser, scr
                                                         outbox_file):
     case = file_feedback(engine_beside(database, clock, outbox_file))
     walk_important_to_change(case)
-    case.complete("Task_issue_change_notice", "dev.zhao", change_content="轴承改用 C3 游隙",
+    case.complete("Task_issue_change_notice", "dev.liu", change_content="轴承改用 C3 游隙",
                   effective_date="2026-11-20", tooling_required=False)
     for round_no in (1, 2):
-        case.complete("Task_rework_stock", "prod.qian", disposition=f"第{round_no}次返工", rework_quantity=1)
+        case.complete("Task_rework_stock", "prod.zhou", disposition=f"第{round_no}次返工", rework_quantity=1)
         case.complete("Task_spot_check", "qa.wang", spot_check_result="fail", spot_check_remarks="仍有异响")
 
     problems: list[str] = []

@@ -14,7 +14,13 @@ from engine.models import CaseSnapshot, ElementPass, ProcessInstance
 from engine.uow import UnitOfWork
 from tests.conftest import PROCESSES
 from tests.processes.conftest import Case
-from tests.processes.test_quality_feedback import file_feedback, register_samples, walk_important_to_change
+from tests.processes.test_quality_feedback import (
+    file_feedback,
+    register_samples,
+    report,
+    review,
+    walk_important_to_change,
+)
 
 
 @pytest.fixture
@@ -26,7 +32,7 @@ def deployed(make_engine, staff):
 
 def to_rework(case: Case) -> None:
     walk_important_to_change(case)
-    case.complete("Task_issue_change_notice", "dev.zhao", change_content="轴承改用 C3 游隙",
+    case.complete("Task_issue_change_notice", "dev.liu", change_content="轴承改用 C3 游隙",
                   effective_date="2026-11-20", tooling_required=False)
 
 
@@ -64,11 +70,11 @@ def test_rework_loop_counts_every_pass_through_compaction_and_reloads(deployed):
     case = file_feedback(deployed)
     to_rework(case)
     for round_no in range(1, 4):
-        case.complete("Task_rework_stock", "prod.qian", disposition=f"第{round_no}次返工", rework_quantity=round_no)
+        case.complete("Task_rework_stock", "prod.zhou", disposition=f"第{round_no}次返工", rework_quantity=round_no)
         assert latest_data(deployed, case.id)["disposition"] == f"第{round_no}次返工"
         case.complete("Task_spot_check", "qa.wang", spot_check_result="fail", spot_check_remarks=f"第{round_no}次不合格")
         assert latest_data(deployed, case.id)["spot_check_remarks"] == f"第{round_no}次不合格"
-    case.complete("Task_rework_stock", "prod.qian", disposition="最终返工", rework_quantity=1)
+    case.complete("Task_rework_stock", "prod.zhou", disposition="最终返工", rework_quantity=1)
     case.complete("Task_spot_check", "qa.wang", spot_check_result="pass")
 
     path = case_history.path_taken(deployed.db, case.id)
@@ -104,10 +110,11 @@ def test_snapshot_after_each_step_and_only_when_the_data_changed(deployed):
     assert completed[-1].id <= snapshots[-1].after_event_id
     assert completed[-1].data_after == snapshots[-1].data  # the data after the step, on the step
 
-    case.complete("Task_gen_review", "qa.wang", improvement_measures="改进包装", technical_change_required=False,
-                  reviewers="开发赵、生产钱、销售孙")
-    case.complete("Task_gen_report", "qa.wang", report_content="整改报告：改进包装")
+    case.complete("Task_gen_dev_analysis", "dev.liu", development_analysis="包装标准未规定护角")
+    review(case, "Task_gen_review")
+    report(case, "Task_gen_report", stock=False, market=False)
     case.complete("Task_gen_reply_customer", "sales.li", customer_reply="已答复", replied_on="2026-11-17")
+    case.complete("Task_gen_sample_room", "sample.gao", storage_place="样品室B-01")
     case.complete("Task_gen_tracking", "qa.wang", tracking_status="新包装已使用")
     case.complete("Task_verify", "qa.wang", verification_result="effective")
     assert case.instance.status == "completed"

@@ -80,6 +80,13 @@ def walk_important_reply(case: Case) -> None:
     case.complete("Task_imp_tracking", "qa.wang", tracking_status="新轴承已到货，返工进行中")
 
 
+def walk_important_to_change(case: Case) -> None:
+    """From the filed form to the technical change notice (stock rework and market negotiation open too)."""
+    intake(case, "important")
+    walk_important_measures(case, change=True)
+    walk_important_reply(case)
+
+
 def walk_general(case: Case, **flags) -> None:
     case.complete("Task_gen_test", "qa.wang", test_result="外观划伤", cause_analysis="包装不当", technical_lead="张工")
     case.complete("Task_gen_dev_analysis", "dev.liu", development_analysis="包装标准未规定护角")
