@@ -184,7 +184,8 @@ def feedback_form_record(session: Session, instance_id: int) -> RecordSection | 
         ("spec_model", "规格型号", "Spec/model"), ("batch_no", "批次", "Batch"),
         ("quantity_shipped", "发货数量", "Shipped"), ("quantity_nonconforming", "不合格数量", "Nonconforming"),
         ("recurring", "重复发生", "Recurs"), ("problem_description", "问题描述", "Problem"),
-        ("suggested_category", "系统判定类别", "Derived category"), ("category", "信息类别", "Category"),
+        ("suggested_category", "系统判定类别", "Derived category"),
+        ("category_basis", "判定依据（5.1.1.1/5.1.1.2）", "Basis (5.1.1.1/5.1.1.2)"), ("category", "信息类别", "Category"),
         ("override_reason", "改判理由", "Override reason"), ("filed_by", "填写人", "Filed by"),
         ("filed_at", "填写时间", "Filed at"),
     ], session.query(FeedbackForm).filter_by(instance_id=instance_id).all())
