@@ -183,6 +183,24 @@ def finalise_report(ctx: HandlerContext) -> dict[str, Any]:
     return {"finalised_at": ctx.now.isoformat()}
 
 
+@registry.handler("monthly_reviews.hand_to_management_review")
+def hand_to_management_review(ctx: HandlerContext) -> dict[str, Any]:
+    """P1 (000 5.1.2.11): the Sales clerk's monthly summary, with the improvement status of serious and batch
+    problems and the complaint and claim cases, goes as input to the management review, to whom the diagram
+    names. The review itself belongs to the management review procedure, not to this one."""
+    report = _report(ctx)
+    report.finalised_by, report.finalised_at, report.status = ctx.actor, ctx.now, "finalised"
+    title = KINDS[report.kind]["title"][0]
+    body = summary_text(report.kind, report.content, _source_names(ctx.session, report.kind))
+    body += f"\n\n销售部内勤汇总意见：{report.clerk_comments}"
+    if report.additional_information:
+        body += f"\n补充信息：{report.additional_information}"
+    for recipient in ctx.property_list("send_to"):
+        ctx.outbox.notify(recipient, f"管理评审信息：{title} {report.report_no}（{report.content['period']['label']}）",
+                          body)
+    return {"finalised_at": ctx.now.isoformat()}
+
+
 @registry.case_records
 def monthly_review_record(session: Session, instance_id: int) -> RecordSection | None:
     """The month's report as a table: one row per figure, Pareto item, listed case or review entry."""

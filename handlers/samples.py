@@ -50,14 +50,16 @@ def register_sample(ctx: HandlerContext) -> dict[str, Any]:
 
 @registry.handler("samples.transfer_to_sample_room")
 def transfer_to_sample_room(ctx: HandlerContext) -> dict[str, Any]:
-    """After testing, the case's samples go to the sample room for central keeping."""
+    """000 5.1.2.4: after testing the sample room acknowledges receipt and keeps the case's samples centrally;
+    the ledger then names the sample room as where they are and the member who received them as custodian."""
     entries = ctx.session.query(SampleLedgerEntry).filter_by(instance_id=ctx.instance_id).all()
+    moved = []
     for entry in entries:
         if entry.location != "sample_room":
-            entry.location, entry.moved_to_sample_room_at = "sample_room", ctx.now
-    if entries:
-        ctx.outbox.notify("department:sample_room", f"样品移交：{ctx.business_key}",
-                          "、".join(f"{e.label_no} {e.name}" for e in entries) + " 检测完毕，请接收保管。")
+            moved.append({"label_no": entry.label_no, "previous_custodian": entry.custodian})
+            entry.location, entry.moved_to_sample_room_at, entry.custodian = "sample_room", ctx.now, ctx.actor
+    ctx.audit("samples_received", {"received_by": ctx.actor, "storage_place": ctx.data.get("storage_place"),
+                                   "remarks": ctx.data.get("receipt_remarks"), "samples": moved})
     return {"samples_in_sample_room": len(entries)}
 
 

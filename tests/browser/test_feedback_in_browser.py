@@ -69,7 +69,7 @@ def test_feedback_form_from_sales_to_quality(live_server, browser, screenshot, d
 
     # ...and finds the test task with its 3-day limit and time left.
     page.click("nav >> text=部门任务")
-    row = page.locator(f"tr.task:has-text('{number}'):has-text('检测退回样品')")
+    row = page.locator(f"tr.task:has-text('{number}'):has-text('检测来样')")
     expect(row).to_contain_text("2026-11-19 09:00")  # 3 working days after Mon 09:00, Beijing time
     expect(row.locator(".time-left")).to_contain_text("剩余 3天0小时")
     screenshot(page, "quality-inbox")

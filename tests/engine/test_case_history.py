@@ -14,7 +14,13 @@ from engine.models import CaseSnapshot, ElementPass, ProcessInstance
 from engine.uow import UnitOfWork
 from tests.conftest import PROCESSES
 from tests.processes.conftest import Case
-from tests.processes.test_quality_feedback import file_feedback, register_samples, walk_important_to_change
+from tests.processes.test_quality_feedback import (
+    file_feedback,
+    register_samples,
+    report,
+    review,
+    walk_important_to_change,
+)
 
 
 @pytest.fixture
@@ -104,10 +110,11 @@ def test_snapshot_after_each_step_and_only_when_the_data_changed(deployed):
     assert completed[-1].id <= snapshots[-1].after_event_id
     assert completed[-1].data_after == snapshots[-1].data  # the data after the step, on the step
 
-    case.complete("Task_gen_review", "qa.wang", improvement_measures="改进包装", technical_change_required=False,
-                  reviewers="开发赵、生产钱、销售孙")
-    case.complete("Task_gen_report", "qa.wang", report_content="整改报告：改进包装")
+    case.complete("Task_gen_dev_analysis", "dev.liu", development_analysis="包装标准未规定护角")
+    review(case, "Task_gen_review")
+    report(case, "Task_gen_report", stock=False, market=False)
     case.complete("Task_gen_reply_customer", "sales.li", customer_reply="已答复", replied_on="2026-11-17")
+    case.complete("Task_gen_sample_room", "sample.gao", storage_place="样品室B-01")
     case.complete("Task_gen_tracking", "qa.wang", tracking_status="新包装已使用")
     case.complete("Task_verify", "qa.wang", verification_result="effective")
     assert case.instance.status == "completed"

@@ -18,8 +18,8 @@ def test_a_missed_limit_shows_on_the_task_page_in_both_languages(engine, as_user
     assert quality.post(f"/tasks/{test_task.id}/claim").status_code == 302
 
     page = quality.text(f"/tasks/{test_task.id}")
-    assert "响应时限" in page and "重要信息：3天内回复检测结果及分析改进措施" in page and "计时中" in page
-    assert "2026-11-19 09:00" in page  # three working days after Monday 09:00, Beijing time
+    assert "响应时限" in page and "重要信息：3天内回复测试结果、分析改进措施" in page and "计时中" in page
+    assert "2026-11-19 09:00" in page  # three calendar days after filing on Monday 09:00, Beijing time
 
     clock.set(datetime(2026, 11, 19, 9, 0, tzinfo=BEIJING) + timedelta(seconds=1))
     engine.fire_due_timers()
