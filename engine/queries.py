@@ -212,11 +212,12 @@ class Attainment:
 
 
 def sla_attainment(db: Database, start: datetime, end: datetime, by: str = "department",
-                   process_key: str | None = None, kind: str | None = None) -> list[Attainment]:
-    """Attainment of the limits and duties that fell due in [start, end), by department or person;
-    a breach without a named person counts for the department only."""
+                   process_key: str | None = None, kind: str | None = None,
+                   by_source: bool = False) -> list[Attainment]:
+    """Attainment of the limits and duties that fell due in [start, end), by department or person (and
+    source, procedure / company); a breach without a named person counts for the department only."""
     with db.sessions() as session:
-        return attainment_in(session, start, end, by, process_key, kind)
+        return attainment_in(session, start, end, by, process_key, kind, by_source)
 
 
 def attainment_in(session: Session, start: datetime, end: datetime, by: str = "department",
