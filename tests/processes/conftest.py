@@ -50,6 +50,11 @@ class Case:
         return record
 
 
+def cases_of(engine, process_key: str) -> list[Case]:
+    """Every case of a process, oldest first (the cases a schedule started, for instance)."""
+    return [Case(engine, i.id) for i in sorted(queries.list_instances(engine.db, process_key), key=lambda i: i.id)]
+
+
 @pytest.fixture
 def deployed(make_engine, staff):
     """Every diagram deployed, with the demo users of each department (the engine checks who acts)."""

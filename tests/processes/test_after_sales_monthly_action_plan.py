@@ -7,9 +7,8 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from engine import queries
 from tests.conftest import BEIJING
-from tests.processes.conftest import Case
+from tests.processes.conftest import Case, cases_of
 from tests.processes.test_after_sales_case import (
     QUALITY_HEAD,
     SPECIALIST,
@@ -29,7 +28,7 @@ def _directory(staff):
 
 
 def monthly_cases(engine) -> list[Case]:
-    return [Case(engine, i.id) for i in sorted(queries.list_instances(engine.db, PROCESS), key=lambda i: i.id)]
+    return cases_of(engine, PROCESS)
 
 
 def test_action_plan_is_compiled_on_the_1st_improved_from_the_survey_and_published(deployed, travel):

@@ -7,9 +7,8 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from engine import queries
 from tests.conftest import BEIJING
-from tests.processes.conftest import Case
+from tests.processes.conftest import Case, cases_of
 from tests.processes.test_after_sales_case import (
     CLERK,
     SPECIALIST,
@@ -33,7 +32,7 @@ def _directory(staff):
 
 
 def weekly_cases(engine) -> list[Case]:
-    return [Case(engine, i.id) for i in sorted(queries.list_instances(engine.db, PROCESS), key=lambda i: i.id)]
+    return cases_of(engine, PROCESS)
 
 
 def shipped_case(engine, shipped_on: str) -> None:

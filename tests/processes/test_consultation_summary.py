@@ -13,7 +13,7 @@ from engine.errors import HeadsOnly
 from engine.models import OutboxMessage
 from handlers.consultations import ConsultationSummary
 from tests.conftest import BEIJING
-from tests.processes.conftest import Case
+from tests.processes.conftest import Case, cases_of
 from tests.processes.test_technical_consultation import answer, consult
 
 SECOND = timedelta(seconds=1)
@@ -27,7 +27,7 @@ def _directory(staff):
 
 
 def summaries(engine) -> list[Case]:
-    return [Case(engine, i.id) for i in sorted(queries.list_instances(engine.db, PROCESS), key=lambda i: i.id)]
+    return cases_of(engine, PROCESS)
 
 
 def report_of(engine, case: Case) -> ConsultationSummary:

@@ -15,7 +15,7 @@ from engine.models import OutboxMessage
 from handlers.monthly_reviews import MonthlyReviewReport
 from handlers.product_improvement import CustomerFeedback
 from tests.conftest import BEIJING
-from tests.processes.conftest import Case
+from tests.processes.conftest import Case, cases_of
 
 SECOND = timedelta(seconds=1)
 PROCESS = "feedback_monthly_review"
@@ -31,7 +31,7 @@ def _directory(staff):
 
 
 def monthly_cases(engine) -> list[Case]:
-    return [Case(engine, i.id) for i in sorted(queries.list_instances(engine.db, PROCESS), key=lambda i: i.id)]
+    return cases_of(engine, PROCESS)
 
 
 def report_of(engine, case: Case) -> MonthlyReviewReport:

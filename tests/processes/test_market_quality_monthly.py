@@ -13,7 +13,7 @@ from engine import queries
 from engine.models import OutboxMessage
 from handlers.monthly_reviews import MonthlyReviewReport
 from tests.conftest import BEIJING
-from tests.processes.conftest import Case
+from tests.processes.conftest import Case, cases_of
 from tests.processes.test_quality_feedback import file_feedback, intake, walk_important_measures
 
 SECOND = timedelta(seconds=1)
@@ -28,7 +28,7 @@ def _directory(staff):
 
 
 def monthly_cases(engine) -> list[Case]:
-    return [Case(engine, i.id) for i in sorted(queries.list_instances(engine.db, PROCESS), key=lambda i: i.id)]
+    return cases_of(engine, PROCESS)
 
 
 def report_of(engine, case: Case) -> MonthlyReviewReport:
