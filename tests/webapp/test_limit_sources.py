@@ -83,3 +83,29 @@ def test_an_unknown_source_is_refused_at_deploy_naming_the_timer(engine):
     with pytest.raises(DiagramError, match="sla_source must be 'procedure'") as refused:
         engine.deploy(raw, "owner.xu")
     assert refused.value.element_id == "Timer_close_limit"
+
+
+def test_a_running_case_keeps_the_limits_of_the_version_it_started_on(engine, clock):
+    """A process owner re-declares a limit in a new version: cases already running keep the limit, its
+    name and its source as their version had them; new cases get the new ones."""
+    old_case = _start(engine)
+    changed = SLA_DEMO.read_text(encoding="utf-8").replace(
+        '<camunda:property name="sla_name" value="24小时内处理完毕" />\n'
+        '          <camunda:property name="sla_source" value="procedure" />',
+        '<camunda:property name="sla_name" value="公司规定：24小时内处理完毕" />\n'
+        '          <camunda:property name="sla_source" value="company" />').encode()
+    assert changed != SLA_DEMO.read_bytes()
+    engine.deploy(changed, "owner.xu")
+    new_case = engine.start_instance("sla_demo", {"customer": "苏州安达"}, "svc.huang")
+    assert queries.get_instance(engine.db, old_case).version == 1 and queries.get_instance(engine.db, new_case).version == 2
+
+    def handle_limit(case):
+        [record] = [r for r in queries.sla_records(engine.db, case) if r.element_id == "Timer_handle_limit"]
+        return record.name, record.source
+    assert handle_limit(old_case) == ("24小时内处理完毕", "procedure")
+    assert handle_limit(new_case) == ("公司规定：24小时内处理完毕", "company")
+    clock.advance(timedelta(hours=24, seconds=1))
+    engine.fire_due_timers()
+    assert handle_limit(old_case) == ("24小时内处理完毕", "procedure")  # breached under its own version's limit
+    assert [r.status for r in queries.sla_records(engine.db, old_case) if r.element_id == "Timer_handle_limit"] == \
+        ["breached"]
