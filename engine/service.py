@@ -234,7 +234,7 @@ class WorkflowEngine(CalendarCommands, ScheduleCommands):
                 task.claimed_by, task.claimed_at = actor, uow.now
             uow.audit("task_completed", actor, instance.id, task.element_id,
                       {"task": task.name, "task_id": task.id, "data": cleaned})
-            self._save(uow, instance, run, actor)
+            self._save(uow, instance, run, actor, completed=task)
             self._commit(uow, instance, run.workflow)
 
     def claim_task(self, task_id: int, actor: str) -> None:
@@ -452,7 +452,7 @@ class WorkflowEngine(CalendarCommands, ScheduleCommands):
             self._warm.put(instance.id, saved_as, workflow)
 
     def _save(self, uow: UnitOfWork, instance: ProcessInstance, run: ProcessRun, actor: str,
-              fired: list[WaitingTimer] | None = None) -> None:
+              fired: list[WaitingTimer] | None = None, completed: HumanTask | None = None) -> None:
         completed_now = run.completed and instance.status == "running"
         if completed_now:
             instance.status, instance.ended_at = "completed", uow.now
@@ -470,7 +470,7 @@ class WorkflowEngine(CalendarCommands, ScheduleCommands):
                 "sla_kind": props.get("sla_kind"), "sla_name": props.get("sla_name"),
                 **({"reached_after_due": True} if timer in late else {})})
         # SLA bookkeeping pauses or resumes timers, so it runs before task rows and serialization.
-        sla = SlaBook(uow, instance, run, deployed.catalog, self.settings.default_warn_share)
+        sla = SlaBook(uow, instance, run, deployed.catalog, self.settings.default_warn_share, completed)
         sla.settle_pauses(fired, late)
         sync_task_rows(uow, instance, run, deployed.catalog, self.settings.default_warn_share)
         sla_due = sla.track([*fired, *late])

@@ -35,8 +35,9 @@ class SlaBook:
     """Keeps one instance's SLA records in step with its workflow at the end of a command."""
 
     def __init__(self, uow: UnitOfWork, instance: ProcessInstance, run: ProcessRun, catalog: dict[str, Any],
-                 default_warn_share: float) -> None:
+                 default_warn_share: float, completed: HumanTask | None = None) -> None:
         self.uow = uow
+        self.completed = completed  # the person's task this command completed, if any
         self.instance = instance
         self.run = run
         self.elements: dict[str, dict[str, Any]] = catalog["elements"]
@@ -316,8 +317,7 @@ class SlaBook:
         return [_Holder(d, p) for d, p in sorted(found, key=lambda h: (h[0], h[1] or ""))]
 
     def _finisher(self, record: SlaRecord) -> HumanTask | None:
-        """The task inside the guarded activity completed by this command, if any."""
-        rows = self.uow.session.scalars(select(HumanTask).where(
-            HumanTask.instance_id == self.instance.id, HumanTask.state == "completed",
-            HumanTask.completed_at == self.now))
-        return next((r for r in rows if self._inside(r.element_id, record.guarded_element_id)), None)
+        """The task inside the guarded activity completed by this command, if any (not another one that
+        happened to be completed at the same moment)."""
+        task = self.completed
+        return task if task is not None and self._inside(task.element_id, record.guarded_element_id) else None
