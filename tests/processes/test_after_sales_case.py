@@ -27,12 +27,6 @@ HEADS = {"quality": "qa.chen", "production": "prod.wu", "development": "dev.sun"
 MON = datetime(2026, 11, 16, 9, 0, tzinfo=BEIJING)  # the clock fixture: filed on a Monday morning
 
 
-@pytest.fixture(autouse=True)
-def _directory(staff):
-    """The demo users: some steps are for a department's head only (candidateGroups "head:<code>")."""
-    return staff
-
-
 def handling_form(**overrides):
     form = {"dealer": "苏州恒达机电经销部", "end_customer": "昆山精工机械厂", "customer_contact": "周工 139-0000-8888",
             "product_name": "减速电机", "model": "JZ-200", "serial_no": "JZ200-2606-0142", "ship_date": "2026-03-10",

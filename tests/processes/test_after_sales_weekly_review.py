@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-import pytest
-
 from tests.conftest import BEIJING
 from tests.processes.conftest import Case, cases_of
 from tests.processes.test_after_sales_case import (
@@ -24,11 +22,6 @@ from tests.processes.test_after_sales_case import (
 SECOND = timedelta(seconds=1)
 PROCESS = "after_sales_weekly_review"
 MONDAY_23RD = datetime(2026, 11, 23, 9, 0, tzinfo=BEIJING)
-
-
-@pytest.fixture(autouse=True)
-def _directory(staff):
-    return staff
 
 
 def weekly_cases(engine) -> list[Case]:

@@ -21,11 +21,6 @@ PROCESS = "consultation_summary"
 DECEMBER_1ST = datetime(2026, 12, 1, 9, 0, tzinfo=BEIJING)
 
 
-@pytest.fixture(autouse=True)
-def _directory(staff):
-    return staff
-
-
 def summaries(engine) -> list[Case]:
     return cases_of(engine, PROCESS)
 

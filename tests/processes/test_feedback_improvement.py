@@ -36,12 +36,6 @@ HEADS = {"product": "pm.deng", "rd": "dev.sun", "quality": "qa.chen"}
 KEY = "jz-200/轴承异响"
 
 
-@pytest.fixture(autouse=True)
-def _directory(staff):
-    """The demo users: some steps are for a department's head only (candidateGroups "head:<code>")."""
-    return staff
-
-
 def beijing(day: int, hour: int = 9, minute: int = 0, month: int = 11) -> datetime:
     return datetime(2026, month, day, hour, minute, tzinfo=BEIJING)
 

@@ -24,12 +24,6 @@ REVIEWERS = {"quality": "qa.chen", "development": "dev.sun", "after_sales": "svc
              "product_management": "pm.deng"}  # the departments' heads review
 
 
-@pytest.fixture(autouse=True)
-def _directory(staff):
-    """The demo users: some steps are for a department's head only (candidateGroups "head:<code>")."""
-    return staff
-
-
 def monthly_cases(engine) -> list[Case]:
     return cases_of(engine, PROCESS)
 

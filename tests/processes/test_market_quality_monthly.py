@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-import pytest
 from sqlalchemy import select
 
 from engine import queries
@@ -19,12 +18,6 @@ from tests.processes.test_quality_feedback import file_feedback, intake, walk_im
 SECOND = timedelta(seconds=1)
 PROCESS = "market_quality_monthly"
 DECEMBER_1ST = datetime(2026, 12, 1, 9, 0, tzinfo=BEIJING)
-
-
-@pytest.fixture(autouse=True)
-def _directory(staff):
-    """The demo users: some steps are for a department's head only (candidateGroups "head:<code>")."""
-    return staff
 
 
 def monthly_cases(engine) -> list[Case]:

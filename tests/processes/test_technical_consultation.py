@@ -21,11 +21,6 @@ SECOND, MINUTE = timedelta(seconds=1), timedelta(minutes=1)
 CUSTOMER = "华东机电有限公司"
 
 
-@pytest.fixture(autouse=True)
-def _directory(staff):
-    return staff
-
-
 def consult(engine, customer: str = CUSTOMER, email: str | None = "wang@huadong.example.com") -> Case:
     form = {"customer": customer, "contact": "王经理 138-0000-1234", "contact_email": email,
             "device_model": "JZ-200", "serial_no": "JZ200-2026-0815", "channel": "phone",
