@@ -171,3 +171,26 @@ class BusinessCalendar:
             if self.is_working_day(day):
                 return day
         raise ValueError(f"no working day within {_SEARCH_DAYS} days after {day.isoformat()}")
+
+
+# --- timer values computed from the calendar (diagrams call these as working_days(n) / working_hours(n)) --
+MAX_WORKING_DAYS = 2_500  # about ten years of working days: the longest limit a diagram may compute
+MAX_WORKING_HOURS = MAX_WORKING_DAYS * 8
+
+
+def working_days_duration(calendar: BusinessCalendar, now: datetime, days: float) -> str:
+    """ISO 8601 duration from `now` to the same time `days` working days later."""
+    days = float(days)
+    if not 0 <= days <= MAX_WORKING_DAYS:
+        raise ValueError(f"working_days({days:g}) is outside 0 to {MAX_WORKING_DAYS}")
+    seconds = (calendar.add_working_days(now, days) - now).total_seconds()
+    return f"PT{int(round(seconds))}S"
+
+
+def working_hours_duration(calendar: BusinessCalendar, now: datetime, hours: float) -> str:
+    """ISO 8601 duration from `now` until `hours` of working time have passed."""
+    hours = float(hours)
+    if not 0 <= hours <= MAX_WORKING_HOURS:
+        raise ValueError(f"working_hours({hours:g}) is outside 0 to {MAX_WORKING_HOURS}")
+    seconds = (calendar.add_working_hours(now, hours) - now).total_seconds()
+    return f"PT{int(round(seconds))}S"

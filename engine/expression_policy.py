@@ -4,10 +4,10 @@ compare, compute and call a short list of helpers; they may not import, reach Py
 `_`-names or attributes, or call anything outside the list. The check reads the code's syntax tree before
 it runs (at deploy, to name the element; again at run time, cached per text).
 
-Cheap amplification (`9**9**9`, `'a' * 10**10`, `'%999999999d' % 1`) is bounded while the code runs:
-`*`, `**`, `<<` and `%` are rewritten to calls that refuse results beyond a size limit, and `range` is
-bounded. CPU time as such is not limited (there is no `while`; a comprehension over large ranges can still
-take seconds): deploying stays a process owner's right.
+Cheap amplification (`9**9**9`, `'a' * 10**10`, `'%999999999d' % 1`, doubling with `+`) is refused with a
+clear reason while the code runs: `+`, `*`, `**`, `<<` and `%` are rewritten to calls that refuse results
+beyond a size limit, and `range` is bounded. These bounds give clear messages; the hard bounds of memory and
+CPU are those of the sandbox process the code runs in (engine.expression_sandbox).
 
 Pure Python: no SpiffWorkflow import (the engine's script environment in engine/spiff uses it)."""
 from __future__ import annotations
@@ -174,6 +174,13 @@ def _short(text: str) -> str:
 
 
 # --- running under limits -------------------------------------------------------------------------------
+def _add(left: Any, right: Any) -> Any:
+    if isinstance(left, str | bytes | list | tuple) and isinstance(right, str | bytes | list | tuple) \
+            and len(left) + len(right) > MAX_RESULT_ITEMS:
+        raise ExpressionLimitExceeded(f"joining values of {len(left)} and {len(right)} items is too large")
+    return left + right
+
+
 def _multiply(left: Any, right: Any) -> Any:
     for seq, count in ((left, right), (right, left)):
         if isinstance(seq, str | bytes | list | tuple) and isinstance(count, int) \
@@ -205,7 +212,7 @@ def _modulo(left: Any, right: Any) -> Any:
 
 
 _LIMITED_OPERATIONS: dict[type, tuple[str, Callable[[Any, Any], Any]]] = {
-    ast.Mult: ("_policy_multiply", _multiply), ast.Pow: ("_policy_power", _power),
+    ast.Add: ("_policy_add", _add), ast.Mult: ("_policy_multiply", _multiply), ast.Pow: ("_policy_power", _power),
     ast.LShift: ("_policy_shift", _shift), ast.Mod: ("_policy_modulo", _modulo),
 }
 
@@ -220,6 +227,16 @@ class _LimitOperations(ast.NodeTransformer):
             return node
         call = ast.Call(func=ast.Name(id=limited[0], ctx=ast.Load()), args=[node.left, node.right], keywords=[])
         return ast.copy_location(call, node)
+
+    def visit_AugAssign(self, node: ast.AugAssign) -> ast.AST:
+        """`total += x` becomes `total = _policy_add(total, x)` (a counter stays easy to write)."""
+        self.generic_visit(node)
+        if not isinstance(node.op, ast.Add) or not isinstance(node.target, ast.Name):
+            return node  # other targets: bounded by the sandbox's memory
+        value = ast.Call(func=ast.Name(id="_policy_add", ctx=ast.Load()),
+                         args=[ast.Name(id=node.target.id, ctx=ast.Load()), node.value], keywords=[])
+        assign = ast.Assign(targets=[ast.Name(id=node.target.id, ctx=ast.Store())], value=value)
+        return ast.copy_location(assign, node)
 
 
 def limited_builtins(engine_functions: dict[str, Callable[..., Any]] | None = None) -> dict[str, Any]:

@@ -11,11 +11,12 @@ from typing import Any
 
 from sqlalchemy import select
 
+from engine.code_failures import describe
 from engine.handler_api import BpmnError, HandlerContext, HandlerRegistry, OpenTask
 from engine.models import HumanTask, Incident, ProcessInstance
 from engine.outbox import OutboxWriter
 from engine.queries import attainment_in
-from engine.spiff import ServiceCall, ServiceOutcome
+from engine.spiff import ServiceCall, ServiceOutcome, StepFailure
 from engine.uow import UnitOfWork
 
 
@@ -79,6 +80,17 @@ class HandlerRunner:
     def error_not_caught(self, call: ServiceCall, code: str) -> None:
         self._record_failure(call, f"BPMN error '{code}' was raised but no error event in the diagram catches it")
 
+    def step_failed(self, failure: StepFailure) -> None:
+        """A diagram element's code failed: an incident on that element, with the rule it broke."""
+        element = self.catalog.get(failure.element_id, {})
+        label = f"{element['name']} ({failure.element_id})" if element.get("name") else failure.element_id
+        call = ServiceCall(task_id=failure.task_id, element_id=failure.element_id, topic="", data={})
+        self._record_failure(call, describe(failure.kind, failure.params, label),
+                             reason={"kind": failure.kind, "params": failure.params})
+
+    def step_recovered(self, task_id: str, element_id: str) -> None:
+        self._resolve_incident(ServiceCall(task_id=task_id, element_id=element_id, topic="", data={}))
+
     def _open_tasks(self) -> list[OpenTask]:
         rows = self.uow.session.scalars(select(HumanTask).where(
             HumanTask.instance_id == self.instance.id, HumanTask.state == "open")).all()
@@ -90,7 +102,7 @@ class HandlerRunner:
                 Incident.instance_id == self.instance.id, Incident.status == "open"))}
         return self._incidents.get(call.task_id)
 
-    def _record_failure(self, call: ServiceCall, error: str) -> None:
+    def _record_failure(self, call: ServiceCall, error: str, reason: dict[str, Any] | None = None) -> None:
         now = self.uow.now
         incident = self._incident(call)
         if incident is None:
@@ -104,6 +116,7 @@ class HandlerRunner:
             kind = "incident_failed_again"
         incident.attempts += 1
         incident.error = error
+        incident.reason = reason
         incident.last_attempt_at = now
         retries_done = incident.attempts - 1
         incident.next_retry_at = now + self.backoff[retries_done] if retries_done < len(self.backoff) else None

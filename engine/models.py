@@ -155,7 +155,8 @@ class AuditEvent(Base):
 
 
 class Incident(Base):
-    """A service-task handler that failed; retried with back-off, then kept open for a person."""
+    """A service-task handler, or a diagram element's code (a condition, script, timer value), that failed;
+    retried with back-off, then kept open for a person."""
 
     __tablename__ = "incidents"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -170,6 +171,8 @@ class Incident(Base):
     last_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime)
     next_retry_at: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
     resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # Diagram code: {"kind": ..., "params": {...}} (engine.code_failures); None for a handler's failure.
+    reason: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class SlaRecord(Base):

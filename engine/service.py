@@ -218,8 +218,9 @@ class WorkflowEngine(CalendarCommands, ScheduleCommands):
         self._commit(uow, instance, run.workflow)
         return instance.id
 
-    def complete_task(self, task_id: int, actor: str, submitted: dict[str, Any]) -> None:
-        """Submit a task's form; invalid input raises InvalidForm and nothing changes."""
+    def complete_task(self, task_id: int, actor: str, submitted: dict[str, Any]) -> list[str]:
+        """Submit a task's form; invalid input raises InvalidForm and nothing changes. Returns the diagram
+        elements whose code failed after it (the submission is kept; each failure is an incident)."""
         with using_clock(self.clock), UnitOfWork(self.db, self.clock) as uow:
             task = self._open_task(uow, task_id)
             if task.claimed_by not in (None, actor):
@@ -236,6 +237,7 @@ class WorkflowEngine(CalendarCommands, ScheduleCommands):
                       {"task": task.name, "task_id": task.id, "data": cleaned})
             self._save(uow, instance, run, actor, completed=task)
             self._commit(uow, instance, run.workflow)
+            return [failure.element_id for failure in run.failures()]
 
     def claim_task(self, task_id: int, actor: str) -> None:
         with UnitOfWork(self.db, self.clock) as uow:
@@ -343,7 +345,8 @@ class WorkflowEngine(CalendarCommands, ScheduleCommands):
                 raise IncidentNotOpen(f"incident {incident_id} is already {incident.status}")
             instance = self._instance(uow, incident.instance_id)
             run = self._load(uow, instance, actor) if instance.status == "running" else None
-            if run is None or incident.task_uuid not in {t.task_id for t in run.stuck_service_tasks()}:
+            waiting = set() if run is None else {t.task_id for t in run.stuck_service_tasks()} | set(run.failed_steps())
+            if incident.task_uuid not in waiting:
                 # The case moved on without the handler (an interrupting timer or a cancellation took
                 # the task away): nothing is left to retry, so the incident is closed, not retried forever.
                 incident.status, incident.resolved_at, incident.next_retry_at = "closed", uow.now, None
@@ -353,7 +356,10 @@ class WorkflowEngine(CalendarCommands, ScheduleCommands):
                 return False
             uow.audit("incident_retried", actor, instance.id, incident.element_id,
                       {"incident_id": incident.id, "attempt": incident.attempts + 1})
-            run.retry_service_task(incident.task_uuid)
+            if incident.task_uuid in run.failed_steps():
+                run.retry_failed_step(incident.task_uuid)
+            else:
+                run.retry_service_task(incident.task_uuid)
             self._save(uow, instance, run, actor)
             self._commit(uow, instance, run.workflow)
             return True

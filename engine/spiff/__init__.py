@@ -17,10 +17,10 @@ from engine.spiff.definitions import (
     full_serializer,
     is_iso_timer_literal,
 )
-from engine.spiff.run import ProcessRun, ReadyHumanTask, StuckServiceTask, WaitingTimer
+from engine.spiff.run import ProcessRun, ReadyHumanTask, StepFailure, StuckServiceTask, WaitingTimer
 
 __all__ = [
     "CompiledProcess", "ProcessRun", "ReadyHumanTask", "ServiceCall", "ServiceOutcome", "ServiceRunner",
-    "StuckServiceTask", "TimerValueError", "WaitingTimer", "check_timer_value", "compile_process",
+    "StepFailure", "StuckServiceTask", "TimerValueError", "WaitingTimer", "check_timer_value", "compile_process",
     "full_serializer", "is_iso_timer_literal",
 ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import re
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol
@@ -31,7 +32,9 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from engine.calendar import BusinessCalendar
 from engine.catalog import CAMUNDA_NS, DiagramError, ParsedDiagram
 from engine.clock import active_clock
-from engine.expression_policy import ALLOWED_FUNCTIONS, compile_checked, limited_builtins
+from engine.code_failures import DiagramCodeFailed
+from engine.expression_policy import ALLOWED_FUNCTIONS
+from engine.expression_sandbox import ExpressionSandbox, default_sandbox
 from engine.spiff.multi_instance import (
     CollectingParallelTask,
     CollectingSequentialTask,
@@ -145,6 +148,12 @@ class ServiceRunner(Protocol):
 
     def error_not_caught(self, call: ServiceCall, code: str) -> None: ...
 
+    def step_failed(self, failure: Any) -> None:
+        """A diagram element's code failed (an engine.spiff.run.StepFailure): the case holds there."""
+
+    def step_recovered(self, task_id: str, element_id: str) -> None:
+        """A failed element ran again and succeeded."""
+
 
 class _NoServices:
     def run(self, call: ServiceCall) -> ServiceOutcome:
@@ -153,25 +162,56 @@ class _NoServices:
     def error_not_caught(self, call: ServiceCall, code: str) -> None:
         raise RuntimeError(code)
 
+    def step_failed(self, failure: Any) -> None:
+        pass  # kept by the run (ProcessRun.failures) for whoever runs it without an engine
+
+    def step_recovered(self, task_id: str, element_id: str) -> None:
+        pass
+
 
 class RestrictedEnvironment(TaskDataEnvironment):
     """SpiffWorkflow's task-data environment, but every condition, timer value and script is first checked
-    against engine.expression_policy (compiled once per text) and runs with only the whitelisted builtins: a
-    diagram that slipped past deploy checks still cannot import, reach internals or call `open`.
+    against engine.expression_policy and then runs in engine.expression_sandbox: plain expressions in this
+    process, anything that calls or loops in a sandbox process with bounded memory and CPU. A diagram that
+    slipped past deploy checks still cannot import, reach internals, call `open` or exhaust the server.
 
-    The whitelist is the globals' `__builtins__`, which eval/exec use instead of Python's; SpiffWorkflow's
-    own evaluate/execute run the checked code objects."""
+    `spent` is the time this command's diagram code has taken; past the command's budget, code is refused."""
 
-    def __init__(self, environment_globals: dict[str, Any], engine_functions: dict[str, Any]) -> None:
-        super().__init__({**environment_globals, "__builtins__": limited_builtins(engine_functions)})
+    def __init__(self, calendar: BusinessCalendar | None, sandbox: ExpressionSandbox | None = None) -> None:
+        super().__init__({"working_days": _timer_function, "working_hours": _timer_function})
+        self.calendar = calendar
+        self.sandbox = sandbox or default_sandbox()
+        self.spent = 0.0
 
     def evaluate(self, expression, context, external_context=None):
-        if "__builtins__" in context:  # case data is merged after the globals: it must not bring Python's back
-            context = {name: value for name, value in context.items() if name != "__builtins__"}
-        return super().evaluate(compile_checked(expression, "eval"), context, external_context)
+        variables = {**(external_context or {}), **context}
+        variables.pop("__builtins__", None)  # case data must not bring Python's builtins back
+        return self._timed(lambda: self.sandbox.evaluate(expression, variables, active_clock().now(),
+                                                         self.calendar))
 
     def execute(self, script, context, external_context=None):
-        return super().execute(compile_checked(script, "exec"), context, external_context)
+        self.check_for_overwrite(context, external_context or {})
+        variables = {**(external_context or {}), **context}
+        variables.pop("__builtins__", None)
+        result = self._timed(lambda: self.sandbox.execute(script, variables, set(external_context or {}),
+                                                          active_clock().now(), self.calendar))
+        context.clear()
+        context.update(result)
+        return True
+
+    def _timed(self, evaluation):
+        budget = self.sandbox.limits.command_seconds
+        if self.spent > budget:
+            raise DiagramCodeFailed("limit_time", seconds=budget)
+        started = time.monotonic()
+        try:
+            return evaluation()
+        finally:
+            self.spent += time.monotonic() - started
+
+
+def _timer_function(*args: Any) -> str:
+    raise RuntimeError("timer functions run in the expression sandbox")  # a name for deploy checks only
 
 
 class AftersalesScriptEngine(PythonScriptEngine):
@@ -183,30 +223,7 @@ class AftersalesScriptEngine(PythonScriptEngine):
         self.pending_errors: dict[UUID, str] = {}
         # Set while a case is started by its schedule: the process's timer start event fires once, now.
         self.start_timer_due = False
-        super().__init__(environment=RestrictedEnvironment(
-            {"working_days": self.working_days, "working_hours": self.working_hours},
-            {"now": self.now, "today": self.today}))
-
-    @staticmethod
-    def now() -> datetime:
-        """The engine's current time (timezone-aware UTC), as diagrams see it."""
-        return active_clock().now()
-
-    def today(self) -> date:
-        """Today's date in the company's calendar (its time zone)."""
-        return active_clock().now().astimezone(self.calendar.tz).date()
-
-    def working_days(self, days: float) -> str:
-        """Duration from now to the same time `days` Chinese working days later (ISO 8601)."""
-        now = active_clock().now()
-        seconds = (self.calendar.add_working_days(now, float(days)) - now).total_seconds()
-        return f"PT{int(round(seconds))}S"
-
-    def working_hours(self, hours: float) -> str:
-        """Duration from now until `hours` of the company's working hours on working days have passed."""
-        now = active_clock().now()
-        seconds = (self.calendar.add_working_hours(now, float(hours)) - now).total_seconds()
-        return f"PT{int(round(seconds))}S"
+        super().__init__(environment=RestrictedEnvironment(calendar))
 
     def evaluate(self, task, expression, external_context=None):
         definition = getattr(task.task_spec, "event_definition", None)

@@ -1,7 +1,9 @@
 """One workflow in memory for the duration of a command: run it, read its open work, save it."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -20,6 +22,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from engine.calendar import BusinessCalendar
 from engine.clock import active_clock
+from engine.code_failures import DiagramCodeFailed, classify
 from engine.spiff.compaction import compact_tree
 from engine.spiff.definitions import (
     AftersalesScriptEngine,
@@ -51,6 +54,22 @@ class WaitingTimer:
 
 
 @dataclass(frozen=True)
+class StepFailure:
+    """A diagram element whose code failed in this command (a condition, script, timer value): the case
+    holds there, with the rule it broke, until the step is retried."""
+
+    task_id: str
+    element_id: str
+    kind: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+# Engine steps (gateways, scripts, events, handlers) one command may run: a loop in the diagram that never
+# waits for a person or a timer is stopped here instead of holding the database for ever.
+MAX_ENGINE_STEPS = 5_000
+
+
+@dataclass(frozen=True)
 class StuckServiceTask:
     task_id: str
     element_id: str
@@ -70,6 +89,8 @@ class ProcessRun:
         # What had already finished when the command began: the path taken is what finishes after it.
         self._completed_before = {t.id for t in self._all_tasks() if t.state == TaskState.COMPLETED}
         self._timers_passed: list[WaitingTimer] = []
+        self._failures: list[StepFailure] = []
+        self._steps = 0
 
     @classmethod
     def start(cls, compiled: CompiledProcess, data: dict[str, Any], calendar: BusinessCalendar,
@@ -110,7 +131,60 @@ class ProcessRun:
 
     # -- running --
     def advance(self) -> None:
-        """Run engine steps (gateways, handlers, due timers) until only people or time can move it."""
+        """Run engine steps (gateways, handlers, due timers) until only people or time can move it, or until
+        an element's code fails: that element then holds the case (see `failures`)."""
+        with self._failures_kept():
+            self._advance()
+
+    @contextmanager
+    def _failures_kept(self) -> Iterator[None]:
+        """A failure of the diagram's code leaves the workflow as it was at the failing element, which is
+        marked as failed (SpiffWorkflow's ERROR state); anything else is the engine's own fault and raises."""
+        try:
+            yield
+        except Exception as err:
+            failure = self._failure_of(err)
+            if failure is None:
+                raise
+            self._failures.append(failure)
+            self.script_engine.services.step_failed(failure)
+
+    def _failure_of(self, err: Exception) -> StepFailure | None:
+        cause = _diagram_cause(err)
+        if cause is None:
+            return None
+        task = getattr(err, "task", None)
+        if task is None or task.state == TaskState.COMPLETED:
+            task = next((t for t in self._all_tasks() if t.state == TaskState.ERROR
+                         and t.id not in {UUID(f.task_id) for f in self._failures}), None) \
+                or next((t for t in self.workflow.get_tasks(state=TaskState.READY) if not t.task_spec.manual), None)
+        if task is None:
+            return None
+        if task.state != TaskState.ERROR:
+            task.error()
+        return StepFailure(str(task.id), task.task_spec.bpmn_id or task.task_spec.name, cause.kind, cause.params)
+
+    def failures(self) -> list[StepFailure]:
+        """The elements whose code failed during this command."""
+        return list(self._failures)
+
+    def failed_steps(self) -> list[str]:
+        """Ids of the tasks that hold the case because their code failed (this command or earlier)."""
+        return [str(t.id) for t in self._all_tasks() if t.state == TaskState.ERROR]
+
+    def retry_failed_step(self, task_id: str) -> None:
+        """Run a failed element again (after its cause was fixed) and go on from there."""
+        task = self._task(task_id)
+        if task is None or task.state != TaskState.ERROR:
+            raise LookupError(f"task {task_id} is not a failed step")
+        failed_before = len(self._failures)
+        with self._failures_kept():
+            task.reset_branch(None)
+            self._advance()
+        if not any(f.task_id == task_id for f in self._failures[failed_before:]):
+            self.script_engine.services.step_recovered(task_id, task.task_spec.bpmn_id or task.task_spec.name)
+
+    def _advance(self) -> None:
         while True:
             self.workflow.do_engine_steps(did_complete_task=self._after_step)
             if not any(not t.task_spec.manual for t in self.workflow.get_tasks(state=TaskState.READY)):
@@ -129,6 +203,9 @@ class ProcessRun:
                    if t.workflow is self.workflow)
 
     def _after_step(self, task) -> None:
+        self._steps += 1
+        if self._steps > MAX_ENGINE_STEPS:
+            raise DiagramCodeFailed("limit_steps", steps=MAX_ENGINE_STEPS)
         definition = getattr(task.task_spec, "event_definition", None)
         if isinstance(definition, TimerEventDefinition) and not isinstance(task.task_spec, StartEvent):
             self._timers_passed.append(WaitingTimer(str(task.id), task.task_spec.bpmn_id, _due_at(task), False))
@@ -162,8 +239,9 @@ class ProcessRun:
         moment = completed_at or active_clock().now()
         collect_submission(task, data, completed_by, moment.astimezone(UTC).isoformat())
         task.data.update(data)
-        task.run()
-        self.advance()
+        with self._failures_kept():
+            task.run()
+            self._advance()
 
     def retry_service_task(self, task_id: str) -> None:
         task = self._task(task_id)
@@ -181,8 +259,9 @@ class ProcessRun:
         now = active_clock().now()
         due = [t for t in self.waiting_timers() if t.due_at is not None and t.due_at < now]
         if due:
-            self.workflow.refresh_timers()
-            self.advance()
+            with self._failures_kept():
+                self.workflow.refresh_timers()
+                self._advance()
         return due
 
     def pause_timer(self, task_id: str) -> bool:
@@ -216,7 +295,7 @@ class ProcessRun:
     # -- reading --
     @property
     def completed(self) -> bool:
-        return self.workflow.completed
+        return self.workflow.completed and not self.failed_steps()
 
     @property
     def data(self) -> dict[str, Any]:
@@ -335,7 +414,31 @@ class ProcessRun:
         return found
 
 
-_ACTIVE_STATES = (TaskState.READY, TaskState.WAITING, TaskState.STARTED)
+def _diagram_cause(err: BaseException) -> DiagramCodeFailed | None:
+    """The failure of the diagram's own code behind an exception SpiffWorkflow raised, if that is what it is:
+    SpiffWorkflow wraps what a condition or script raised (in `__cause__` / `__context__`)."""
+    seen: set[int] = set()
+    current: BaseException | None = err
+    found: BaseException | None = None
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, DiagramCodeFailed):
+            return current
+        if found is None and not _is_spiff_wrapper(current):
+            found = current
+        current = current.__cause__ or current.__context__
+    if _is_spiff_wrapper(err) and found is not None:
+        return classify(found)
+    if _is_spiff_wrapper(err):
+        return DiagramCodeFailed("failed", detail=getattr(err, "error_type", "") or "SpiffWorkflow")
+    return None
+
+
+def _is_spiff_wrapper(err: BaseException) -> bool:
+    return type(err).__module__.startswith("SpiffWorkflow")
+
+
+_ACTIVE_STATES = (TaskState.READY, TaskState.WAITING, TaskState.STARTED, TaskState.ERROR)
 _PAUSED = "aftersales_paused_remaining_seconds"
 _FAR_FUTURE = datetime(9999, 1, 1, tzinfo=UTC)
 

@@ -10,7 +10,8 @@ import pytest
 from engine.calendar import BusinessCalendar
 from engine.catalog import DiagramError, parse_xml
 from engine.clock import using_clock
-from engine.expression_policy import ExpressionLimitExceeded, ExpressionRejected, check
+from engine.code_failures import DiagramCodeFailed
+from engine.expression_policy import ExpressionRejected, check
 from engine.service import WorkflowEngine
 from engine.spiff import ProcessRun, ServiceOutcome, compile_process
 from engine.spiff.definitions import AftersalesScriptEngine
@@ -154,8 +155,9 @@ def test_deploy_never_runs_a_hostile_timer(engine, tmp_path):
                                   "[0] * 10**9", "len(range(10**12))"])
 def test_cheap_amplification_is_refused_while_it_runs(code):
     environment = AftersalesScriptEngine(BusinessCalendar()).environment
-    with pytest.raises(ExpressionLimitExceeded):
+    with pytest.raises(DiagramCodeFailed) as err:
         environment.evaluate(code, {})
+    assert err.value.kind == "limit_size"
 
 
 def test_reasonable_arithmetic_still_works():
@@ -183,8 +185,12 @@ def test_the_environment_refuses_a_hostile_script(word, script):
 def test_case_data_cannot_bring_back_builtins():
     """Case data is merged into the globals an expression sees; `__builtins__` is set after it."""
     environment = AftersalesScriptEngine(BusinessCalendar()).environment
-    with pytest.raises(NameError):
+    with pytest.raises(DiagramCodeFailed) as err:
         environment.evaluate("open", {"__builtins__": {"open": open}})
+    assert err.value.kind == "undefined_name"
+    with pytest.raises(DiagramCodeFailed) as err:
+        environment.evaluate("len(open)", {"__builtins__": {"open": open}})  # the sandbox process alike
+    assert err.value.kind == "undefined_name"
     assert environment.evaluate("customer", {"customer": "__import__('os')"}) == "__import__('os')"
 
 
