@@ -85,6 +85,7 @@ class IncidentView:
     last_attempt_at: datetime
     next_retry_at: datetime | None
     resolved_at: datetime | None
+    reason: dict[str, Any] | None = None  # diagram code: the rule it broke (engine.code_failures)
 
 
 def _task_view(row: HumanTask) -> TaskView:
@@ -153,7 +154,8 @@ def list_incidents(db: Database, status: str | None = "open", instance_id: int |
         query = query.where(Incident.instance_id == instance_id)
     with db.sessions() as session:
         return [IncidentView(i.id, i.instance_id, process_key, business_key, i.element_id, i.topic, i.status,
-                             i.attempts, i.error, i.opened_at, i.last_attempt_at, i.next_retry_at, i.resolved_at)
+                             i.attempts, i.error, i.opened_at, i.last_attempt_at, i.next_retry_at, i.resolved_at,
+                             i.reason)
                 for i, process_key, business_key in session.execute(query)]
 
 

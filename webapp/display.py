@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 
 from engine import queries
 from webapp.access import may_audit, may_model
+from webapp.incident_texts import failure_text
 from webapp.runtime import departments, engine, latest_processes
 
 LANGUAGES = {"zh": "中文", "en": "English"}
@@ -154,7 +155,7 @@ def init_app(app: Flask) -> None:
         local_time=local_time, due_state=due_state, time_left=time_left, department_name=department_name,
         process_name=process_name, category_label=category_label, option_name=option_name, field_label=field_label,
         option_label=option_label, event_label=event_label, sla_status_label=sla_status_label,
-        limit_source_name=limit_source_name,
+        limit_source_name=limit_source_name, failure_text=failure_text,
         may_audit=may_audit, may_model=may_model,
     )
 

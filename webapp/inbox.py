@@ -137,13 +137,23 @@ def complete(task_id: int):
     task = _visible_task(task_id)
     values = submitted_values(task.form, request.form)
     try:
-        engine().complete_task(task_id, current_user.username, values)
+        stopped_at = engine().complete_task(task_id, current_user.username, values)
     except InvalidForm as invalid:
         return _render_task(task, values, readable_errors(invalid.errors), status=422)
     except (TaskNotOpen, TaskClaimedByOther, ConcurrencyConflict, NotPermitted, NotFound) as err:
         return _refused(task, err)
-    flash(_("Task “%(name)s” completed.", name=task.name), "success")
+    if stopped_at:
+        _flash_stopped(_("Task “%(name)s” completed and your entries were saved.", name=task.name), stopped_at)
+    else:
+        flash(_("Task “%(name)s” completed.", name=task.name), "success")
     return redirect(url_for("inbox.index"))
+
+
+def _flash_stopped(done: str, elements: list[str]) -> None:
+    """The user's step was kept, but the diagram failed after it: say so, and who deals with it."""
+    flash(done + " " + _("The case then stopped at a step of the process diagram (%(elements)s) that could not run. "
+                         "The process owner sees it as an incident and continues the case once the diagram is "
+                         "corrected; you need not do anything.", elements="、".join(elements)), "warning")
 
 
 def _act(task: queries.TaskView, command, done_message: str, claimed_status: int = 403):
@@ -210,8 +220,14 @@ def start_case(process_key: str):
             errors, status = readable_errors(invalid.errors), 422
         else:
             instance = queries.get_instance(engine().db, instance_id)
-            flash(_("%(process)s %(number)s filed.", process=process.name,
-                    number=instance.business_key or f"#{instance_id}"), "success")
+            filed = _("%(process)s %(number)s filed.", process=process.name,
+                      number=instance.business_key or f"#{instance_id}")
+            stopped_at = [i.element_id for i in queries.list_incidents(engine().db, instance_id=instance_id)
+                          if i.reason]
+            if stopped_at:
+                _flash_stopped(filed, stopped_at)
+            else:
+                flash(filed, "success")
             return redirect(url_for("inbox.index", view="department"))
     fields = widgets(process.start_form or FormDefinition([]).to_dict(), values, errors)
     return render_template("inbox/start.html", process=process, fields=fields, errors=errors), status

@@ -62,6 +62,14 @@ def init_app(app: Flask) -> None:
                                message=_("A request may carry at most %(mb)d MB; nothing was stored.",
                                          mb=limit_mb)), 413
 
+    @app.errorhandler(500)
+    def server_error(error):
+        # The engine's own fault, never the user's: nothing of the failed step was stored (one transaction).
+        return render_template("error.html", title=_("Something went wrong"),
+                               message=_("The system could not finish this action, and nothing of it was "
+                                         "saved. Try again in a moment; if it happens again, tell your "
+                                         "administrator the time it happened.")), 500
+
     @app.errorhandler(404)
     def not_found(error):
         return render_template("error.html", title=_("Not found"),

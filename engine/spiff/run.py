@@ -188,6 +188,11 @@ class ProcessRun:
         while True:
             self.workflow.do_engine_steps(did_complete_task=self._after_step)
             if not any(not t.task_spec.manual for t in self.workflow.get_tasks(state=TaskState.READY)):
+                # SpiffWorkflow's task walk stops 1,000 levels down: a loop that went deeper leaves its next
+                # step unseen. Forget the finished history and go on (MAX_ENGINE_STEPS ends a loop for ever).
+                ready_below = any(t.state == TaskState.READY and not t.task_spec.manual for t in self._all_tasks())
+                if ready_below and self.compact():
+                    continue
                 break
         if self.script_engine.start_timer_due:
             # A one-occurrence cycle may notice it is exhausted only on a later look: let it finish.

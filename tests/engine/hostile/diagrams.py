@@ -54,3 +54,29 @@ def with_timer(value: str, kind: str = "timeDuration", interrupting: bool = Fals
     if interrupting:
         xml = xml.replace(b'name="2\xe5\xb0\x8f\xe6\x97\xb6" cancelActivity="false"', "name=\"2小时\"".encode())
     return xml
+
+
+def with_loop(condition: str, script: str) -> bytes:
+    """评审 → Gateway_check: while `condition`, run Task_count (`script`) and check again; then 完成."""
+    xml = with_gateway(condition)
+    xml = xml.replace(b"<bpmn:incoming>Flow_3</bpmn:incoming><bpmn:outgoing>Flow_go</bpmn:outgoing>",
+                      b"<bpmn:incoming>Flow_3</bpmn:incoming><bpmn:incoming>Flow_again</bpmn:incoming>"
+                      b"<bpmn:outgoing>Flow_go</bpmn:outgoing>")
+    xml = xml.replace(b'<bpmn:sequenceFlow id="Flow_go" sourceRef="Gateway_check" targetRef="Task_finish">',
+                      b'<bpmn:sequenceFlow id="Flow_go" sourceRef="Gateway_check" targetRef="Task_count">')
+    xml = xml.replace(
+        b'<bpmn:sequenceFlow id="Flow_skip" sourceRef="Gateway_check" targetRef="End_skipped" />'
+        b'<bpmn:endEvent id="End_skipped" name="skipped"><bpmn:incoming>Flow_skip</bpmn:incoming></bpmn:endEvent>',
+        b'<bpmn:sequenceFlow id="Flow_skip" sourceRef="Gateway_check" targetRef="Task_finish" />'
+        b'<bpmn:scriptTask id="Task_count" name="count" scriptFormat="python">'
+        b"<bpmn:incoming>Flow_go</bpmn:incoming><bpmn:outgoing>Flow_again</bpmn:outgoing>"
+        b"<bpmn:script>" + escaped(script) + b"</bpmn:script></bpmn:scriptTask>"
+        b'<bpmn:sequenceFlow id="Flow_again" sourceRef="Task_count" targetRef="Gateway_check" />')
+    xml = xml.replace(b"<bpmn:incoming>Flow_go</bpmn:incoming>\n      <bpmn:outgoing>Flow_6</bpmn:outgoing>",
+                      b"<bpmn:incoming>Flow_skip</bpmn:incoming>\n      <bpmn:outgoing>Flow_6</bpmn:outgoing>")
+    return xml.replace(
+        b'<bpmndi:BPMNShape id="End_skipped_di" bpmnElement="End_skipped"><dc:Bounds x="592" y="2" width="36" '
+        b'height="36" /></bpmndi:BPMNShape>',
+        b'<bpmndi:BPMNShape id="Task_count_di" bpmnElement="Task_count"><dc:Bounds x="560" y="-60" width="100" '
+        b'height="80" /></bpmndi:BPMNShape><bpmndi:BPMNEdge id="Flow_again_di" bpmnElement="Flow_again">'
+        b'<di:waypoint x="660" y="-20" /><di:waypoint x="610" y="95" /></bpmndi:BPMNEdge>')
