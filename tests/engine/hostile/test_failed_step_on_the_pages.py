@@ -1,0 +1,45 @@
+"""What people see when a diagram step fails: the user who completed the task is told, in Chinese, that their
+entries were kept and the case stopped at a diagram step (never a 500 or Python text); the process owner reads
+why on the incidents page and can retry."""
+from __future__ import annotations
+
+import pytest
+
+from engine import queries
+from engine.outbox import FileTransport
+from engine.service import WorkflowEngine
+from handlers import build_registry
+from tests.engine.hostile.diagrams import with_gateway
+from tests.webapp.conftest import app, as_user  # noqa: F401  (fixtures around this module's engine)
+
+
+@pytest.fixture
+def engine(database, clock, outbox_file) -> WorkflowEngine:
+    registry = build_registry()
+    for topic in ("test.prepare", "test.escalate", "test.finish"):
+        registry.handler(topic)(lambda ctx: {})
+    engine = WorkflowEngine(database, registry, clock=clock, transport=FileTransport(outbox_file))
+    engine.deploy(with_gateway("missing_var > 1 if amount > 2 else True"), "owner")
+    return engine
+
+
+def test_the_user_is_told_their_entries_were_kept_and_the_owner_sees_why(engine, as_user):
+    case = engine.start_instance("simple_review", {"customer": "甲", "amount": 3}, "sales.li")
+    [task] = queries.list_tasks(engine.db, instance_id=case)
+    quality = as_user("qa.wang")
+    quality.page(f"/tasks/{task.id}")
+    response = quality.post(f"/tasks/{task.id}/complete", {"decision": "approve", "comment": "已核对"},
+                            follow_redirects=True)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "您填写的内容已保存" in page and "Gateway_check" in page and "流程负责人" in page
+    assert "Traceback" not in page and "NameError" not in page
+    assert queries.get_task(engine.db, task.id).submitted["comment"] == "已核对"
+
+    owner = as_user("admin")
+    incidents = owner.text("/modeler/incidents")
+    assert "表达式用到了“missing_var”" in incidents and "流程图代码" in incidents
+    [incident] = queries.list_incidents(engine.db, instance_id=case)
+    response = owner.post(f"/modeler/incidents/{incident.id}/retry", follow_redirects=True)
+    assert response.status_code == 200
+    assert queries.list_incidents(engine.db, instance_id=case)[0].attempts == 2
