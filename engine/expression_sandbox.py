@@ -5,9 +5,9 @@ engine.expression_policy (what it may name and call). A plain expression, one th
 loops over nothing (`severity == 'high' and amount > 1000`, most gateway conditions), cannot take more
 than its operands' size and runs here, in the server's process. Everything else runs in a sandbox
 process (engine.expression_worker): at most MEMORY_MB of address space, CPU_SECONDS of CPU per
-evaluation, and the server gives up and kills it after WALL_SECONDS. One command (a task completion, a
-fired timer) may spend at most COMMAND_SECONDS in diagram code in all, so a loop of scripts in the
-diagram cannot keep the database locked either.
+evaluation, and the server gives up and kills it WALL_SECONDS after that. One command (a task completion,
+a fired timer) may spend at most COMMAND_SECONDS in diagram code in all (each evaluation gets at most what
+is left), so neither one expression nor a loop of scripts keeps the database locked for longer.
 
 A failure is raised as engine.code_failures.DiagramCodeFailed: the engine turns it into an incident."""
 from __future__ import annotations
@@ -34,8 +34,8 @@ from engine.expression_worker import HEADER
 
 MEMORY_MB = 512
 CPU_SECONDS = 1.0
-WALL_SECONDS = 3.0
-COMMAND_SECONDS = 5.0
+WALL_SECONDS = 1.0  # beyond its CPU time: how long the server waits for an answer before it kills the sandbox
+COMMAND_SECONDS = 1.5
 IDLE_WORKERS = 8
 
 
@@ -130,16 +130,21 @@ class ExpressionSandbox:
         os.register_at_fork(after_in_child=self._forget_inherited)
 
     def evaluate(self, text: str, variables: dict[str, Any], now: datetime,
-                 calendar: BusinessCalendar | None) -> Any:
-        """The value of an expression over `variables`; raises DiagramCodeFailed."""
+                 calendar: BusinessCalendar | None, cpu_seconds: float | None = None) -> Any:
+        """The value of an expression over `variables`, using at most `cpu_seconds` (the bound by default);
+        raises DiagramCodeFailed."""
         if runs_in_process(text):
             return _evaluate_plain(text, variables)
-        return self._ask(("eval", text, variables, (), now, calendar_spec(calendar)))
+        return self._ask(("eval", text, variables, (), now, calendar_spec(calendar), self._cpu(cpu_seconds)))
 
     def execute(self, text: str, variables: dict[str, Any], external: set[str], now: datetime,
-                calendar: BusinessCalendar | None) -> dict[str, Any]:
+                calendar: BusinessCalendar | None, cpu_seconds: float | None = None) -> dict[str, Any]:
         """The variables after running a script (those named in `external` are not kept)."""
-        return self._ask(("exec", text, variables, tuple(sorted(external)), now, calendar_spec(calendar)))
+        return self._ask(("exec", text, variables, tuple(sorted(external)), now, calendar_spec(calendar),
+                          self._cpu(cpu_seconds)))
+
+    def _cpu(self, cpu_seconds: float | None) -> float:
+        return max(0.01, min(self.limits.cpu_seconds, cpu_seconds or self.limits.cpu_seconds))
 
     def _ask(self, request: tuple) -> Any:
         compile_checked(request[1], request[0])  # what the policy refuses never reaches a process
@@ -149,12 +154,12 @@ class ExpressionSandbox:
             raise DiagramCodeFailed("failed", detail="the case data cannot be handed to the sandbox") from err
         worker = self._take()
         try:
-            answer = worker.ask(payload, self.limits.wall_seconds)
+            answer = worker.ask(payload, request[-1] + self.limits.wall_seconds)
         except _WorkerLost:
             died = worker.process.poll() is not None  # gone by itself; alive means it ran out of time
             worker.stop()
             raise (DiagramCodeFailed("limit_memory", megabytes=self.limits.memory_mb) if died
-                   else DiagramCodeFailed("limit_time", seconds=self.limits.cpu_seconds)) from None
+                   else DiagramCodeFailed("limit_time", seconds=round(request[-1], 2))) from None
         try:
             reply = _SafeUnpickler(io.BytesIO(answer)).load()
         except Exception:

@@ -8,7 +8,7 @@ the server's memory, and whatever it loops over, it is stopped after its CPU tim
 answer with a deadline and kills this process if it does not come (engine.expression_sandbox).
 
 Protocol: length-prefixed pickles on stdin/stdout. A request is (mode, text, variables, external names,
-now, calendar spec); the answer is ("ok", value) or ("failed", kind, params, recycle). Started as
+now, calendar spec, CPU seconds it may use); the answer is ("ok", value) or ("failed", kind, params, recycle). Started as
 `python -m engine.expression_worker MEMORY_MB CPU_SECONDS`."""
 from __future__ import annotations
 
@@ -88,7 +88,7 @@ def _functions(now: datetime, calendar: BusinessCalendar | None) -> tuple[dict[s
 
 
 def run_request(request: tuple, calendars: _Calendars) -> Any:
-    mode, text, variables, external, now, calendar_spec = request
+    mode, text, variables, external, now, calendar_spec, _cpu_seconds = request
     script_globals, engine_builtins = _functions(now, calendars.get(calendar_spec))
     code = compile_checked(text, mode)
     namespace = {**script_globals, **variables, "__builtins__": limited_builtins(engine_builtins)}
@@ -110,8 +110,9 @@ def _serve(cpu_seconds: float, memory_limit: int) -> None:
             return
         request = pickle.loads(message)  # noqa: S301 - written by the server that started this process
         recycle = False
+        allowed = min(cpu_seconds, request[-1])  # what is left of the command's budget, at most the bound
         try:
-            signal.setitimer(signal.ITIMER_PROF, cpu_seconds)
+            signal.setitimer(signal.ITIMER_PROF, allowed)
             try:
                 value = run_request(request, calendars)
             finally:
@@ -123,7 +124,7 @@ def _serve(cpu_seconds: float, memory_limit: int) -> None:
             if len(reply) > MAX_REPLY_BYTES:
                 raise DiagramCodeFailed("result_not_storable", detail=f"more than {MAX_REPLY_BYTES >> 20} MB")
         except CpuTimeUsed:
-            reply = pickle.dumps(("failed", "limit_time", {"seconds": cpu_seconds}, False), protocol=5)
+            reply = pickle.dumps(("failed", "limit_time", {"seconds": round(allowed, 2)}, False), protocol=5)
         except MemoryError:
             recycle = True  # its heap may stay large: the server starts a fresh process
             reply = pickle.dumps(("failed", "limit_memory", {"megabytes": memory_limit >> 20}, True), protocol=5)

@@ -186,26 +186,26 @@ class RestrictedEnvironment(TaskDataEnvironment):
     def evaluate(self, expression, context, external_context=None):
         variables = {**(external_context or {}), **context}
         variables.pop("__builtins__", None)  # case data must not bring Python's builtins back
-        return self._timed(lambda: self.sandbox.evaluate(expression, variables, active_clock().now(),
-                                                         self.calendar))
+        return self._timed(lambda left: self.sandbox.evaluate(expression, variables, active_clock().now(),
+                                                              self.calendar, left))
 
     def execute(self, script, context, external_context=None):
         self.check_for_overwrite(context, external_context or {})
         variables = {**(external_context or {}), **context}
         variables.pop("__builtins__", None)
-        result = self._timed(lambda: self.sandbox.execute(script, variables, set(external_context or {}),
-                                                          active_clock().now(), self.calendar))
+        result = self._timed(lambda left: self.sandbox.execute(script, variables, set(external_context or {}),
+                                                               active_clock().now(), self.calendar, left))
         context.clear()
         context.update(result)
         return True
 
     def _timed(self, evaluation):
         budget = self.sandbox.limits.command_seconds
-        if self.spent > budget:
+        if self.spent >= budget:
             raise DiagramCodeFailed("limit_time", seconds=budget)
         started = time.monotonic()
         try:
-            return evaluation()
+            return evaluation(budget - self.spent)
         finally:
             self.spent += time.monotonic() - started
 

@@ -29,7 +29,7 @@ CONDITIONS = [
 SCRIPTS = [
     ("x = [0]\nfor i in range(64):\n    x = x + x", "limit_size"),
     ("x = [0]\nfor i in range(64):\n    x += x", "limit_size"),
-    ("x = [[0]]\nfor i in range(64):\n    x = [*x, *x]", "limit_memory"),
+    ("x = [[0]]\nfor i in range(64):\n    x = [*x, *x]", "limit_memory limit_time"),
     ("x = 'a' * 1000000\ny = [x.upper() for i in range(100000)]", "limit_memory limit_time"),
 ]
 
