@@ -9,6 +9,7 @@ from typing import Any
 
 from lxml import etree
 
+from engine.errors import N_, DiagramError
 from engine.forms import FormDefinitionError, parse_form_data
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -28,15 +29,6 @@ FLOW_NODE_TAGS = {
 }
 
 
-class DiagramError(ValueError):
-    """A diagram that cannot be deployed; names the element and the problem."""
-
-    def __init__(self, message: str, element_id: str | None = None) -> None:
-        self.element_id = element_id
-        self.problem = message
-        super().__init__(f"{element_id}: {message}" if element_id else message)
-
-
 @dataclass(frozen=True)
 class ParsedDiagram:
     root: Any  # lxml element of bpmn:definitions
@@ -46,28 +38,29 @@ class ParsedDiagram:
 def parse_xml(raw: bytes) -> ParsedDiagram:
     """Parse untrusted BPMN bytes: no DTDs, no entity expansion, no XInclude, no network, bounded size."""
     if not isinstance(raw, bytes | bytearray):
-        raise DiagramError("a diagram must be given as bytes (as the modeller saved it)")
+        raise DiagramError(N_("a diagram must be given as bytes (as the modeller saved it)"))
     if len(raw) > MAX_DIAGRAM_BYTES:
-        raise DiagramError(f"the file is larger than {MAX_DIAGRAM_BYTES // (1024 * 1024)} MB ({len(raw):,} bytes); "
-                           f"a diagram may be at most {MAX_DIAGRAM_BYTES:,} bytes")
+        raise DiagramError(N_("the file is larger than %(mb)d MB (%(size)s bytes); a diagram may be at most "
+                              "%(limit)s bytes"), mb=MAX_DIAGRAM_BYTES // (1024 * 1024), size=f"{len(raw):,}",
+                           limit=f"{MAX_DIAGRAM_BYTES:,}")
     text = _decoded(bytes(raw))
     if re.search(r"<!(DOCTYPE|ENTITY)", text, re.IGNORECASE):
-        raise DiagramError("DOCTYPE / entity declarations are not allowed in a diagram")
+        raise DiagramError(N_("DOCTYPE / entity declarations are not allowed in a diagram"))
     parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False,
                              remove_comments=False)
     try:
         root = etree.fromstring(bytes(raw), parser=parser)
     except etree.XMLSyntaxError as err:
-        raise DiagramError(f"not well-formed XML: {err}") from None
+        raise DiagramError(N_("not well-formed XML: %(reason)s"), reason=str(err)) from None
     except UnicodeDecodeError as err:
-        raise DiagramError(f"the file is not valid in its declared encoding: {err}") from None
+        raise DiagramError(N_("the file is not valid in its declared encoding: %(reason)s"), reason=str(err)) from None
     docinfo = root.getroottree().docinfo
     if docinfo.doctype or docinfo.internalDTD is not None:
-        raise DiagramError("DOCTYPE / entity declarations are not allowed in a diagram")
+        raise DiagramError(N_("DOCTYPE / entity declarations are not allowed in a diagram"))
     if root.tag != f"{_B}definitions":
-        raise DiagramError("the root element is not bpmn:definitions (BPMN 2.0 model namespace)")
+        raise DiagramError(N_("the root element is not bpmn:definitions (BPMN 2.0 model namespace)"))
     if next(root.iter(f"{{{XINCLUDE_NS}}}*"), None) is not None:
-        raise DiagramError("XInclude (xi:include) is not allowed in a diagram")
+        raise DiagramError(N_("XInclude (xi:include) is not allowed in a diagram"))
     return ParsedDiagram(root=root, raw=bytes(raw))
 
 
@@ -83,17 +76,19 @@ def _decoded(raw: bytes) -> str:
     encoding = next((name for bom, name in _BOMS if raw.startswith(bom)), None)
     if encoding is None:
         if b"\x00" in raw[:4]:
-            raise DiagramError("the file is in a 16/32-bit encoding without a byte-order mark; save it as UTF-8")
+            raise DiagramError(N_("the file is in a 16/32-bit encoding without a byte-order mark; save it as UTF-8"))
         declared = _DECLARED_ENCODING.match(raw[:300])
         encoding = declared.group(1).decode("ascii") if declared else "utf-8"
     try:
         return raw.decode(encoding)
     except LookupError:
-        raise DiagramError(f"the file declares the unknown encoding '{encoding}'; save it as UTF-8") from None
+        raise DiagramError(N_("the file declares the unknown encoding '%(encoding)s'; save it as UTF-8"),
+                           encoding=encoding) from None
     except UnicodeDecodeError as err:
         line = raw[:err.start].count(b"\n") + 1
-        raise DiagramError(f"the file is not valid {encoding.upper()}, the encoding it declares (line {line}, "
-                           f"byte 0x{raw[err.start]:02X}); save it as UTF-8 from the modeller") from None
+        raise DiagramError(N_("the file is not valid %(encoding)s, the encoding it declares (line %(line)d, byte "
+                              "%(byte)s); save it as UTF-8 from the modeller"), encoding=encoding.upper(), line=line,
+                           byte=f"0x{raw[err.start]:02X}") from None
 
 
 def _properties(element) -> dict[str, str]:
@@ -123,7 +118,7 @@ def _timer(element) -> dict[str, str] | None:
         node = definition.find(f"{_B}{tag}")
         if node is not None:
             return {"kind": kind, "value": (node.text or "").strip()}
-    raise DiagramError("timer event has no timeDuration, timeDate or timeCycle", element.get("id"))
+    raise DiagramError(N_("timer event has no timeDuration, timeDate or timeCycle"), element.get("id"))
 
 
 def executable_processes(diagram: ParsedDiagram) -> list[Any]:
@@ -176,9 +171,10 @@ def build_catalog(diagram: ParsedDiagram, process_element) -> dict[str, Any]:
             form = parse_form_data(node)
         except FormDefinitionError as err:
             raise DiagramError(str(err), element_id) from None
-        if kind == "userTask":
+        if kind in ("userTask", "task", "manualTask"):  # people's tasks: who works them
             groups = node.get(f"{_C}candidateGroups") or ""
             entry["candidate_groups"] = [g.strip() for g in groups.split(",") if g.strip()]
+        if kind == "userTask":
             assignee = (node.get(f"{_C}assignee") or "").strip()
             if assignee:
                 entry["assignee"] = assignee

@@ -22,6 +22,10 @@ from engine.catalog import (
     executable_processes,
     parse_xml,
 )
+from engine.clock import active_clock
+from engine.condition_names import check_condition_names
+from engine.deploy_rules import check_condition_dialect, check_size, check_structure
+from engine.errors import N_, Term
 from engine.expression_policy import ExpressionRejected, Mode
 from engine.expression_policy import check as check_expression
 from engine.handler_api import HandlerRegistry
@@ -35,6 +39,7 @@ from engine.spiff import (
     is_iso_timer_literal,
 )
 from engine.start_timers import StartTimer, StartTimerError
+from engine.timer_bounds import TimerBoundsExceeded, check_timer_bounds
 
 _B = f"{{{BPMN_NS}}}"
 RESERVED_IDS = {"Start", "End"}  # SpiffWorkflow names its own start/end task specs so
@@ -56,13 +61,17 @@ def check_diagram(raw: bytes, handlers: HandlerRegistry, departments: dict[str, 
     diagram = parse_xml(raw)
     processes = executable_processes(diagram)
     if len(processes) != 1:
-        raise DiagramError(f"a diagram must hold exactly one executable process (isExecutable=\"true\"), "
-                           f"found {len(processes)}")
+        raise DiagramError(N_("a diagram must hold exactly one executable process (isExecutable=\"true\"), "
+                              "found %(count)d"), count=len(processes))
     process = processes[0]
     process_key = process.get("id")
+    check_size(diagram, process)
     catalog = build_catalog(diagram, process)
+    check_condition_dialect(diagram)
     _check_expressions(diagram)
+    check_structure(diagram)
     _check_flows(process)
+    check_condition_names(diagram, process, catalog, handlers)
     for element_id, element in catalog["elements"].items():
         if "multi_instance" in element:
             _check_multi_instance(element_id, element)
@@ -72,10 +81,13 @@ def check_diagram(raw: bytes, handlers: HandlerRegistry, departments: dict[str, 
     for element_id, element in catalog["elements"].items():
         kind = element["type"]
         if element_id in RESERVED_IDS:
-            raise DiagramError(f"the id '{element_id}' is used by the engine itself; rename the element",
-                               element_id)
+            raise DiagramError(N_("the id '%(id)s' is used by the engine itself; rename the element"),
+                               element_id, id=element_id)
         if kind == "serviceTask" and element.get("topic") not in handlers:
-            raise DiagramError(f"no handler is registered for topic '{element.get('topic')}'", element_id)
+            raise DiagramError(N_("no handler is registered for topic '%(topic)s'"), element_id,
+                               topic=element.get("topic"))
+        if kind in ("task", "manualTask"):  # people's tasks without a form: an inbox must show them too
+            element["department"] = _department_of(element_id, element, departments)
         if kind == "userTask":
             element["department"] = _department_of(element_id, element, departments)
             _check_assignee(element_id, element)
@@ -88,7 +100,7 @@ def check_diagram(raw: bytes, handlers: HandlerRegistry, departments: dict[str, 
             try:
                 check_timer_value(element["timer"]["kind"], element["timer"]["value"], calendar)
             except TimerValueError as err:
-                raise DiagramError(f"bad timer: {err}", element_id) from None
+                raise DiagramError(N_("bad timer: %(reason)s"), element_id, reason=err) from None
             _check_sla_source(element_id, element)
             if element["type"] == "boundaryEvent":
                 _check_sla_properties(element_id, element, departments)
@@ -96,13 +108,14 @@ def check_diagram(raw: bytes, handlers: HandlerRegistry, departments: dict[str, 
     for element_id, element in catalog["elements"].items():
         pause = element.get("properties", {}).get("sla_pause")
         if pause is not None and pause.lower() not in ("true", "false"):
-            raise DiagramError(f"sla_pause must be 'true' or 'false', not '{pause}'", element_id)
+            raise DiagramError(N_("sla_pause must be 'true' or 'false', not '%(value)s'"), element_id, value=pause)
         catalog["has_pauses"] |= (pause or "").lower() == "true"
         if element.get("properties", {}).get("sla_kind"):
             element["sla_department"] = _sla_department(element, catalog["elements"], departments)
     unknown_starters = [g for g in catalog["starters"] if g not in departments]
     if unknown_starters:
-        raise DiagramError(f"starter group '{unknown_starters[0]}' is not a known department", process_key)
+        raise DiagramError(N_("starter group '%(group)s' is not a known department"), process_key,
+                           group=unknown_starters[0])
     catalog["starters"] = sorted({departments[g] for g in catalog["starters"]})
     return CheckedDiagram(process_key=process_key, name=catalog["name"], raw=diagram.raw,
                           content_hash=hashlib.sha256(diagram.raw).hexdigest(), catalog=catalog,
@@ -117,30 +130,34 @@ _NOTIFY_PREFIXES = ("department:", "head:", "user:")
 def _check_sla_source(element_id: str, element: dict[str, Any]) -> None:
     source = element.get("properties", {}).get("sla_source")
     if source is not None and source not in SLA_SOURCES:
-        raise DiagramError(f"sla_source must be 'procedure' (the procedure text states the limit) or 'company' "
-                           f"(a company rule), not '{source}'", element_id)
+        raise DiagramError(N_("sla_source must be 'procedure' (the procedure text states the limit) or 'company' "
+                              "(a company rule), not '%(value)s'"), element_id, value=source)
 
 
 def _check_sla_properties(element_id: str, element: dict[str, Any], departments: dict[str, str]) -> None:
     props = element.get("properties", {})
     sla_kind = props.get("sla_kind")
     if sla_kind not in (None, *SLA_KINDS):
-        raise DiagramError(f"sla_kind must be one of {', '.join(SLA_KINDS)}, not '{sla_kind}'", element_id)
+        raise DiagramError(N_("sla_kind must be one of %(kinds)s, not '%(value)s'"), element_id,
+                           kinds=", ".join(SLA_KINDS), value=sla_kind)
     if sla_kind == "duty" and (element["timer"]["kind"] != "cycle" or element.get("interrupting")):
-        raise DiagramError("a duty (sla_kind=duty) is a non-interrupting cycle timer such as R/PT2H", element_id)
+        raise DiagramError(N_("a duty (sla_kind=duty) is a non-interrupting cycle timer such as R/PT2H"), element_id)
     share = props.get("sla_warn_share")
     if share is not None and not _is_share(share):
-        raise DiagramError(f"sla_warn_share must be a number between 0 and 1, not '{share}'", element_id)
+        raise DiagramError(N_("sla_warn_share must be a number between 0 and 1, not '%(value)s'"), element_id,
+                           value=share)
     for token in (t.strip() for t in (props.get("sla_notify") or "").split(",") if t.strip()):
         prefix = next((p for p in _NOTIFY_PREFIXES if token.startswith(p)), None)
         if token not in _NOTIFY_WORDS and prefix is None:
-            raise DiagramError(f"sla_notify entry '{token}' is none of assignee, head, department:<code>, "
-                               "head:<code>, user:<name>", element_id)
+            raise DiagramError(N_("sla_notify entry '%(value)s' is none of assignee, head, department:<code>, "
+                                  "head:<code>, user:<name>"), element_id, value=token)
         if prefix in ("department:", "head:") and token[len(prefix):] not in departments:
-            raise DiagramError(f"sla_notify entry '{token}' names an unknown department", element_id)
+            raise DiagramError(N_("sla_notify entry '%(value)s' names an unknown department"), element_id,
+                               value=token)
     responsible = props.get("responsible_department")
     if responsible and responsible not in departments:
-        raise DiagramError(f"responsible_department '{responsible}' is not a known department", element_id)
+        raise DiagramError(N_("responsible_department '%(value)s' is not a known department"), element_id,
+                           value=responsible)
 
 
 def _sla_department(timer: dict[str, Any], elements: dict[str, dict[str, Any]], departments: dict[str, str]) -> str:
@@ -171,9 +188,9 @@ def _department_of(element_id: str, element: dict[str, Any], departments: dict[s
         # `head:<code>` (or `head:${variable}`): the department's task, but only its heads may work it.
         # A task lives in one department, so a heads-only task names exactly one.
         if len(groups) > 1:
-            raise DiagramError("a task for a department head names one department: camunda:candidateGroups="
-                               f"\"head:<code>\" or \"head:${{variable}}\" alone, not '{','.join(groups)}'",
-                               element_id)
+            raise DiagramError(N_("a task for a department head names one department: camunda:candidateGroups="
+                                  "\"head:<code>\" or \"head:${variable}\" alone, not '%(groups)s'"),
+                               element_id, groups=",".join(groups))
         groups = [groups[0][len(HEAD_PREFIX):].strip()]
         element["heads_only"] = True
     variable = re.fullmatch(r"\$\{\s*([A-Za-z_]\w*)\s*\}", groups[0]) if len(groups) == 1 else None
@@ -184,14 +201,15 @@ def _department_of(element_id: str, element: dict[str, Any], departments: dict[s
     if groups:
         unknown = [g for g in groups if g not in departments]
         if unknown:
-            raise DiagramError(f"candidate group '{unknown[0]}' is not a known department code", element_id)
+            raise DiagramError(N_("candidate group '%(group)s' is not a known department code"), element_id,
+                               group=unknown[0])
         return departments[groups[0]]
     lane = element.get("lane")
     if lane is None:
-        raise DiagramError("user task has neither camunda:candidateGroups nor a lane naming a department",
-                           element_id)
+        raise DiagramError(N_("the task has neither camunda:candidateGroups nor a lane naming a department, so no "
+                              "inbox would show it; draw it in a department's lane"), element_id)
     if lane not in departments:
-        raise DiagramError(f"lane '{lane}' is not a known department", element_id)
+        raise DiagramError(N_("lane '%(lane)s' is not a known department"), element_id, lane=lane)
     return departments[lane]
 
 
@@ -209,7 +227,8 @@ def _check_assignee(element_id: str, element: dict[str, Any]) -> None:
     if variable:
         element["assignee_variable"] = variable.group(1)
     elif not _USERNAME.fullmatch(assignee):
-        raise DiagramError(f"camunda:assignee must be a user name or ${{variable}}, not '{assignee}'", element_id)
+        raise DiagramError(N_("camunda:assignee must be a user name or ${variable}, not '%(value)s'"), element_id,
+                           value=assignee)
 
 
 _NAME = re.compile(r"[A-Za-z_]\w*")
@@ -219,25 +238,25 @@ def _check_multi_instance(element_id: str, element: dict[str, Any]) -> None:
     """One person's task per item of a case list; what the engine runs of the standard's options."""
     loop = element["multi_instance"]
     if element["type"] != "userTask":
-        raise DiagramError("multi-instance is supported on user tasks only", element_id)
+        raise DiagramError(N_("multi-instance is supported on user tasks only"), element_id)
     if loop["unsupported"]:
-        raise DiagramError(f"multi-instance {loop['unsupported'][0]} is not supported; use camunda:collection "
-                           "and camunda:elementVariable", element_id)
+        raise DiagramError(N_("multi-instance %(option)s is not supported; use camunda:collection and "
+                              "camunda:elementVariable"), element_id, option=loop["unsupported"][0])
     collection = _VARIABLE.fullmatch(loop["collection"])
     collection_name = collection.group(1) if collection else loop["collection"]
     if not _NAME.fullmatch(collection_name) or not _NAME.fullmatch(loop["element_variable"]):
-        raise DiagramError("a multi-instance user task needs camunda:collection (the case variable holding the "
-                           "list) and camunda:elementVariable (the name each instance sees its item under)",
+        raise DiagramError(N_("a multi-instance user task needs camunda:collection (the case variable holding the "
+                              "list) and camunda:elementVariable (the name each instance sees its item under)"),
                            element_id)
     loop["collection"] = collection_name
     collect_as = element.get("properties", {}).get("collect_as")
     if collect_as is not None and not _NAME.fullmatch(collect_as):
-        raise DiagramError(f"collect_as must be a variable name, not '{collect_as}'", element_id)
+        raise DiagramError(N_("collect_as must be a variable name, not '%(value)s'"), element_id, value=collect_as)
     if (element.get("form") or {}).get("fields") and not collect_as:
-        raise DiagramError("a multi-instance user task with a form needs the property collect_as (the list "
-                           "variable that keeps every instance's submission)", element_id)
+        raise DiagramError(N_("a multi-instance user task with a form needs the property collect_as (the list "
+                              "variable that keeps every instance's submission)"), element_id)
     if collect_as in (collection_name, loop["element_variable"]):
-        raise DiagramError("collect_as must differ from the collection and the element variable", element_id)
+        raise DiagramError(N_("collect_as must differ from the collection and the element variable"), element_id)
 
 
 def _timer_start(catalog: dict[str, Any]) -> dict[str, str] | None:
@@ -249,28 +268,32 @@ def _timer_start(catalog: dict[str, Any]) -> dict[str, str] | None:
         return None
     element_id, element = timed[0]
     if len(starts) > 1:
-        raise DiagramError("a process with a timer start event must have no other start event (which one "
-                           "starts a case would be ambiguous); draw a second process for cases filed by hand",
+        raise DiagramError(N_("a process with a timer start event must have no other start event (which one "
+                              "starts a case would be ambiguous); draw a second process for cases filed by hand"),
                            element_id)
     if element.get("form"):
-        raise DiagramError("a timer start event has no form: nobody fills it in", element_id)
+        raise DiagramError(N_("a timer start event has no form: nobody fills it in"), element_id)
     try:
         StartTimer.parse(element["timer"]["kind"], element["timer"]["value"])
     except StartTimerError as err:
-        raise DiagramError(f"bad timer start: {err}", element_id) from None
+        raise DiagramError(N_("bad timer start: %(reason)s"), element_id, reason=str(err)) from None
+    try:  # the schedule's own bounds: at most 10 years ahead, at most once a minute
+        check_timer_bounds(element["timer"]["kind"], element["timer"]["value"], active_clock().now())
+    except TimerBoundsExceeded as err:
+        raise DiagramError(N_("bad timer start: %(reason)s"), element_id, reason=err) from None
     return {"element_id": element_id, **element["timer"]}
 
 
 # Every place SpiffWorkflow 3.2 (Camunda parser) evaluates or executes text from the diagram.
 _EXPRESSION_ELEMENTS: dict[str, tuple[str, Mode]] = {
-    "conditionExpression": ("the condition", "eval"),  # sequence flows
-    "timeDuration": ("the timer", "eval"), "timeDate": ("the timer", "eval"), "timeCycle": ("the timer", "eval"),
-    "script": ("the script", "exec"),  # script tasks
-    "loopCardinality": ("the loop cardinality", "eval"),  # multi-instance
-    "completionCondition": ("the completion condition", "eval"),  # multi-instance, ad hoc subprocess
-    "loopCondition": ("the loop condition", "eval"),  # standard loops
+    "conditionExpression": (N_("the condition"), "eval"),  # sequence flows
+    "timeDuration": (N_("the timer"), "eval"), "timeDate": ("the timer", "eval"), "timeCycle": ("the timer", "eval"),
+    "script": (N_("the script"), "exec"),  # script tasks
+    "loopCardinality": (N_("the loop cardinality"), "eval"),  # multi-instance
+    "completionCondition": (N_("the completion condition"), "eval"),  # multi-instance, ad hoc subprocess
+    "loopCondition": (N_("the loop condition"), "eval"),  # standard loops
     "condition": ("the condition", "eval"),  # conditional events
-    "formalExpression": ("the correlation expression", "eval"),  # message correlation retrieval
+    "formalExpression": (N_("the correlation expression"), "eval"),  # message correlation retrieval
 }
 # Elements an author can find in the modeller: the one named when an expression inside is refused.
 _NAMED_ELEMENTS = FLOW_NODE_TAGS | {"sequenceFlow", "adHocSubProcess", "process", "correlationProperty"}
@@ -289,7 +312,7 @@ def _check_expressions(diagram: ParsedDiagram) -> None:
             if what == "the timer" and is_iso_timer_literal(text):
                 continue  # read as a literal, never evaluated
         elif tag == "messageEventDefinition" and node.get(f"{{{CAMUNDA_NS}}}expression") is not None:
-            what, mode, text = "the message payload", "eval", node.get(f"{{{CAMUNDA_NS}}}expression")
+            what, mode, text = N_("the message payload"), "eval", node.get(f"{{{CAMUNDA_NS}}}expression")
         else:
             continue
         if not text.strip():
@@ -299,7 +322,8 @@ def _check_expressions(diagram: ParsedDiagram) -> None:
         except ExpressionRejected as err:
             if err.unreadable and what == "the timer":
                 continue  # the timer checks below say what an ISO 8601 value looks like
-            raise DiagramError(f"{what} {err.reason}", _named_element(node)) from None
+            raise DiagramError(N_("%(what)s %(reason)s"), _named_element(node), what=Term(what),
+                               reason=err.reason) from None
 
 
 def _local_parent(node) -> str:
@@ -334,16 +358,16 @@ def _check_flows(process) -> None:
             default = node.get("default")
             missing = [f.get("id") for f in unconditioned if f.get("id") != default]
             if missing:
-                raise DiagramError(f"gateway branch '{missing[0]}' has neither a condition nor is the default "
-                                   "flow", node_id)
+                raise DiagramError(N_("gateway branch '%(flow)s' has neither a condition nor is the default flow"),
+                                   node_id, flow=missing[0])
         elif tag not in ("parallelGateway", "eventBasedGateway") and len(unconditioned) > 1:
-            raise DiagramError("several outgoing flows without conditions; use a gateway to split", node_id)
+            raise DiagramError(N_("several outgoing flows without conditions; use a gateway to split"), node_id)
 
 
 def _check_layout(diagram: ParsedDiagram, catalog: dict[str, Any]) -> None:
     missing = [element_id for element_id, e in catalog["elements"].items() if not e["has_shape"]]
     if missing:
-        raise DiagramError("the element has no layout (BPMN DI); open and save the diagram in a modeller",
+        raise DiagramError(N_("the element has no layout (BPMN DI); open and save the diagram in a modeller"),
                            missing[0])
 
 

@@ -1,6 +1,49 @@
 """Errors a command can end with; each one leaves the database as it was."""
 from __future__ import annotations
 
+from typing import Any
+
+
+def N_(template: str) -> str:
+    """Marks a rule's English text for translation (pybabel extracts `N_`); the engine keeps it English and
+    the web app translates it (webapp.modeler.rule_text), so the CLI reads English and the pages Chinese."""
+    return template
+
+
+class Term(str):
+    """A word or phrase given to a rule as a parameter that is itself translated (e.g. "the condition")."""
+
+
+class StatedRule(ValueError):
+    """A refusal stated as a rule: an English template marked with N_ (%(name)s placeholders) and its
+    parameters; a parameter may itself be a StatedRule or a Term, translated in turn."""
+
+    def __init__(self, template: str, **params: Any) -> None:
+        self.template = template
+        self.params = params
+        super().__init__(self.english())
+
+    def english(self) -> str:
+        if not self.params:
+            return self.template
+        return self.template % {name: _english(value) for name, value in self.params.items()}
+
+
+def _english(value: Any) -> Any:
+    return value.english() if isinstance(value, StatedRule) else value
+
+
+class DiagramError(StatedRule):
+    """A diagram that cannot be deployed; names the element and states the rule it breaks."""
+
+    def __init__(self, message: str, element_id: str | None = None, **params: Any) -> None:
+        self.element_id = element_id
+        super().__init__(message, **params)
+        self.problem = self.english()
+
+    def __str__(self) -> str:
+        return f"{self.element_id}: {self.problem}" if self.element_id else self.problem
+
 
 class EngineError(Exception):
     """Base of the engine's command errors."""

@@ -9,7 +9,7 @@ from flask_login import current_user, login_required
 
 from engine import queries
 from engine.catalog import DiagramError
-from engine.errors import IncidentNotOpen, NotFound
+from engine.errors import IncidentNotOpen, NotFound, StatedRule, Term
 from engine.process_versions import list_process_versions, version_file
 from engine.service import DeployResult
 from webapp.access import may_model
@@ -117,8 +117,9 @@ def deploy():
     try:
         result = engine().deploy(request.get_data(), current_user.username, filename)
     except DiagramError as err:
+        # `problem` is the rule in English (as the CLI prints it), `message` in the page's language.
         return jsonify(ok=False, problem=err.problem, element_id=err.element_id,
-                       message=_deploy_error_message(err)), 400
+                       message=deploy_error_message(err)), 400
     return jsonify(ok=True, process_key=result.process_key, version=result.version, created=result.created,
                    message=_deployed_message(result))
 
@@ -134,7 +135,7 @@ def upload():
     try:
         result = engine().deploy(file.read(), current_user.username, filename)
     except DiagramError as err:
-        flash(_("%(file)s was not deployed: %(problem)s", file=filename, problem=_deploy_error_message(err)), "error")
+        flash(_("%(file)s was not deployed: %(problem)s", file=filename, problem=deploy_error_message(err)), "error")
         return _process_list(), 400
     flash(_deployed_message(result), "success")
     return redirect(url_for(".processes"))
@@ -171,10 +172,25 @@ def _deployed_message(result: DeployResult) -> str:
              process=result.process_key, version=result.version)
 
 
-def _deploy_error_message(err: DiagramError) -> str:
+def rule_text(rule: StatedRule) -> str:
+    """A rule the engine states (an N_-marked English template and its parameters) in the user's language."""
+    params = {name: _param_text(value) for name, value in rule.params.items()}
+    return _(rule.template, **params) if params else _(rule.template)
+
+
+def _param_text(value: object) -> object:
+    if isinstance(value, StatedRule):
+        return rule_text(value)
+    if isinstance(value, Term):
+        return _(str(value))
+    return value
+
+
+def deploy_error_message(err: DiagramError) -> str:
+    """A refused deploy as the process owner reads it: the rule, then the element it is about."""
     if err.element_id:
-        return _("%(problem)s (element %(element)s)", problem=err.problem, element=err.element_id)
-    return err.problem
+        return _("%(problem)s (element %(element)s)", problem=rule_text(err), element=err.element_id)
+    return rule_text(err)
 
 
 def _safe_filename(name: str) -> str:

@@ -33,6 +33,7 @@ from engine.calendar import BusinessCalendar
 from engine.catalog import CAMUNDA_NS, DiagramError, ParsedDiagram
 from engine.clock import active_clock
 from engine.code_failures import DiagramCodeFailed
+from engine.errors import N_, StatedRule
 from engine.expression_policy import ALLOWED_FUNCTIONS
 from engine.expression_sandbox import ExpressionSandbox, default_sandbox
 from engine.spiff.multi_instance import (
@@ -41,6 +42,8 @@ from engine.spiff.multi_instance import (
     CollectingTaskConverter,
     MultiInstanceUserTaskParser,
 )
+from engine.spiff.parse_errors import plain_parse_error
+from engine.timer_bounds import TimerBoundsExceeded, check_timer_bounds
 
 
 # --- the clock ---------------------------------------------------------------------------------
@@ -76,8 +79,8 @@ def is_iso_timer_literal(value: str) -> bool:
         return False
 
 
-class TimerValueError(ValueError):
-    pass
+class TimerValueError(StatedRule):
+    """A timer value that is no ISO 8601 value, cannot be evaluated, or lies outside the timer bounds."""
 
 
 # --- service tasks -----------------------------------------------------------------------------
@@ -292,10 +295,15 @@ def compile_process(diagram: ParsedDiagram, process_key: str, filename: str = "d
         parser.add_bpmn_xml(diagram.root, filename=filename)
         spec = parser.get_spec(process_key)
         subprocess_specs = parser.get_subprocess_specs(process_key)
-    except ValidationException as err:
-        raise DiagramError(_plain(err), getattr(err, "id", None) or None) from None
-    except SpiffWorkflowException as err:
-        raise DiagramError(_plain(err)) from None
+    except (ValidationException, SpiffWorkflowException) as err:
+        raise plain_parse_error(err, getattr(err, "id", None) or None) from None
+    except RecursionError:
+        raise DiagramError(N_("the diagram nests or chains its elements too deeply for the engine to read; "
+                              "split it into smaller processes")) from None
+    except (KeyError, TypeError, AttributeError, ValueError, NotImplementedError) as err:
+        # SpiffWorkflow's parser fails this way on references and attributes it expects (the deploy checks
+        # refuse the known cases first, with their rule): never show Python's text.
+        raise plain_parse_error(err, None) from None
     compiled = CompiledProcess(spec=spec, subprocess_specs=subprocess_specs)
     registry = BpmnWorkflowSerializer.configure(_full_config())
     reference = type("_SpecReference", (_DeployedSpecReference,), {
@@ -303,11 +311,6 @@ def compile_process(diagram: ParsedDiagram, process_key: str, filename: str = "d
     reference(BpmnProcessSpec, registry)
     compiled.serializer = BpmnWorkflowSerializer(registry)
     return compiled
-
-
-def _plain(err: Exception) -> str:
-    message = str(err.args[0]) if err.args else str(err)
-    return message.strip()
 
 
 def full_serializer() -> Any:
@@ -322,17 +325,19 @@ def case_variables_in(expression: str, functions: dict[str, Any]) -> set[str]:
     try:
         tree = ast.parse(expression, mode="eval")
     except SyntaxError as err:
-        raise TimerValueError(f"cannot evaluate '{expression}': {err.msg}") from None
+        raise TimerValueError(N_("cannot evaluate '%(value)s': %(reason)s"), value=expression,
+                              reason=err.msg) from None
     known = set(functions) | ALLOWED_FUNCTIONS
     called = {node.func.id for node in ast.walk(tree) if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)}
     unknown = sorted(called - known)
     if unknown:
-        raise TimerValueError(f"'{expression}' calls {', '.join(unknown)}, which is no timer function "
-                              f"(use working_days, working_hours or an ISO 8601 value)")
+        raise TimerValueError(N_("'%(value)s' calls %(names)s, which is no timer function (use working_days, "
+                                 "working_hours or an ISO 8601 value)"), value=expression, names=", ".join(unknown))
     names = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)}
     odd = sorted(name for name in names - known if name != name.lower())
     if odd:  # case variables are lower-case (form field ids); `P7` or `PT2h` is a mistyped ISO value
-        raise TimerValueError(f"'{expression}' is not an ISO 8601 value, and {', '.join(odd)} is no case variable")
+        raise TimerValueError(N_("'%(value)s' is not an ISO 8601 value, and %(names)s is no case variable"),
+                              value=expression, names=", ".join(odd))
     return names - known
 
 
@@ -343,7 +348,7 @@ def check_timer_value(kind: str, expression: str, calendar: BusinessCalendar) ->
     """
     text = (expression or "").strip()
     if not text:
-        raise TimerValueError("the timer has no value")
+        raise TimerValueError(N_("the timer has no value"))
     if not is_iso_timer_literal(text):
         engine = AftersalesScriptEngine(calendar)
         if case_variables_in(text, engine.environment.globals):
@@ -351,9 +356,16 @@ def check_timer_value(kind: str, expression: str, calendar: BusinessCalendar) ->
         try:
             text = engine.environment.evaluate(text, {})
         except Exception as err:  # the expression itself is broken
-            raise TimerValueError(f"cannot evaluate '{expression}': {err}") from None
+            raise TimerValueError(N_("cannot evaluate '%(value)s': %(reason)s"), value=expression,
+                                  reason=str(err) or type(err).__name__) from None
         if not isinstance(text, str):
-            raise TimerValueError(f"'{expression}' gives {text!r}, not an ISO 8601 value")
+            raise TimerValueError(N_("'%(value)s' gives %(result)s, not an ISO 8601 value"), value=expression,
+                                  result=repr(text)[:80])
+    # The bounds first: SpiffWorkflow's own parsing of a cycle computes its interval month by month.
+    try:
+        check_timer_bounds(kind, text, active_clock().now())
+    except TimerBoundsExceeded as err:
+        raise TimerValueError(err.template, **err.params) from None
     try:
         if kind == "cycle":
             TimerEventDefinition.parse_iso_recurring_interval(text)
@@ -362,6 +374,7 @@ def check_timer_value(kind: str, expression: str, calendar: BusinessCalendar) ->
         else:
             TimerEventDefinition.get_datetime(text)
     except Exception:
-        expected = {"cycle": "an ISO 8601 cycle such as R/PT2H", "duration": "an ISO 8601 duration such as P3D",
-                    "date": "an ISO 8601 date-time"}[kind]
-        raise TimerValueError(f"'{expression}' is not {expected}") from None
+        expected = {"cycle": N_("'%(value)s' is not an ISO 8601 cycle such as R/PT2H"),
+                    "duration": N_("'%(value)s' is not an ISO 8601 duration such as P3D"),
+                    "date": N_("'%(value)s' is not an ISO 8601 date-time")}[kind]
+        raise TimerValueError(expected, value=expression) from None

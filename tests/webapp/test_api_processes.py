@@ -125,7 +125,8 @@ def test_a_refused_diagram_is_400_naming_the_element_and_stores_nothing(api, eng
     owner = api("owner.xu")
     response = owner.post("/api/v1/processes", data=UNKNOWN_TOPIC, content_type="application/xml")
     assert response.status_code == 400
-    assert "no handler is registered for topic 'test.prepare'" in response.json["message"]
+    assert "主题“test.prepare”没有注册处理程序" in response.json["message"]  # in the caller's language
+    assert "no handler is registered for topic 'test.prepare'" in response.json["errors"]["problem"]
     assert response.json["element_id"]
     assert response.json["element_id"] in UNKNOWN_TOPIC.decode()
     assert list_process_versions(engine.db, "simple_review") == []

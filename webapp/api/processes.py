@@ -18,6 +18,7 @@ from webapp.api.schemas import (
     ProcessDetailSchema,
     ProcessSchema,
 )
+from webapp.modeler import deploy_error_message
 from webapp.runtime import engine, latest_processes
 
 blueprint = Blueprint("processes", __name__, description="Deployed processes (BPMN diagrams) and their versions")
@@ -73,7 +74,9 @@ class Processes(MethodView):
         try:
             result = engine().deploy(raw, user.username, filename=args["filename"])
         except DiagramError as err:
-            abort(400, message=err.problem, errors={"element_id": err.element_id}, element_id=err.element_id)
+            # The rule in the caller's language (Chinese unless English is chosen); errors.problem in English.
+            abort(400, message=deploy_error_message(err), errors={"element_id": err.element_id, "problem": err.problem},
+                  element_id=err.element_id)
         body = {"process_key": result.process_key, "version": result.version, "created": result.created}
         return body, 201 if result.created else 200
 
