@@ -29,12 +29,8 @@ TEXTS: dict[str, str] = {
                   "and was stopped.",
     "limit_steps": "{element}: the case ran {steps} steps without waiting for a person or a timer and was "
                    "stopped (is there a loop without a user task?).",
-    "timer_too_long": "{element}: the timer value '{value}' lies more than {years} years ahead. Correct the "
-                      "diagram or the data, then retry.",
-    "timer_too_short": "{element}: the timer cycle '{value}' repeats more often than every {minutes} minute(s). "
-                       "Correct the diagram, then retry.",
-    "timer_not_iso": "{element}: the timer value '{value}' is not an ISO 8601 duration, date or cycle (such as "
-                     "P3D, 2026-12-31T17:00:00+08:00 or R/P1D). Correct the diagram or the data, then retry.",
+    "timer_rule": "{element}: the timer value cannot be used: {detail}. Correct the diagram or the data, "
+                  "then retry.",
     "not_allowed": "{element}: the expression {detail}.",
     "result_not_storable": "{element}: the script left a value the case cannot store ({detail}).",
     "failed": "{element}: the diagram's code failed ({detail}).",

@@ -27,13 +27,8 @@ def _texts() -> dict[str, str]:
                         "stopped. Simplify it, then retry."),
         "limit_steps": _("%(element)s: the case ran %(steps)s steps without waiting for a person or a timer and "
                          "was stopped. Check the diagram for a loop without a user task."),
-        "timer_too_long": _("%(element)s: the timer value “%(value)s” lies more than %(years)s years ahead. "
-                            "Correct the diagram or the data, then retry."),
-        "timer_too_short": _("%(element)s: the timer cycle “%(value)s” repeats more often than every "
-                             "%(minutes)s minute(s). Correct the diagram, then retry."),
-        "timer_not_iso": _("%(element)s: the timer value “%(value)s” is not an ISO 8601 duration, date or cycle "
-                           "(such as P3D, 2026-12-31T17:00:00+08:00 or R/P1D). Correct the diagram or the data, "
-                           "then retry."),
+        "timer_rule": _("%(element)s: the timer value cannot be used: %(detail)s. Correct the diagram or the "
+                        "data, then retry."),
         "not_allowed": _("%(element)s: the expression uses something diagrams may not use. Correct the diagram, "
                          "then retry."),
         "result_not_storable": _("%(element)s: the script left a value the case cannot store. Correct the "
@@ -49,9 +44,13 @@ def failure_text(reason: dict[str, Any] | None, element: str, fallback: str) -> 
         return fallback
     texts = _texts()
     template = texts.get(reason.get("kind"), texts["failed"])
-    params = {"name": "", "megabytes": "", "seconds": "", "steps": "", "value": "", "detail": "", "years": "",
-              "minutes": "",
+    params = {"name": "", "megabytes": "", "seconds": "", "steps": "", "value": "", "detail": "",
               **(reason.get("params") or {}), "element": element}
+    if reason.get("kind") == "timer_rule" and params.get("rule"):
+        try:  # the bound the timer broke, as engine.timer_bounds states it (translated like deploy rules)
+            params["detail"] = _(params["rule"]) % params
+        except (KeyError, TypeError, ValueError):
+            pass
     try:
         return template % params
     except (KeyError, TypeError, ValueError):

@@ -21,6 +21,7 @@ from SpiffWorkflow.bpmn.specs.defaults import ServiceTask
 from SpiffWorkflow.bpmn.specs.event_definitions import timer as spiff_timer
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     CycleTimerEventDefinition,
+    DurationTimerEventDefinition,
     TimerEventDefinition,
 )
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
@@ -213,6 +214,12 @@ class RestrictedEnvironment(TaskDataEnvironment):
             self.spent += time.monotonic() - started
 
 
+def _timer_kind(definition: Any) -> str:
+    if isinstance(definition, CycleTimerEventDefinition):
+        return "cycle"
+    return "duration" if isinstance(definition, DurationTimerEventDefinition) else "date"
+
+
 def _timer_function(*args: Any) -> str:
     raise RuntimeError("timer functions run in the expression sandbox")  # a name for deploy checks only
 
@@ -237,9 +244,21 @@ class AftersalesScriptEngine(PythonScriptEngine):
             # occurrence is a case of its own, started by the schedule).
             passed = (active_clock().now() - timedelta(seconds=1)).isoformat()
             return f"R1/{passed}/PT1S" if isinstance(definition, CycleTimerEventDefinition) else passed
-        if isinstance(definition, TimerEventDefinition) and is_iso_timer_literal(expression):
-            return expression.strip()
-        return super().evaluate(task, expression, external_context)
+        if not isinstance(definition, TimerEventDefinition):
+            return super().evaluate(task, expression, external_context)
+        literal = is_iso_timer_literal(expression)
+        value = expression.strip() if literal else super().evaluate(task, expression, external_context)
+        if isinstance(value, str):
+            # A value computed from case data, or a version deployed before the bounds: SpiffWorkflow would
+            # loop month by month through P99999999Y, or fire R/PT0S without end.
+            try:
+                check_timer_bounds(_timer_kind(definition), value.strip(), active_clock().now())
+            except TimerBoundsExceeded as err:
+                failure = DiagramCodeFailed("timer_rule", rule=err.template, detail=err.english(),
+                                            **{k: v for k, v in err.params.items() if k not in ("rule", "detail")})
+                failure.task = task  # the timer that holds the case (as SpiffWorkflow's own errors name it)
+                raise failure from None
+        return value
 
     def call_service(self, task, topic=None, **kwargs):
         outcome = self.services.run(_call_of(task))
