@@ -10,8 +10,8 @@ from engine.catalog import DiagramError
 from engine.forms import NUMBER_LIMIT, InvalidForm
 from engine.models import Incident
 from tests.engine.deploy_checks import deploying_engine, stored
-from tests.webapp.conftest import FEEDBACK_FORM, app, as_user, engine  # noqa: F401  (web fixtures)
 from tests.webapp.api_client import api  # noqa: F401
+from tests.webapp.conftest import FEEDBACK_FORM, app, as_user, engine  # noqa: F401  (web fixtures)
 
 HUGE = 10**30
 
@@ -55,9 +55,9 @@ def diagram(extra: str = "") -> bytes:
     return FORM_DIAGRAM.replace("{extra}", extra).encode()
 
 
-def refused(engine, values: dict) -> dict[str, list[str]]:
+def refused(deployer, values: dict) -> dict[str, list[str]]:
     with pytest.raises(InvalidForm) as invalid:
-        engine.start_instance("bounds", values, "sales.li")
+        deployer.start_instance("bounds", values, "sales.li")
     return invalid.value.errors
 
 
@@ -122,12 +122,12 @@ def test_api_refuses_with_the_field_named(engine, api):  # noqa: F811
 
 
 def test_decimals_are_finite_and_bounded(database, clock):
-    engine = deploying_engine(database, clock)
-    engine.deploy(diagram(), "owner.xu")
+    deployer = deploying_engine(database, clock)
+    deployer.deploy(diagram(), "owner.xu")
     for value in ("1e400", "inf", "-Infinity", "nan", "1e15", str(-HUGE)):
-        assert list(refused(engine, {"fee": value, "rating": "3"})) == ["fee"], value
-    assert list(refused(engine, {"fee": "12.5", "rating": str(HUGE)})) == ["rating"]
-    engine.start_instance("bounds", {"fee": "999999999.99", "rating": "5"}, "sales.li")
+        assert list(refused(deployer, {"fee": value, "rating": "3"})) == ["fee"], value
+    assert list(refused(deployer, {"fee": "12.5", "rating": str(HUGE)})) == ["rating"]
+    deployer.start_instance("bounds", {"fee": "999999999.99", "rating": "5"}, "sales.li")
 
 
 def test_readable_messages_name_the_field_and_the_range(app):  # noqa: F811
@@ -154,9 +154,9 @@ def test_readable_messages_name_the_field_and_the_range(app):  # noqa: F811
      '</camunda:validation></camunda:formField>', "greater than"),
 ])
 def test_deploy_refuses_bounds_no_form_can_keep(database, clock, extra, says):
-    engine = deploying_engine(database, clock)
-    before = stored(engine)
+    deployer = deploying_engine(database, clock)
+    before = stored(deployer)
     with pytest.raises(DiagramError) as err:
-        engine.deploy(diagram(extra), "owner.xu")
+        deployer.deploy(diagram(extra), "owner.xu")
     assert says in str(err.value) and ("'count'" in str(err.value) or "'note'" in str(err.value))
-    assert stored(engine) == before
+    assert stored(deployer) == before
