@@ -1,6 +1,7 @@
 """Forms as the diagrams define them (`camunda:formData`), and server-side validation of submissions."""
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any
@@ -10,6 +11,11 @@ from marshmallow import Schema, ValidationError, fields, validate
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
 FIELD_TYPES = ("string", "text", "long", "double", "boolean", "date", "enum")
 CONSTRAINTS = ("required", "readonly", "min", "max", "minlength", "maxlength")
+NUMBER_TYPES = ("long", "double")
+# The largest number (either sign) a number field takes, and the bound on any side the diagram leaves
+# open: every value that passes a form fits the columns handlers keep numbers in (PostgreSQL integer,
+# numeric(12, 2)), so a number accepted at the form can never fail a handler's save on every retry.
+NUMBER_LIMIT = 1_000_000_000
 
 
 class InvalidForm(ValueError):
@@ -80,13 +86,7 @@ def parse_form_data(element) -> FormDefinition | None:
             if name not in CONSTRAINTS:
                 raise FormDefinitionError(f"form field '{field_id}' has unknown constraint '{name}'")
             constraints[name] = constraint.get("config") or ""
-        for bound in ("min", "max", "minlength", "maxlength"):
-            if bound in constraints:
-                try:
-                    float(constraints[bound])
-                except ValueError:
-                    raise FormDefinitionError(
-                        f"form field '{field_id}': constraint {bound} needs a number, got '{constraints[bound]}'") from None
+        _check_bounds(field_id, field_type, constraints)
         properties = {p.get("id"): p.get("value") or "" for p in
                       node.findall(f"{{{CAMUNDA_NS}}}properties/{{{CAMUNDA_NS}}}property")}
         # An option's English name is the field property `label_en.<option id>` (the panel edits field properties).
@@ -108,12 +108,57 @@ def parse_form_data(element) -> FormDefinition | None:
     return FormDefinition(parsed)
 
 
-def _marshmallow_field(form_field: FormField) -> fields.Field:
-    checks: list = []
+def _check_bounds(field_id: str, field_type: str, constraints: dict[str, str]) -> None:
+    """Bounds are finite numbers; min/max belong to number fields and stay within NUMBER_LIMIT."""
+    for bound in ("min", "max", "minlength", "maxlength"):
+        if bound not in constraints:
+            continue
+        try:
+            value = float(constraints[bound])
+        except ValueError:
+            raise FormDefinitionError(
+                f"form field '{field_id}': constraint {bound} needs a number, got '{constraints[bound]}'") from None
+        if not math.isfinite(value):
+            raise FormDefinitionError(
+                f"form field '{field_id}': constraint {bound} needs a finite number, got '{constraints[bound]}'")
+        if bound in ("min", "max") and field_type not in NUMBER_TYPES:
+            raise FormDefinitionError(
+                f"form field '{field_id}' has type '{field_type}': constraints min and max apply to number fields "
+                f"({', '.join(NUMBER_TYPES)}); use minlength/maxlength for text")
+        if bound in ("min", "max") and abs(value) > NUMBER_LIMIT:
+            raise FormDefinitionError(
+                f"form field '{field_id}': constraint {bound} {constraints[bound]} is beyond the largest number a "
+                f"form takes ({NUMBER_LIMIT:,} either side of zero)")
+    if "min" in constraints and "max" in constraints and float(constraints["min"]) > float(constraints["max"]):
+        raise FormDefinitionError(f"form field '{field_id}': constraint min {constraints['min']} is greater than "
+                                  f"max {constraints['max']}")
+
+
+def _bound(text: str) -> int | float:
+    """A bound as the validator's message should show it: 5, not 5.0."""
+    value = float(text)
+    return int(value) if value.is_integer() else value
+
+
+def _range_checks(form_field: FormField) -> list:
+    """The diagram's bounds, and NUMBER_LIMIT on each side the diagram leaves open (or, in a version
+    deployed before the limit was checked, states beyond it)."""
     c = form_field.constraints
+    checks: list = []
     if "min" in c or "max" in c:
-        checks.append(validate.Range(min=float(c["min"]) if "min" in c else None,
-                                     max=float(c["max"]) if "max" in c else None))
+        checks.append(validate.Range(min=_bound(c["min"]) if "min" in c else None,
+                                     max=_bound(c["max"]) if "max" in c else None))
+    if form_field.type in NUMBER_TYPES:
+        low = -NUMBER_LIMIT if "min" not in c or _bound(c["min"]) < -NUMBER_LIMIT else None
+        high = NUMBER_LIMIT if "max" not in c or _bound(c["max"]) > NUMBER_LIMIT else None
+        if low is not None or high is not None:
+            checks.append(validate.Range(min=low, max=high))
+    return checks
+
+
+def _marshmallow_field(form_field: FormField) -> fields.Field:
+    checks: list = _range_checks(form_field)
+    c = form_field.constraints
     if "minlength" in c or "maxlength" in c:
         checks.append(validate.Length(min=int(float(c["minlength"])) if "minlength" in c else None,
                                       max=int(float(c["maxlength"])) if "maxlength" in c else None))

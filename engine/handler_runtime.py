@@ -2,14 +2,20 @@
 
 Each call runs in a savepoint: a handler that fails leaves nothing behind but an incident, and the
 workflow keeps the task waiting (its last good state) until a retry succeeds.
+
+Whatever a handler hands back is checked inside its savepoint too (its result can be saved, its
+business key fits): a step that would only fail later, at the command's save, would roll back its own
+incident's attempt counter with it and be retried at every worker round, for ever.
 """
 from __future__ import annotations
 
-import traceback
-from datetime import timedelta
+import json
+import logging
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import DataError
 
 from engine.code_failures import describe
 from engine.handler_api import BpmnError, HandlerContext, HandlerRegistry, OpenTask
@@ -17,7 +23,10 @@ from engine.models import HumanTask, Incident, ProcessInstance
 from engine.outbox import OutboxWriter
 from engine.queries import attainment_in
 from engine.spiff import ServiceCall, ServiceOutcome, StepFailure
-from engine.uow import UnitOfWork
+from engine.uow import SYSTEM_ACTOR, UnitOfWork
+
+log = logging.getLogger("aftersales.handlers")
+BUSINESS_KEY_LENGTH = 120  # ProcessInstance.business_key
 
 
 class HandlerRunner:
@@ -50,6 +59,7 @@ class HandlerRunner:
             if handler is None:
                 raise LookupError(f"no handler is registered for topic '{call.topic}'")
             result = dict(handler(context) or {})
+            _check_result(result, context.assigned_business_key)
             session.flush()
         except BpmnError as err:
             savepoint.rollback()
@@ -59,7 +69,9 @@ class HandlerRunner:
             return ServiceOutcome(error_code=err.code)
         except Exception as err:  # any handler failure becomes an incident
             savepoint.rollback()
-            self._record_failure(call, f"{type(err).__name__}: {err}\n{traceback.format_exc(limit=5)}")
+            log.warning("handler %s at %s (case %s) failed", call.topic, call.element_id, self.instance.id,
+                        exc_info=True)
+            self._record_failure(call, describe_failure(err))
             return ServiceOutcome(failed=True)
         savepoint.commit()
         if context.assigned_business_key:
@@ -114,12 +126,8 @@ class HandlerRunner:
             kind = "incident_opened"
         else:
             kind = "incident_failed_again"
-        incident.attempts += 1
-        incident.error = error
+        count_attempt(incident, error, now, self.backoff)
         incident.reason = reason
-        incident.last_attempt_at = now
-        retries_done = incident.attempts - 1
-        incident.next_retry_at = now + self.backoff[retries_done] if retries_done < len(self.backoff) else None
         self.uow.session.flush()
         self.uow.audit(kind, self.actor, self.instance.id, call.element_id, {
             "incident_id": incident.id, "topic": call.topic, "attempts": incident.attempts,
@@ -134,3 +142,70 @@ class HandlerRunner:
         del self._incidents[call.task_id]
         self.uow.audit("incident_resolved", self.actor, self.instance.id, call.element_id,
                        {"incident_id": incident.id, "attempts": incident.attempts + 1})
+
+
+def count_attempt(incident: Incident, error: str, now: datetime, backoff: tuple[timedelta, ...]) -> None:
+    """One more failed attempt: the next retry after the backoff for it, none (by hand only) once the
+    configured attempts are used up, so a step that fails the same way every time stops being retried."""
+    incident.attempts += 1
+    incident.error = error
+    incident.last_attempt_at = now
+    retries_done = incident.attempts - 1
+    incident.next_retry_at = now + backoff[retries_done] if retries_done < len(backoff) else None
+
+
+def count_failed_retry(uow: UnitOfWork, incident_id: int, err: BaseException,
+                       backoff: tuple[timedelta, ...]) -> None:
+    """A retry whose command failed after the handler (at the save, say) rolled back everything, the
+    incident's attempt included: count the attempt in a unit of work of its own."""
+    log.warning("retrying incident %s failed", incident_id, exc_info=err)
+    incident = uow.session.get(Incident, incident_id)
+    if incident is None or incident.status != "open":
+        return
+    count_attempt(incident, describe_failure(err), uow.now, backoff)
+    uow.audit("incident_failed_again", SYSTEM_ACTOR, incident.instance_id, incident.element_id, {
+        "incident_id": incident.id, "topic": incident.topic, "attempts": incident.attempts,
+        "error": incident.error.splitlines()[0],
+        "next_retry_at": incident.next_retry_at.isoformat() if incident.next_retry_at else None})
+
+
+def describe_failure(err: BaseException) -> str:
+    """The incident's message: a stated rule for failures that repeat on every retry, else the error's
+    kind and text (what the handler said); never a traceback (the log has it)."""
+    if isinstance(err, OverflowError) or (isinstance(err, DataError) and _out_of_range(err)):
+        return ("数值超出可保存的范围：处理程序要保存的数值太大或太小（整数最多 2,147,483,647），每次重试都会同样失败。"
+                "请更正案件数据或处理程序后再手动重试。")
+    if isinstance(err, UnsavableResult):
+        return f"处理程序返回的数据无法保存：{err}。每次重试都会同样失败，请修正处理程序后再手动重试。"
+    if isinstance(err, DataError):
+        return "数据库拒绝保存处理程序的数据（数据格式或长度不符），每次重试都会同样失败。请更正案件数据或处理程序后再手动重试。"
+    text = str(err).splitlines()[0] if str(err) else ""
+    return f"{type(err).__name__}: {text}"[:2000]
+
+
+def _out_of_range(err: DataError) -> bool:
+    text = str(err.orig).lower()
+    return "out of range" in text or "too large" in text or "overflow" in text
+
+
+class UnsavableResult(ValueError):
+    """A handler handed back data the engine cannot keep with the case."""
+
+
+def _check_result(result: dict[str, Any], business_key: str | None) -> None:
+    """Fail inside the savepoint what would otherwise fail at the command's save, every time."""
+    try:
+        json.dumps(result, allow_nan=False)
+    except (TypeError, ValueError) as err:
+        raise UnsavableResult(f"结果不是可保存的 JSON 数据（{_reason(err)}）") from None
+    if business_key is not None and len(business_key) > BUSINESS_KEY_LENGTH:
+        raise UnsavableResult(f"案件编号长度 {len(business_key)} 超过 {BUSINESS_KEY_LENGTH} 个字符")
+
+
+def _reason(err: Exception) -> str:
+    text = str(err)
+    if "not JSON serializable" in text:
+        return "含有无法保存的值类型 " + text.split("Object of type ", 1)[-1].split(" ", 1)[0]
+    if "Out of range float" in text:
+        return "含有无穷大或非数"
+    return "格式不符"

@@ -35,7 +35,7 @@ from engine.errors import (
 )
 from engine.forms import FormDefinition, validate_submission
 from engine.handler_api import HandlerRegistry, RecordSection
-from engine.handler_runtime import HandlerRunner
+from engine.handler_runtime import HandlerRunner, count_failed_retry
 from engine.models import HumanTask, Incident, Membership, ProcessInstance, ProcessVersion, User
 from engine.outbox import OutboxRelay, Transport, Transports
 from engine.schedules import ScheduleCommands, sync_schedule
@@ -370,7 +370,14 @@ class WorkflowEngine(CalendarCommands, ScheduleCommands):
                 select(Incident.id).where(Incident.status == "open", Incident.next_retry_at <= uow.now)
                 .order_by(Incident.next_retry_at).limit(self.settings.worker_batch)).all()
         for incident_id in due:
-            self.retry_incident(incident_id, SYSTEM_ACTOR)
+            try:
+                self.retry_incident(incident_id, SYSTEM_ACTOR)
+            except ConcurrencyConflict:
+                continue  # someone changed the case meanwhile: still due, the next round retries it
+            except Exception as err:  # the retry failed outside the handler: count it, or it repeats every round
+                with UnitOfWork(self.db, self.clock) as uow:
+                    count_failed_retry(uow, incident_id, err, self.settings.incident_backoff)
+                    uow.commit()
         return len(due)
 
     def deliver_outbox(self) -> int:

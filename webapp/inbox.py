@@ -139,7 +139,7 @@ def complete(task_id: int):
     try:
         stopped_at = engine().complete_task(task_id, current_user.username, values)
     except InvalidForm as invalid:
-        return _render_task(task, values, readable_errors(invalid.errors), status=422)
+        return _render_task(task, values, readable_errors(invalid.errors, task.form), status=422)
     except (TaskNotOpen, TaskClaimedByOther, ConcurrencyConflict, NotPermitted, NotFound) as err:
         return _refused(task, err)
     if stopped_at:
@@ -217,7 +217,7 @@ def start_case(process_key: str):
         try:
             instance_id = engine().start_instance(process_key, values, current_user.username)
         except InvalidForm as invalid:
-            errors, status = readable_errors(invalid.errors), 422
+            errors, status = readable_errors(invalid.errors, process.start_form), 422
         else:
             instance = queries.get_instance(engine().db, instance_id)
             filed = _("%(process)s %(number)s filed.", process=process.name,

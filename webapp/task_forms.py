@@ -9,6 +9,7 @@ from typing import Any
 from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 
+from engine.forms import NUMBER_LIMIT
 from webapp.display import field_label, option_label
 
 WIDGETS = {"string": "text", "text": "textarea", "long": "integer", "double": "decimal", "boolean": "checkbox",
@@ -46,8 +47,18 @@ def widgets(form: dict[str, Any], values: dict[str, Any], errors: dict[str, list
             id=form_field["id"], label=field_label(form_field), widget=WIDGETS[form_field["type"]],
             required=form_field["required"], readonly=form_field["readonly"], value=value,
             options=[(o[0], option_label(o)) for o in form_field.get("options", [])],
-            constraints=form_field.get("constraints", {}), errors=errors.get(form_field["id"], [])))
+            constraints=_input_constraints(form_field), errors=errors.get(form_field["id"], [])))
     return result
+
+
+def _input_constraints(form_field: dict[str, Any]) -> dict[str, Any]:
+    """The diagram's constraints, with the number limit on the sides it leaves open, so the browser
+    tells the user the range before the server refuses it."""
+    constraints = dict(form_field.get("constraints", {}))
+    if form_field["type"] in ("long", "double"):
+        constraints.setdefault("min", str(-NUMBER_LIMIT))
+        constraints.setdefault("max", str(NUMBER_LIMIT))
+    return constraints
 
 
 def submitted_values(form: dict[str, Any], posted: MultiDict) -> dict[str, Any]:
@@ -63,6 +74,7 @@ def submitted_values(form: dict[str, Any], posted: MultiDict) -> dict[str, Any]:
     return values
 
 
+_NUMBER = r"-?\d+(?:\.\d+)?(?:e[+-]?\d+)?"
 _PATTERNS: list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]] = [
     (re.compile(r"^(Missing data for required field|Field may not be null|must not be empty)"),
      lambda m: _("This field is required.")),
@@ -71,12 +83,13 @@ _PATTERNS: list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]] = [
     (re.compile(r"^Not a valid (date|datetime)"), lambda m: _("Enter a date as YYYY-MM-DD.")),
     (re.compile(r"^Not a valid boolean"), lambda m: _("Tick the box or leave it empty.")),
     (re.compile(r"^Must be one of"), lambda m: _("Choose one of the options.")),
-    (re.compile(r"^Must be greater than or equal to ([\d.]+) and less than or equal to ([\d.]+)"),
+    (re.compile(rf"^Must be greater than or equal to ({_NUMBER}) and less than or equal to ({_NUMBER})"),
      lambda m: _("Enter a value from %(low)s to %(high)s.", low=_plain(m[1]), high=_plain(m[2]))),
-    (re.compile(r"^Must be greater than or equal to ([\d.]+)"),
+    (re.compile(rf"^Must be greater than or equal to ({_NUMBER})"),
      lambda m: _("Enter at least %(low)s.", low=_plain(m[1]))),
-    (re.compile(r"^Must be less than or equal to ([\d.]+)"),
+    (re.compile(rf"^Must be less than or equal to ({_NUMBER})"),
      lambda m: _("Enter at most %(high)s.", high=_plain(m[1]))),
+    (re.compile(r"^Special numeric values"), lambda m: _("Enter a finite number.")),
     (re.compile(r"^Shorter than minimum length (\d+)"),
      lambda m: _("Enter at least %(count)s characters.", count=m[1])),
     (re.compile(r"^Longer than maximum length (\d+)"),
@@ -85,11 +98,17 @@ _PATTERNS: list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]] = [
 
 
 def _plain(number: str) -> str:
-    return number[:-2] if number.endswith(".0") else number
+    """A bound as people write it: 5 not 5.0, 1,000,000,000 not 1000000000."""
+    value = float(number)
+    if value.is_integer():
+        return f"{int(value):,}" if abs(value) >= 10_000 else str(int(value))
+    return number
 
 
-def readable_errors(errors: dict[str, list[str]]) -> dict[str, list[str]]:
-    """The validator's messages in the page's language."""
+def readable_errors(errors: dict[str, list[str]], form: dict[str, Any] | None = None) -> dict[str, list[str]]:
+    """The validator's messages in the page's language; given the form, a message about a number's range
+    names its field (the label), as the user reads it."""
+    labels = {f["id"]: field_label(f) for f in (form or {}).get("fields", [])}
     readable: dict[str, list[str]] = {}
     for field_id, messages in errors.items():
         readable[field_id] = []
@@ -97,8 +116,14 @@ def readable_errors(errors: dict[str, list[str]]) -> dict[str, list[str]]:
             for pattern, render in _PATTERNS:
                 match = pattern.search(message)
                 if match:
-                    readable[field_id].append(render(match))
+                    text = render(match)
+                    if field_id in labels and _RANGE.search(message):
+                        text = _("%(field)s: %(problem)s", field=labels[field_id], problem=text)
+                    readable[field_id].append(text)
                     break
             else:
                 readable[field_id].append(message)
     return readable
+
+
+_RANGE = re.compile(r"^(Must be (greater|less) than or equal to|Special numeric values)")

@@ -3,6 +3,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from SpiffWorkflow.bpmn.specs.control import BoundaryEventJoin, _EndJoin
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition
+from SpiffWorkflow.specs.Join import Join
 from SpiffWorkflow.util.task import TaskState
 
 
@@ -18,8 +21,11 @@ def compact_tree(top: Any, workflow: Any) -> int:
     unfinished = [t for t in tasks.values() if not t.has_state(TaskState.FINISHED_MASK)]
     if not unfinished:
         return 0
+    dropped = _forget_fired_occurrences(workflow)
+    if dropped:
+        unfinished = [t for t in tasks.values() if not t.has_state(TaskState.FINISHED_MASK)]
     anchors = unfinished + ([workflow.last_task] if workflow.last_task is not None else [])
-    dropped = _cut_above(workflow, _lowest_common_ancestor(anchors))
+    dropped += _cut_above(workflow, _lowest_common_ancestor(anchors))
     protected = {root.id, *(t.id for t in anchors)}
     for task in tasks.values():
         if task._parent is not None and (not task._children or task.id in protected):
@@ -44,6 +50,56 @@ def compact_tree(top: Any, workflow: Any) -> int:
         task._children = children
     _forget_subprocesses(top, {t.id for t in dropped if t.id in top.subprocesses})
     return len(dropped)
+
+
+def _forget_fired_occurrences(workflow: Any) -> list:
+    """A waiting cycle timer gets new children at every occurrence: the path the occurrence took and a
+    waiting join of the guarded activity. Of the finished paths only the latest is kept (its end hands
+    its data to the workflow's end), of the waiting joins one: the activity's own finish decides them
+    all alike. Paths through another join are kept, as the general rules keep them (a join counts the
+    flows that arrived by the parents of its instances)."""
+    dropped: list = []
+    for timer in [t for t in workflow.tasks.values() if t.state == TaskState.WAITING
+                  and isinstance(getattr(t.task_spec, "event_definition", None), CycleTimerEventDefinition)]:
+        keep: list = []
+        latest: dict[Any, Any] = {}  # per child spec: the latest finished occurrence, or a waiting join
+        for child in timer.children:
+            subtree = _subtree(child)
+            if _forgettable(child, subtree, workflow):
+                previous = latest.get(child.task_spec)
+                latest[child.task_spec] = (child, subtree)
+                if previous is not None:
+                    dropped.extend(_drop(workflow, previous[1]))
+                    keep.remove(previous[0])
+            keep.append(child)
+        timer._children = [child.id for child in keep]
+    return dropped
+
+
+def _subtree(task: Any) -> list:
+    found, stack = [], [task]
+    while stack:
+        current = stack.pop()
+        found.append(current)
+        stack.extend(current.children)
+    return found
+
+
+def _forgettable(child: Any, subtree: list, workflow: Any) -> bool:
+    """A finished occurrence's path that passed no join that counts arrivals, or a bare waiting
+    boundary join (the same for every occurrence)."""
+    if child.state == TaskState.WAITING and isinstance(child.task_spec, BoundaryEventJoin):
+        return not child.children
+    if workflow.last_task is not None and any(t is workflow.last_task for t in subtree):
+        return False
+    return all(t.has_state(TaskState.FINISHED_MASK) for t in subtree) and not any(
+        isinstance(t.task_spec, Join) and not isinstance(t.task_spec, (_EndJoin, BoundaryEventJoin)) for t in subtree)
+
+
+def _drop(workflow: Any, subtree: list) -> list:
+    for task in subtree:
+        del workflow.tasks[task.id]
+    return subtree
 
 
 def _lowest_common_ancestor(tasks: list) -> Any:
