@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 from flask_login import LoginManager, UserMixin, current_user, login_required, login_user, logout_user
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from engine import sign_in
+from engine import passwords, sign_in
 from engine.directory import UserView
 from engine.sign_in import Client, SignInPolicy, SignIns
 from webapp.api.errors import under_api
@@ -60,7 +60,20 @@ class SignedInUser(UserMixin):
 
 
 def hash_password(password: str) -> str:
-    return generate_password_hash(password)
+    """The hash stored for a password: of its normalised form (engine.passwords.normalised), so invisible
+    characters and full-width letters neither count towards the policy nor lock their owner out."""
+    return generate_password_hash(passwords.normalised(password))
+
+
+def password_matches(password_hash: str | None, typed: str) -> bool:
+    """Whether `typed` is the password of `password_hash` (None: an unknown user, checked against a dummy
+    so both take as long). A hash made before passwords were normalised also matches the text as typed."""
+    stored = password_hash or _DUMMY_HASH
+    normal = passwords.normalised(typed)
+    matches = check_password_hash(stored, normal)
+    if not matches and normal != typed:
+        matches = check_password_hash(stored, typed)
+    return matches and password_hash is not None
 
 
 def credential(password_hash: str) -> str:
@@ -122,8 +135,7 @@ def login():
     if request.method == "POST":
         username = sign_in.typed_username(request.form.get("username"))
         password = request.form.get("password") or ""
-        result = sign_ins().attempt(
-            username, lambda stored: check_password_hash(stored or _DUMMY_HASH, password), request_client())
+        result = sign_ins().attempt(username, lambda stored: password_matches(stored, password), request_client())
         if result.outcome == sign_in.LOCKED_OUT:
             error = _("Too many failed sign-ins for this user name or from this computer. "
                       "Try again after %(time)s (Beijing time).",
