@@ -32,8 +32,10 @@ LOCKED_OUT = "locked_out"
 SIGNED_OUT = "signed_out"
 SESSION_EXPIRED = "session_expired"
 PASSWORD_CHANGED = "password_changed"
+# A session cookie issued before the user signed out, changed the password or was deactivated came back.
+SESSION_REVOKED = "session_revoked"
 OUTCOMES = (SIGNED_IN, WRONG_PASSWORD, UNKNOWN_USER, INACTIVE_USER, LOCKED_OUT, SIGNED_OUT, SESSION_EXPIRED,
-            PASSWORD_CHANGED)
+            PASSWORD_CHANGED, SESSION_REVOKED)
 # What counts towards a lockout. Refused attempts while locked do not: the lock ends when the window has
 # passed, however often someone keeps trying.
 FAILURES = (WRONG_PASSWORD, UNKNOWN_USER, INACTIVE_USER)
@@ -158,6 +160,15 @@ class SignIns:
                 outcome = SIGNED_IN
             self._add(session, now, name, outcome, client)
             return SignInResult(outcome, user=user_view(user) if outcome == SIGNED_IN else None)
+
+    def sign_out(self, username: str, client: Client = Client()) -> None:
+        """Log the sign-out and end the user's sessions on the server: every cookie issued to them before
+        (in this browser or another, or copied) is refused from the next request on."""
+        with self.db.sessions.begin() as session:
+            user = session.get(User, username)
+            if user is not None:
+                user.session_generation = (user.session_generation or 0) + 1
+            self._add(session, self.clock.now(), typed_username(username), SIGNED_OUT, client)
 
     def locked_until(self, username: str, ip: str | None = None) -> datetime | None:
         """When attempts for this name (from this address) are accepted again; None: they are now."""

@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from engine import passwords, sign_in
-from webapp.auth import credential, hash_password, password_matches, request_client, sign_ins
+from webapp.auth import hash_password, password_matches, request_client, sign_ins
 from webapp.runtime import directory
 
 blueprint = Blueprint("account", __name__)
@@ -69,6 +69,7 @@ def change_password():
     new_hash = hash_password(new)
     client = request_client()
     directory().set_password_hash(username, new_hash, actor=username, ip=client.ip, user_agent=client.user_agent)
-    session["credential"] = credential(new_hash)  # this session goes on; the user's others end
+    # This session goes on with the user's new session generation; their other sessions have ended.
+    session["generation"] = directory().get(username).session_generation
     flash(_("Your password was changed."), "success")
     return redirect(url_for("inbox.home"))

@@ -1,10 +1,14 @@
 """Signing in and out, who the user is (departments, roles), idle expiry and the language choice.
 
 The rules of an attempt (lockout after repeated failures) and the sign-in log live in engine.sign_in; this
-module checks the password hash, keeps the session and says what happened on the page."""
+module checks the password hash, keeps the session and says what happened on the page.
+
+The session is a signed cookie; what ends it on the server is the user's session generation (engine
+models: users.session_generation), put in the cookie at sign-in and compared on every request. Signing
+out, a password change and a deactivation raise it, so a cookie kept from before (another browser, or one
+copied) signs nobody in afterwards."""
 from __future__ import annotations
 
-import hashlib
 from datetime import datetime
 from urllib.parse import urlsplit
 
@@ -76,12 +80,6 @@ def password_matches(password_hash: str | None, typed: str) -> bool:
     return matches and password_hash is not None
 
 
-def credential(password_hash: str) -> str:
-    """A short fingerprint of the stored hash kept in the session: when the password changes, every other
-    session of the user ends at its next request."""
-    return hashlib.sha256(password_hash.encode()).hexdigest()[:16]
-
-
 def sign_ins() -> SignIns:
     return current_app.extensions["aftersales.sign_ins"]
 
@@ -108,9 +106,14 @@ def init_app(app: Flask) -> None:
     @login_manager.user_loader
     def load_user(username: str) -> SignedInUser | None:
         view = directory().get(username)
-        if view is None or not view.active or session.get("credential") != credential(view.password_hash):
-            return None
-        return SignedInUser(view)
+        if view is not None and view.active and session.get("generation") == view.session_generation:
+            return SignedInUser(view)
+        # Signed out, password changed or deactivated since this cookie was issued: it is worth nothing now.
+        sign_ins().record(sign_in.SESSION_REVOKED, username, request_client())
+        _forget_user()
+        flash(_("Your session has ended (you signed out, your password was changed or your account was "
+                "deactivated). Please sign in again."), "warning")
+        return None
 
     @app.before_request
     def expire_idle_session():
@@ -122,8 +125,7 @@ def init_app(app: Flask) -> None:
         if seen and (now - datetime.fromisoformat(seen)).total_seconds() > idle_limit:
             sign_ins().record(sign_in.SESSION_EXPIRED, current_user.username, request_client())
             logout_user()
-            session.pop("seen_at", None)
-            session.pop("credential", None)
+            _forget_user()
             flash(_("Your session expired after a long time without activity. Please sign in again."), "warning")
             return redirect(url_for("auth.login", next=request.full_path))
         session["seen_at"] = now.isoformat()
@@ -150,7 +152,7 @@ def login():
             session["language"] = language
         session.permanent = True
         login_user(SignedInUser(result.user))
-        session["credential"] = credential(result.user.password_hash)
+        session["generation"] = result.user.session_generation
         session["seen_at"] = engine().clock.now().isoformat()
         return redirect(_safe_next(request.args.get("next")))
     return render_template("login.html", username="")
@@ -159,11 +161,16 @@ def login():
 @blueprint.route("/logout", methods=["POST"])
 @login_required
 def logout():
-    sign_ins().record(sign_in.SIGNED_OUT, current_user.username, request_client())
+    sign_ins().sign_out(current_user.username, request_client())  # ends every cookie issued to the user
     logout_user()
-    session.pop("seen_at", None)
-    session.pop("credential", None)
+    _forget_user()
     return redirect(url_for("auth.login"))
+
+
+def _forget_user() -> None:
+    """Drop who was signed in from this session (the language chosen stays)."""
+    for key in ("_user_id", "_fresh", "_id", "seen_at", "generation", "credential"):
+        session.pop(key, None)
 
 
 @blueprint.route("/language", methods=["POST"])
