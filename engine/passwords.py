@@ -28,7 +28,7 @@ COMMON_PASSWORDS = frozenset({
     "1qaz2wsx", "1q2w3e4r", "1qaz@wsx", "zxcvbnm", "asdfghjkl", "abc123", "abc123456", "a123456",
     "aa123456", "admin", "admin123", "admin@123", "administrator", "root", "iloveyou", "woaini",
     "woaini1314", "5201314", "letmein", "welcome", "changeme", "test", "test123", "demo", "demo-2026",
-    "guest", "huawei", "huawei@123", "sysadmin", "aftersales", "shouhou",
+    "guest", "huawei", "huawei@123", "sysadmin", "aftersales", "shouhou", "change-me", "change_me",
 })
 
 
