@@ -83,6 +83,14 @@ def issue(db: Database, clock: Clock, username: str, name: str, actor: str) -> I
         return issued
 
 
+def shown_prefix(token: str) -> str:
+    """What the sign-in log keeps of a refused token: its visible prefix (the owner's token list shows the
+    same), or "?" for something that is not a token of this system (never a secret sent by mistake)."""
+    if token.startswith(TOKEN_PREFIX) and len(token) > len(TOKEN_PREFIX) + 6:
+        return token[:len(TOKEN_PREFIX) + 6]
+    return "?"
+
+
 def verify(db: Database, clock: Clock, token: str) -> UserView | None:
     """The active user a presented token stands for, or None (unknown, revoked, or user deactivated)."""
     if not token or not token.startswith(TOKEN_PREFIX) or len(token) > 200:

@@ -37,6 +37,7 @@ class UserView:
     password_hash: str = field(repr=False)
     roles: tuple[str, ...] = ()
     departments: dict[str, str] = field(default_factory=dict)  # department code -> member / head
+    session_generation: int = 0  # a session cookie of another generation is signed out (webapp/auth.py)
 
     def works_in(self, department: str) -> bool:
         return department in self.departments
@@ -51,7 +52,8 @@ class UserView:
 def user_view(user: User) -> UserView:
     """The read-only view of a user row, for other engine modules reading users in their own session."""
     return UserView(user.username, user.display_name, user.email, user.active, user.password_hash,
-                    tuple(user.roles or ()), {m.department: m.role for m in user.memberships})
+                    tuple(user.roles or ()), {m.department: m.role for m in user.memberships},
+                    user.session_generation or 0)
 
 
 class Directory:
@@ -89,17 +91,34 @@ class Directory:
     def set_password_hash(self, username: str, password_hash: str, actor: str, ip: str | None = None,
                           user_agent: str | None = None) -> None:
         """Store a new password (checked against engine.passwords by the caller, who knows the plain text);
-        the change is in the audit trail (who did it) and in the sign-in log (from where)."""
+        the change is in the audit trail (who did it) and in the sign-in log (from where), and it ends every
+        session the user has (the caller may carry its own on with the new generation)."""
         with UnitOfWork(self.db, self.clock) as uow:
             user = uow.session.get(User, username)
             if user is None:
                 raise NotFound(f"no user '{username}'")
             user.password_hash = password_hash
+            user.session_generation = (user.session_generation or 0) + 1
             uow.audit("password_changed", actor, detail={"username": username})
             uow.session.add(LoginEvent(at=uow.now, username=username, outcome="password_changed",
                                        ip=ip[:64] if ip else None,
                                        user_agent=user_agent[:300] if user_agent else None))
             uow.commit()
+
+    def set_active(self, username: str, active: bool, actor: str) -> UserView:
+        """Deactivate (or reactivate) a user: a deactivated user cannot sign in or use API tokens, and every
+        session they had ends; a reactivated one signs in again (old sessions stay ended)."""
+        with UnitOfWork(self.db, self.clock) as uow:
+            user = uow.session.get(User, username)
+            if user is None:
+                raise NotFound(f"no user '{username}'")
+            if user.active != active:
+                user.active = active
+                user.session_generation = (user.session_generation or 0) + 1
+                uow.audit("user_activated" if active else "user_deactivated", actor, detail={"username": username})
+            view = user_view(user)
+            uow.commit()
+            return view
 
     def get(self, username: str) -> UserView | None:
         with self.db.sessions() as session:

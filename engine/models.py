@@ -31,6 +31,9 @@ class User(Base):
     roles: Mapped[list[str]] = mapped_column(JSON, default=list)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # Put in the session cookie at sign-in and compared on every request: raised by signing out, a password
+    # change and a deactivation, so every cookie issued before (even a copied one) stops working at once.
+    session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     memberships: Mapped[list[Membership]] = relationship(cascade="all, delete-orphan", lazy="selectin")
 

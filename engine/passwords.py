@@ -2,10 +2,15 @@
 change-password page), with every rule it breaks named at once so nobody guesses rule by rule.
 
 Rules (MLPS 2.0 "identity authentication" basics): a minimum length, at least three of four character
-classes, not containing the user name, not one of the passwords every attacker tries first."""
+classes, not containing the user name, not one of the passwords every attacker tries first.
+
+The rules, the stored hash and every check of a typed password see the password `normalised`: NFKC (a
+full-width Ａ is A) without format characters (Unicode category Cf: zero-width spaces, joiners, direction
+marks), which nobody sees and which would otherwise count towards the length."""
 from __future__ import annotations
 
 import string
+import unicodedata
 from dataclasses import dataclass
 
 from engine.errors import EngineError
@@ -23,7 +28,7 @@ COMMON_PASSWORDS = frozenset({
     "1qaz2wsx", "1q2w3e4r", "1qaz@wsx", "zxcvbnm", "asdfghjkl", "abc123", "abc123456", "a123456",
     "aa123456", "admin", "admin123", "admin@123", "administrator", "root", "iloveyou", "woaini",
     "woaini1314", "5201314", "letmein", "welcome", "changeme", "test", "test123", "demo", "demo-2026",
-    "guest", "huawei", "huawei@123", "sysadmin", "aftersales", "shouhou",
+    "guest", "huawei", "huawei@123", "sysadmin", "aftersales", "shouhou", "change-me", "change_me",
 })
 
 
@@ -43,6 +48,12 @@ class WeakPassword(EngineError):
         self.broken = broken
 
 
+def normalised(password: str) -> str:
+    """The password as the policy counts it and as its hash is made and checked: NFKC, no format characters."""
+    visible = "".join(c for c in password if unicodedata.category(c) != "Cf")
+    return "".join(c for c in unicodedata.normalize("NFKC", visible) if unicodedata.category(c) != "Cf")
+
+
 def character_classes(password: str) -> int:
     """How many of upper case, lower case, digits and symbols (anything else) the password uses."""
     return sum((any(c.isupper() for c in password),
@@ -59,7 +70,8 @@ def _is_common(password: str) -> bool:
 
 def broken_rules(password: str, username: str | None = None,
                  min_length: int = DEFAULT_MIN_LENGTH) -> list[BrokenRule]:
-    """Every rule `password` breaks for `username` (empty: it is acceptable)."""
+    """Every rule `password` (normalised first) breaks for `username` (empty: it is acceptable)."""
+    password = normalised(password)
     broken = []
     if len(password) < min_length:
         broken.append(BrokenRule("too_short", f"it must be at least {min_length} characters long"))

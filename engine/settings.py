@@ -12,10 +12,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.calendar import DEFAULT_REGION, UnknownRegion, public_holidays
-from engine.passwords import broken_rules
+from engine.passwords import broken_rules, normalised
 
 DEFAULT_DATABASE_URL = "sqlite:///aftersales.db"
 PROJECT_PROCESSES = Path(__file__).resolve().parents[1] / "processes"
+
+# A session-signing key shorter than this is guessable offline from one cookie.
+MIN_SECRET_KEY_BYTES = 32
+MAKE_A_SECRET_KEY = 'python3 -c "import secrets; print(secrets.token_hex(32))"'
+# The values .env.example ships with (and older ones): anyone can read them, so they are never a live secret.
+EXAMPLE_SECRET_KEYS = frozenset({"change-me-to-64-random-hex-characters"})
+EXAMPLE_ADMIN_PASSWORDS = frozenset({"change-me-2026!"})
+_PLACEHOLDER_MARKS = ("change-me", "changeme", "change_me")
 
 
 class SettingsError(ValueError):
@@ -60,6 +68,13 @@ class Settings:
     admin_password: str | None = field(default=None, repr=False)
     demo_users: bool = False
 
+    def __post_init__(self) -> None:
+        # However the settings are made (environment, a test, an embedding program): no placeholder secret.
+        if self.secret_key is not None:
+            check_secret_key(self.secret_key)
+        if self.admin_password is not None:
+            check_admin_password(self.admin_password)
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         """Settings from `env` (default: the process environment); raises SettingsError naming the variable."""
@@ -75,15 +90,19 @@ class Settings:
             timeout=read.number("AFTERSALES_SMTP_TIMEOUT", 30.0, minimum=1),
         )
         password_min_length = read.integer("AFTERSALES_PASSWORD_MIN_LENGTH", 10, minimum=8)
+        secret_key = read.text("AFTERSALES_SECRET_KEY")
+        if secret_key is not None:
+            check_secret_key(secret_key)
         admin_password = read.text("AFTERSALES_ADMIN_PASSWORD")
         if admin_password is not None:  # the first administrator's password meets the policy like any other
+            check_admin_password(admin_password)
             broken = broken_rules(admin_password, "admin", password_min_length)
             if broken:
                 raise SettingsError("AFTERSALES_ADMIN_PASSWORD is refused: "
                                     + "; ".join(rule.message for rule in broken))
         return cls(
             database_url=read.text("DATABASE_URL") or DEFAULT_DATABASE_URL,
-            secret_key=read.text("AFTERSALES_SECRET_KEY"),
+            secret_key=secret_key,
             secure_cookies=read.flag("AFTERSALES_SECURE_COOKIES", False),
             trusted_proxies=read.integer("AFTERSALES_TRUSTED_PROXIES", 0, minimum=0, maximum=5),
             session_idle_minutes=read.integer("AFTERSALES_SESSION_IDLE_MINUTES", 120, minimum=1),
@@ -107,6 +126,25 @@ class Settings:
         """The names of the variables read (the README documents each)."""
         cls.from_env({})  # reading an empty environment names every variable once
         return sorted(_Reader.seen)
+
+
+def check_secret_key(key: str) -> None:
+    """Refuse a key that signs session cookies but is public (an example value) or too short to be secret."""
+    if key.strip().lower() in EXAMPLE_SECRET_KEYS or any(mark in key.lower() for mark in _PLACEHOLDER_MARKS):
+        raise SettingsError("AFTERSALES_SECRET_KEY is still the placeholder of .env.example, which anyone can "
+                            f"read; make a random one with: {MAKE_A_SECRET_KEY}")
+    if len(key.encode("utf-8")) < MIN_SECRET_KEY_BYTES:
+        raise SettingsError(f"AFTERSALES_SECRET_KEY must be at least {MIN_SECRET_KEY_BYTES} bytes long, not "
+                            f"{len(key.encode('utf-8'))}; make a random one with: {MAKE_A_SECRET_KEY}")
+
+
+def check_admin_password(password: str) -> None:
+    """Refuse the example administrator password of .env.example (it meets the policy, but is public)."""
+    typed = normalised(password).strip().lower()
+    if typed in EXAMPLE_ADMIN_PASSWORDS or any(mark in typed for mark in _PLACEHOLDER_MARKS):
+        raise SettingsError("AFTERSALES_ADMIN_PASSWORD is still the example of .env.example, which anyone can "
+                            "read; choose the administrator's own first password (see the password policy in "
+                            "the README)")
 
 
 def load_settings() -> Settings:
@@ -185,4 +223,5 @@ def _check_range(name: str, number: float, minimum: float | None, maximum: float
         raise SettingsError(f"{name} must be at most {maximum:g}, not {number:g}")
 
 
-__all__ = ["Settings", "SettingsError", "SmtpSettings", "load_settings", "DEFAULT_DATABASE_URL"]
+__all__ = ["Settings", "SettingsError", "SmtpSettings", "load_settings", "DEFAULT_DATABASE_URL",
+           "check_secret_key", "check_admin_password"]

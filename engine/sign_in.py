@@ -1,6 +1,7 @@
 """Signing in: the rules that decide an attempt, the lockout after repeated failures, and the sign-in log.
 
-Every attempt, sign-out, expired session and password change is a row of login_events. The lockout is
+Every attempt, sign-out, expired session, password change and refused API token is a row of login_events.
+Refused API tokens are throttled per address like password failures (`token_locked_until`). The lockout is
 read from those rows, so it holds across every web process and restart: after `max_failures` failed
 attempts for one user name within `lockout_minutes` (counted since that name's last successful sign-in),
 further attempts for the name are refused, even with the right password, until the window has passed; an
@@ -32,8 +33,13 @@ LOCKED_OUT = "locked_out"
 SIGNED_OUT = "signed_out"
 SESSION_EXPIRED = "session_expired"
 PASSWORD_CHANGED = "password_changed"
+# A session cookie issued before the user signed out, changed the password or was deactivated came back.
+SESSION_REVOKED = "session_revoked"
+# An API call with a token that is unknown, revoked or of an inactive user (the user name column keeps the
+# token's visible prefix, asw_ and six characters, as the owner's token list shows it).
+API_TOKEN_REFUSED = "api_token_refused"
 OUTCOMES = (SIGNED_IN, WRONG_PASSWORD, UNKNOWN_USER, INACTIVE_USER, LOCKED_OUT, SIGNED_OUT, SESSION_EXPIRED,
-            PASSWORD_CHANGED)
+            PASSWORD_CHANGED, SESSION_REVOKED, API_TOKEN_REFUSED)
 # What counts towards a lockout. Refused attempts while locked do not: the lock ends when the window has
 # passed, however often someone keeps trying.
 FAILURES = (WRONG_PASSWORD, UNKNOWN_USER, INACTIVE_USER)
@@ -159,10 +165,29 @@ class SignIns:
             self._add(session, now, name, outcome, client)
             return SignInResult(outcome, user=user_view(user) if outcome == SIGNED_IN else None)
 
+    def sign_out(self, username: str, client: Client = Client()) -> None:
+        """Log the sign-out and end the user's sessions on the server: every cookie issued to them before
+        (in this browser or another, or copied) is refused from the next request on."""
+        with self.db.sessions.begin() as session:
+            user = session.get(User, username)
+            if user is not None:
+                user.session_generation = (user.session_generation or 0) + 1
+            self._add(session, self.clock.now(), typed_username(username), SIGNED_OUT, client)
+
     def locked_until(self, username: str, ip: str | None = None) -> datetime | None:
         """When attempts for this name (from this address) are accepted again; None: they are now."""
         with self.db.sessions() as session:
             return self._locked_until(session, typed_username(username), ip, self.clock.now())
+
+    def token_locked_until(self, ip: str | None) -> datetime | None:
+        """When API calls from this address are accepted again after too many refused tokens (the same
+        number and window as an address's failed sign-ins); None: they are now."""
+        if not ip:
+            return None
+        with self.db.sessions() as session:
+            since = self.clock.now() - self.policy.window
+            return self._release(session, self.policy.ip_max_failures, since, LoginEvent.ip == ip,
+                                 outcomes=(API_TOKEN_REFUSED,))
 
     def record(self, outcome: str, username: str, client: Client = Client()) -> None:
         """Log an event that is not an attempt: signed_out, session_expired, password_changed, or a failed
@@ -210,10 +235,11 @@ class SignIns:
         candidates = [moment for moment in (by_name, by_ip) if moment is not None]
         return max(candidates) if candidates else None
 
-    def _release(self, session, limit: int, since: datetime, *conditions) -> datetime | None:
+    def _release(self, session, limit: int, since: datetime, *conditions,
+                 outcomes: tuple[str, ...] = FAILURES) -> datetime | None:
         """With `limit` or more failures in the window: the moment the limit-th newest leaves it."""
         failures = session.scalars(select(LoginEvent.at).where(
-            *conditions, LoginEvent.outcome.in_(FAILURES), LoginEvent.at > since)
+            *conditions, LoginEvent.outcome.in_(outcomes), LoginEvent.at > since)
             .order_by(LoginEvent.at.desc(), LoginEvent.id.desc()).limit(limit)).all()
         if len(failures) < limit:
             return None

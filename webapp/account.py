@@ -6,10 +6,9 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from werkzeug.security import check_password_hash
 
 from engine import passwords, sign_in
-from webapp.auth import credential, hash_password, request_client, sign_ins
+from webapp.auth import hash_password, password_matches, request_client, sign_ins
 from webapp.runtime import directory
 
 blueprint = Blueprint("account", __name__)
@@ -54,14 +53,14 @@ def change_password():
     new = request.form.get("new_password") or ""
     repeat = request.form.get("repeat_password") or ""
     view = directory().get(username)
-    if view is None or not check_password_hash(view.password_hash, current):
+    if view is None or not password_matches(view.password_hash, current):
         # Counts towards the lockout: someone at an unattended signed-in screen must not guess it freely.
         sign_ins().record(sign_in.WRONG_PASSWORD, username, request_client())
         return _render([_("The current password is wrong; nothing was changed.")], 422)
     errors = []
     if new != repeat:
         errors.append(_("The new password and its repetition differ."))
-    if new == current:
+    if passwords.normalised(new) == passwords.normalised(current):
         errors.append(_("The new password must differ from the current one."))
     min_length = current_app.config["PASSWORD_MIN_LENGTH"]
     errors += rule_messages(passwords.broken_rules(new, username, min_length), min_length)
@@ -70,6 +69,7 @@ def change_password():
     new_hash = hash_password(new)
     client = request_client()
     directory().set_password_hash(username, new_hash, actor=username, ip=client.ip, user_agent=client.user_agent)
-    session["credential"] = credential(new_hash)  # this session goes on; the user's others end
+    # This session goes on with the user's new session generation; their other sessions have ended.
+    session["generation"] = directory().get(username).session_generation
     flash(_("Your password was changed."), "success")
     return redirect(url_for("inbox.home"))

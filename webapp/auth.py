@@ -1,10 +1,14 @@
 """Signing in and out, who the user is (departments, roles), idle expiry and the language choice.
 
 The rules of an attempt (lockout after repeated failures) and the sign-in log live in engine.sign_in; this
-module checks the password hash, keeps the session and says what happened on the page."""
+module checks the password hash, keeps the session and says what happened on the page.
+
+The session is a signed cookie; what ends it on the server is the user's session generation (engine
+models: users.session_generation), put in the cookie at sign-in and compared on every request. Signing
+out, a password change and a deactivation raise it, so a cookie kept from before (another browser, or one
+copied) signs nobody in afterwards."""
 from __future__ import annotations
 
-import hashlib
 from datetime import datetime
 from urllib.parse import urlsplit
 
@@ -14,7 +18,7 @@ from flask_babel import gettext as _
 from flask_login import LoginManager, UserMixin, current_user, login_required, login_user, logout_user
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from engine import sign_in
+from engine import passwords, sign_in
 from engine.directory import UserView
 from engine.sign_in import Client, SignInPolicy, SignIns
 from webapp.api.errors import under_api
@@ -60,13 +64,20 @@ class SignedInUser(UserMixin):
 
 
 def hash_password(password: str) -> str:
-    return generate_password_hash(password)
+    """The hash stored for a password: of its normalised form (engine.passwords.normalised), so invisible
+    characters and full-width letters neither count towards the policy nor lock their owner out."""
+    return generate_password_hash(passwords.normalised(password))
 
 
-def credential(password_hash: str) -> str:
-    """A short fingerprint of the stored hash kept in the session: when the password changes, every other
-    session of the user ends at its next request."""
-    return hashlib.sha256(password_hash.encode()).hexdigest()[:16]
+def password_matches(password_hash: str | None, typed: str) -> bool:
+    """Whether `typed` is the password of `password_hash` (None: an unknown user, checked against a dummy
+    so both take as long). A hash made before passwords were normalised also matches the text as typed."""
+    stored = password_hash or _DUMMY_HASH
+    normal = passwords.normalised(typed)
+    matches = check_password_hash(stored, normal)
+    if not matches and normal != typed:
+        matches = check_password_hash(stored, typed)
+    return matches and password_hash is not None
 
 
 def sign_ins() -> SignIns:
@@ -95,9 +106,14 @@ def init_app(app: Flask) -> None:
     @login_manager.user_loader
     def load_user(username: str) -> SignedInUser | None:
         view = directory().get(username)
-        if view is None or not view.active or session.get("credential") != credential(view.password_hash):
-            return None
-        return SignedInUser(view)
+        if view is not None and view.active and session.get("generation") == view.session_generation:
+            return SignedInUser(view)
+        # Signed out, password changed or deactivated since this cookie was issued: it is worth nothing now.
+        sign_ins().record(sign_in.SESSION_REVOKED, username, request_client())
+        _forget_user()
+        flash(_("Your session has ended (you signed out, your password was changed or your account was "
+                "deactivated). Please sign in again."), "warning")
+        return None
 
     @app.before_request
     def expire_idle_session():
@@ -109,8 +125,7 @@ def init_app(app: Flask) -> None:
         if seen and (now - datetime.fromisoformat(seen)).total_seconds() > idle_limit:
             sign_ins().record(sign_in.SESSION_EXPIRED, current_user.username, request_client())
             logout_user()
-            session.pop("seen_at", None)
-            session.pop("credential", None)
+            _forget_user()
             flash(_("Your session expired after a long time without activity. Please sign in again."), "warning")
             return redirect(url_for("auth.login", next=request.full_path))
         session["seen_at"] = now.isoformat()
@@ -122,8 +137,7 @@ def login():
     if request.method == "POST":
         username = sign_in.typed_username(request.form.get("username"))
         password = request.form.get("password") or ""
-        result = sign_ins().attempt(
-            username, lambda stored: check_password_hash(stored or _DUMMY_HASH, password), request_client())
+        result = sign_ins().attempt(username, lambda stored: password_matches(stored, password), request_client())
         if result.outcome == sign_in.LOCKED_OUT:
             error = _("Too many failed sign-ins for this user name or from this computer. "
                       "Try again after %(time)s (Beijing time).",
@@ -138,7 +152,7 @@ def login():
             session["language"] = language
         session.permanent = True
         login_user(SignedInUser(result.user))
-        session["credential"] = credential(result.user.password_hash)
+        session["generation"] = result.user.session_generation
         session["seen_at"] = engine().clock.now().isoformat()
         return redirect(_safe_next(request.args.get("next")))
     return render_template("login.html", username="")
@@ -147,11 +161,16 @@ def login():
 @blueprint.route("/logout", methods=["POST"])
 @login_required
 def logout():
-    sign_ins().record(sign_in.SIGNED_OUT, current_user.username, request_client())
+    sign_ins().sign_out(current_user.username, request_client())  # ends every cookie issued to the user
     logout_user()
-    session.pop("seen_at", None)
-    session.pop("credential", None)
+    _forget_user()
     return redirect(url_for("auth.login"))
+
+
+def _forget_user() -> None:
+    """Drop who was signed in from this session (the language chosen stays)."""
+    for key in ("_user_id", "_fresh", "_id", "seen_at", "generation", "credential"):
+        session.pop(key, None)
 
 
 @blueprint.route("/language", methods=["POST"])

@@ -25,6 +25,7 @@ from webapp.cli_records import export, purge
 from webapp.cli_schedules import schedules
 from webapp.cli_sla import sla
 from webapp.cli_tokens import token
+from webapp.cli_users import activate, deactivate
 from webapp.composition import build_engine, initialise, processes_dir
 
 _SETTINGS = "aftersales.settings"
@@ -442,6 +443,8 @@ def calendar_hours(engine, start: str, end: str, lunch: tuple[str, str] | None, 
                    f"working hours {start}-{end}" + (f", lunch {lunch_start}-{lunch_end}" if lunch else ""))
 
 
+user.add_command(deactivate)
+user.add_command(activate)
 main.add_command(sla)
 main.add_command(engineers)
 main.add_command(warranties)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import secrets
 import shutil
 import signal
 import socket
@@ -123,7 +124,8 @@ def test_the_compose_services_run_outside_docker_against_postgresql(tmp_path):
     _empty_database(url)
     catcher = SmtpCatcher().start()
     port = _free_port()
-    example = {**dotenv(), "AFTERSALES_ADMIN_PASSWORD": ADMIN_PASSWORD}
+    # .env as the README says to make it: the placeholders replaced by a generated key and a real password.
+    example = {**dotenv(), "AFTERSALES_ADMIN_PASSWORD": ADMIN_PASSWORD, "AFTERSALES_SECRET_KEY": secrets.token_hex(32)}
     processes: list[subprocess.Popen] = []
     try:
         def environment(service: str) -> dict[str, str]:

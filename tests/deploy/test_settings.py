@@ -138,22 +138,26 @@ def test_a_bad_value_stops_the_web_app_at_start(monkeypatch):
         create_app()
 
 
+FROM_SETTINGS = "from-settings-" + "s" * 32  # at least 32 bytes, as every secret key must be
+FROM_ENVIRONMENT = "from-environment-" + "e" * 32
+
+
 def test_the_web_app_takes_its_settings_and_tests_may_override_them(database, monkeypatch, tmp_path):
     engine = build_engine(database.engine.url.render_as_string(hide_password=False))
-    settings = Settings.from_env({"AFTERSALES_SECRET_KEY": "from-settings", "AFTERSALES_SECURE_COOKIES": "1",
+    settings = Settings.from_env({"AFTERSALES_SECRET_KEY": FROM_SETTINGS, "AFTERSALES_SECURE_COOKIES": "1",
                                   "AFTERSALES_SESSION_IDLE_MINUTES": "45",
                                   "AFTERSALES_INSTANCE_PATH": str(tmp_path / "instance")})
     app = create_app(engine, settings=settings)
     assert (app.config["SECRET_KEY"], app.config["SESSION_COOKIE_SECURE"], app.config["SESSION_IDLE_MINUTES"]) == \
-        ("from-settings", True, 45)
+        (FROM_SETTINGS, True, 45)
     assert app.instance_path == str(tmp_path / "instance")
     overridden = create_app(engine, {"SECRET_KEY": "test", "SESSION_IDLE_MINUTES": 5}, settings=settings)
     assert (overridden.config["SECRET_KEY"], overridden.config["SESSION_IDLE_MINUTES"]) == ("test", 5)
     monkeypatch.setenv("AFTERSALES_SESSION_IDLE_MINUTES", "15")
-    monkeypatch.setenv("AFTERSALES_SECRET_KEY", "from-environment")
+    monkeypatch.setenv("AFTERSALES_SECRET_KEY", FROM_ENVIRONMENT)
     from_environment = create_app(engine)
     assert (from_environment.config["SECRET_KEY"], from_environment.config["SESSION_IDLE_MINUTES"]) == \
-        ("from-environment", 15)
+        (FROM_ENVIRONMENT, 15)
 
 
 def test_the_engine_counts_working_days_on_the_configured_region(database):

@@ -145,7 +145,7 @@ def test_create_app_refuses_an_unmigrated_database(database, monkeypatch):
     from webapp import create_app
 
     monkeypatch.setenv("DATABASE_URL", database.engine.url.render_as_string(hide_password=False))
-    monkeypatch.setenv("AFTERSALES_SECRET_KEY", "test-secret")
+    monkeypatch.setenv("AFTERSALES_SECRET_KEY", "test-secret-" + "x" * 32)
     database.drop_schema()
     with pytest.raises(SchemaNotCurrent, match=r"run `aftersales db upgrade`"):
         create_app()

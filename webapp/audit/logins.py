@@ -26,6 +26,8 @@ def outcome_labels() -> dict[str, str]:
         sign_in.SIGNED_OUT: _("Signed out"),
         sign_in.SESSION_EXPIRED: _("Session expired"),
         sign_in.PASSWORD_CHANGED: _("Password changed"),
+        sign_in.SESSION_REVOKED: _("Ended session used"),
+        sign_in.API_TOKEN_REFUSED: _("API token refused"),
     }
 
 

@@ -1,16 +1,16 @@
 """Why a diagram's code failed: incidents.reason (the rule broken and its parameters), so the process owner
 reads it in their language instead of Python's words.
 
-Revision ID: 0004_incident_reason
-Revises: 0003_sla_source
+Revision ID: 0005_incident_reason
+Revises: 0004_session_generation
 """
 from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0004_incident_reason"
-down_revision = "0003_sla_source"
+revision = "0005_incident_reason"
+down_revision = "0004_session_generation"
 branch_labels = None
 depends_on = None
 
