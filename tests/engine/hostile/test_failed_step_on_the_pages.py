@@ -19,7 +19,7 @@ def engine(database, clock, outbox_file) -> WorkflowEngine:
     for topic in ("test.prepare", "test.escalate", "test.finish"):
         registry.handler(topic)(lambda ctx: {})
     engine = WorkflowEngine(database, registry, clock=clock, transport=FileTransport(outbox_file))
-    engine.deploy(with_gateway("missing_var > 1 if amount > 2 else True"), "owner")
+    engine.deploy(with_gateway("amount / (amount - 3) > 1"), "owner")  # fails for an amount of 3
     return engine
 
 
@@ -33,12 +33,13 @@ def test_the_user_is_told_their_entries_were_kept_and_the_owner_sees_why(engine,
     page = response.get_data(as_text=True)
     assert response.status_code == 200
     assert "您填写的内容已保存" in page and "Gateway_check" in page and "流程负责人" in page
-    assert "Traceback" not in page and "NameError" not in page
+    assert "Traceback" not in page and "ZeroDivisionError" not in page
     assert queries.get_task(engine.db, task.id).submitted["comment"] == "已核对"
 
     owner = as_user("admin")
     incidents = owner.text("/modeler/incidents")
-    assert "表达式用到了“missing_var”" in incidents and "流程图代码" in incidents
+    assert "Gateway_check：表达式除以零" in incidents
+    assert "流程图代码" in incidents and "ZeroDivisionError" not in incidents
     [incident] = queries.list_incidents(engine.db, instance_id=case)
     response = owner.post(f"/modeler/incidents/{incident.id}/retry", follow_redirects=True)
     assert response.status_code == 200
