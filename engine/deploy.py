@@ -323,7 +323,7 @@ def _check_expressions(diagram: ParsedDiagram) -> None:
             if err.unreadable and what == "the timer":
                 continue  # the timer checks below say what an ISO 8601 value looks like
             raise DiagramError(N_("%(what)s %(reason)s"), _named_element(node), what=Term(what),
-                               reason=err.reason) from None
+                               reason=err.rule) from None
 
 
 def _local_parent(node) -> str:

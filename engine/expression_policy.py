@@ -20,6 +20,8 @@ from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import Any, Literal
 
+from engine.errors import N_, StatedRule
+
 Mode = Literal["eval", "exec"]
 
 MAX_EXPRESSION_CHARS = 2_000
@@ -30,13 +32,15 @@ MAX_RANGE = 100_000
 
 
 class ExpressionRejected(ValueError):
-    """An expression or script that diagrams may not run; `reason` completes "the condition …"."""
+    """An expression or script that diagrams may not run; `reason` completes "the condition …" in English,
+    `rule` states it as a translatable template with its parameters (engine.errors.StatedRule)."""
 
-    def __init__(self, reason: str, unreadable: bool = False, rank: int = 0) -> None:
-        self.reason = reason
+    def __init__(self, template: str, unreadable: bool = False, rank: int = 0, **params: Any) -> None:
+        self.rule = StatedRule(template, **params)
+        self.reason = self.rule.english()
         self.unreadable = unreadable  # not Python at all (e.g. a mistyped ISO timer value): harmless
         self.rank = rank  # several problems: the most telling one is reported (an import before a method)
-        super().__init__(reason)
+        super().__init__(self.reason)
 
 
 class ExpressionLimitExceeded(ArithmeticError):
@@ -103,17 +107,18 @@ _WIDE_FORMAT = re.compile(r"\d{4,}")
 def check(text: str, mode: Mode = "eval") -> ast.AST:
     """The parsed code if diagrams may run it; raises ExpressionRejected with the reason otherwise."""
     if not isinstance(text, str):
-        raise ExpressionRejected("is not text")
+        raise ExpressionRejected(N_("is not text"))
     limit = MAX_EXPRESSION_CHARS if mode == "eval" else MAX_SCRIPT_CHARS
     if len(text) > limit:
-        raise ExpressionRejected(f"is longer than {limit} characters")
+        raise ExpressionRejected(N_("is longer than %(limit)d characters"), limit=limit)
     try:
         tree = ast.parse(text.strip() if mode == "eval" else text, mode=mode)
     except SyntaxError as err:
-        raise ExpressionRejected(f"'{_short(text)}' is not a valid "
-                                 f"{'expression' if mode == 'eval' else 'script'}: {err.msg}", unreadable=True) from None
+        template = N_("'%(text)s' is not a valid expression: %(error)s") if mode == "eval" \
+            else N_("'%(text)s' is not a valid script: %(error)s")
+        raise ExpressionRejected(template, unreadable=True, text=_short(text), error=err.msg) from None
     except (ValueError, RecursionError, MemoryError):  # null bytes, absurd nesting
-        raise ExpressionRejected("cannot be read as Python", unreadable=True) from None
+        raise ExpressionRejected(N_("cannot be read as Python"), unreadable=True) from None
     allowed = _EXPRESSION_NODES if mode == "eval" else _SCRIPT_NODES
     problems = []
     for node in ast.walk(tree):
@@ -129,42 +134,47 @@ def check(text: str, mode: Mode = "eval") -> ast.AST:
 
 def _check_node(node: ast.AST, allowed: tuple[type, ...]) -> None:
     if type(node) in _CONSTRUCT_NAMES:
-        raise ExpressionRejected(f"uses {_CONSTRUCT_NAMES[type(node)]}, which diagrams may not use")
+        raise ExpressionRejected(N_("uses %(construct)s, which diagrams may not use"),
+                                 construct=_CONSTRUCT_NAMES[type(node)])
     if not isinstance(node, allowed):
-        raise ExpressionRejected(f"uses {type(node).__name__}, which diagrams may not use", rank=4)
+        raise ExpressionRejected(N_("uses %(construct)s, which diagrams may not use"), rank=4,
+                                 construct=type(node).__name__)
     if isinstance(node, ast.Name) and node.id.startswith("_"):
-        raise ExpressionRejected(f"uses {node.id}, which diagrams may not use (no names starting with _)", rank=1)
+        raise ExpressionRejected(N_("uses %(name)s, which diagrams may not use (no names starting with _)"), rank=1,
+                                 name=node.id)
     if isinstance(node, ast.Attribute):
         if node.attr.startswith("_"):
-            raise ExpressionRejected(f"uses the attribute {node.attr}, which diagrams may not use "
-                                     "(no names starting with _)", rank=1)
+            raise ExpressionRejected(N_("uses the attribute %(name)s, which diagrams may not use (no names "
+                                        "starting with _)"), rank=1, name=node.attr)
         if node.attr not in ALLOWED_ATTRIBUTES:
-            raise ExpressionRejected(f"uses the attribute {node.attr}, which diagrams may not use (only methods "
-                                     "of text, numbers, lists, dicts and dates)", rank=3)
+            raise ExpressionRejected(N_("uses the attribute %(name)s, which diagrams may not use (only methods of "
+                                        "text, numbers, lists, dicts and dates)"), rank=3, name=node.attr)
     if isinstance(node, ast.keyword) and node.arg is not None and node.arg.startswith("_"):
-        raise ExpressionRejected(f"uses the argument {node.arg}, which diagrams may not use", rank=1)
+        raise ExpressionRejected(N_("uses the argument %(name)s, which diagrams may not use"), rank=1,
+                                 name=node.arg)
     if isinstance(node, ast.Call):
         _check_call(node.func)
     if isinstance(node, ast.FormattedValue) and node.format_spec is not None:
         spec = node.format_spec
         if not all(isinstance(v, ast.Constant) for v in getattr(spec, "values", [])) \
                 or _WIDE_FORMAT.search("".join(str(v.value) for v in spec.values)):
-            raise ExpressionRejected("uses an f-string format that is computed or wider than 999 characters, "
-                                     "which diagrams may not use", rank=4)
+            raise ExpressionRejected(N_("uses an f-string format that is computed or wider than 999 characters, "
+                                        "which diagrams may not use"), rank=4)
     if isinstance(node, ast.AugAssign) and isinstance(node.op, _AMPLIFYING):
-        raise ExpressionRejected("uses *=, **=, <<= or %=, which diagrams may not use (write x = x * y)",
-                                 rank=4)
+        raise ExpressionRejected(N_("uses %(operators)s, which diagrams may not use (write x = x * y)"),
+                                 rank=4, operators="*=, **=, <<= or %=")
 
 
 def _check_call(func: ast.AST) -> None:
     if isinstance(func, ast.Name):
         if func.id.startswith("_"):
-            raise ExpressionRejected(f"uses {func.id}, which diagrams may not call", rank=1)
+            raise ExpressionRejected(N_("uses %(name)s, which diagrams may not call"), rank=1, name=func.id)
         if func.id not in ALLOWED_FUNCTIONS:
-            raise ExpressionRejected(f"calls {func.id}, which diagrams may not call (allowed: "
-                                     f"{', '.join(sorted(ALLOWED_FUNCTIONS))} and methods of values)", rank=2)
+            raise ExpressionRejected(N_("calls %(name)s, which diagrams may not call (allowed: %(allowed)s and "
+                                        "methods of values)"), rank=2, name=func.id,
+                                     allowed=", ".join(sorted(ALLOWED_FUNCTIONS)))
     elif not isinstance(func, ast.Attribute):  # `[f][0]()`, `(lambda: 1)()`, `x()()`
-        raise ExpressionRejected("calls something that is not a named function, which diagrams may not do",
+        raise ExpressionRejected(N_("calls something that is not a named function, which diagrams may not do"),
                                  rank=2)
 
 
