@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import http.cookiejar
+import json
 import os
 import re
 import resource
@@ -30,8 +31,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.engine.hostile.diagrams import with_gateway  # noqa: E402
+from tests.engine.hostile.diagrams import with_gateway, with_timer  # noqa: E402
 
+TIMER_PROBES = [  # (timer value, kind, amount on the start form)
+    ("P99999999Y", "timeDuration", "3"),
+    ("R/PT0S", "timeCycle", "3"),
+    ("R/PT0.001S", "timeCycle", "3"),
+    ("f'P{amount}Y'", "timeDuration", "99999999"),
+    ("f'R/PT{amount - 3}S'", "timeCycle", "3"),
+    ("PT2H", "timeDuration", "1" + "0" * 30),  # a quantity of 10^30 on the start form
+]
 PROBES = [
     "len((1).to_bytes(10**9,'big')) > 0",
     "len(('a'*1000000).replace('a','a'*1000)) > 0",
@@ -46,9 +55,9 @@ PROBES = [
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
-def runnable(condition: str) -> bytes:
+def runnable(condition: str, xml: bytes | None = None) -> bytes:
     """The test diagram with its service tasks as scripts (the real app has no test handlers)."""
-    xml = with_gateway(condition).decode()
+    xml = (xml or with_gateway(condition)).decode()
     xml = re.sub(r'<bpmn:serviceTask id="(\w+)" name="([^"]*)" camunda:type="external" camunda:topic="[\w.]+">',
                  r'<bpmn:scriptTask id="\1" name="\2" scriptFormat="python">', xml)
     xml = xml.replace("</bpmn:serviceTask>", "<bpmn:script>done = True</bpmn:script></bpmn:scriptTask>")
@@ -157,6 +166,26 @@ def main() -> None:
         kind = re.search(r'"kind": ?"(\w+)"', incident[0] or "").group(1) if incident else "-"
         sandboxes = sum(rss_mb(pid) for pid in sandbox_pids())
         print(f"| `{condition}` | {status} | {kind} | {slowest[0]:.2f} | {rss_mb(server.pid):.0f} | {sandboxes:.0f} |")
+    for value, kind, amount in TIMER_PROBES:
+        status, text = admin.post("/modeler/deploy", body=runnable("", with_timer(value, kind)))
+        if status != 200:
+            try:
+                message = json.loads(text).get("message", "")
+            except ValueError:
+                message = text[:60]
+            print(f"| timer `{value}` | deploy {status} | {message} | | "
+                  f"{rss_mb(server.pid):.0f} | |")
+            continue
+        admin.get("/new/simple_review")
+        started = time.monotonic()
+        status, text = admin.post("/new/simple_review", {"customer": "甲", "amount": amount})
+        seconds = time.monotonic() - started
+        incident = db.execute("select reason from incidents order by id desc limit 1").fetchone()
+        kind_seen = re.search(r'"kind": ?"(\w+)"', (incident or [""])[0] or "")
+        refused = "amount" in text and status == 422
+        print(f"| timer `{value}`, amount {amount[:8]}{'…' if len(amount) > 8 else ''} | start {status} in "
+              f"{seconds:.2f} s | {'form refused' if refused else (kind_seen.group(1) if kind_seen else '-')} | | "
+              f"{rss_mb(server.pid):.0f} | |")
     alive = server.poll() is None
     print(f"server alive: {alive}; RSS at the end {rss_mb(server.pid):.0f} MB")
     server.send_signal(signal.SIGINT)
