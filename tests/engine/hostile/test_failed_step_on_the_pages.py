@@ -9,7 +9,7 @@ from engine import queries
 from engine.outbox import FileTransport
 from engine.service import WorkflowEngine
 from handlers import build_registry
-from tests.engine.hostile.diagrams import with_gateway
+from tests.engine.hostile.diagrams import with_gateway, with_script
 from tests.webapp.conftest import app, as_user  # noqa: F401  (fixtures around this module's engine)
 
 
@@ -44,3 +44,17 @@ def test_the_user_is_told_their_entries_were_kept_and_the_owner_sees_why(engine,
     response = owner.post(f"/modeler/incidents/{incident.id}/retry", follow_redirects=True)
     assert response.status_code == 200
     assert queries.list_incidents(engine.db, instance_id=case)[0].attempts == 2
+
+
+def test_a_case_that_stops_at_its_first_step_is_filed_and_the_filer_is_told(engine, as_user):
+    engine.deploy(with_script("share = 100 / (amount - 3)"), "owner")  # fails for an amount of 3
+    admin = as_user("admin")
+    admin.page("/new/simple_review")
+    response = admin.post("/new/simple_review", {"customer": "乙", "amount": "3"}, follow_redirects=True)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "已提交" in page
+    assert "Task_prepare" in page and "流程负责人" in page and "Traceback" not in page
+    [case] = [i for i in queries.list_instances(engine.db, "simple_review")]
+    [incident] = queries.list_incidents(engine.db, instance_id=case.id)
+    assert (incident.element_id, incident.reason["kind"]) == ("Task_prepare", "division_by_zero")
