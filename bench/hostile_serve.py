@@ -150,7 +150,7 @@ def main() -> None:
                              "order by id desc limit 1").fetchone()[0]
         slowest, done = [0.0], threading.Event()
 
-        def keep_asking() -> None:
+        def keep_asking(done: threading.Event = done, slowest: list[float] = slowest) -> None:
             while not done.is_set():
                 started = time.monotonic()
                 other.get("/inbox")

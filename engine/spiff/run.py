@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -11,7 +11,6 @@ from uuid import UUID
 from SpiffWorkflow.bpmn.specs.control import BoundaryEventSplit
 from SpiffWorkflow.bpmn.specs.event_definitions import ErrorEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
-    CycleTimerEventDefinition,
     TimerEventDefinition,
 )
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
@@ -22,7 +21,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from engine.calendar import BusinessCalendar
 from engine.clock import active_clock
-from engine.code_failures import DiagramCodeFailed, classify
+from engine.code_failures import DiagramCodeFailed
 from engine.spiff.compaction import compact_tree
 from engine.spiff.definitions import (
     AftersalesScriptEngine,
@@ -32,6 +31,12 @@ from engine.spiff.definitions import (
     _call_of,
 )
 from engine.spiff.multi_instance import collect_submission, enclosing_multi_instance
+from engine.spiff.step_failures import MAX_ENGINE_STEPS, StepFailure, diagram_cause
+from engine.spiff.timer_state import FAR_FUTURE as _FAR_FUTURE
+from engine.spiff.timer_state import PAUSED as _PAUSED
+from engine.spiff.timer_state import due_at as _due_at
+from engine.spiff.timer_state import paused_remaining as _paused_remaining
+from engine.spiff.timer_state import set_due as _set_due
 
 
 # --- a live workflow ---------------------------------------------------------------------------
@@ -51,22 +56,6 @@ class WaitingTimer:
     element_id: str
     due_at: datetime | None
     paused: bool = False
-
-
-@dataclass(frozen=True)
-class StepFailure:
-    """A diagram element whose code failed in this command (a condition, script, timer value): the case
-    holds there, with the rule it broke, until the step is retried."""
-
-    task_id: str
-    element_id: str
-    kind: str
-    params: dict[str, Any] = field(default_factory=dict)
-
-
-# Engine steps (gateways, scripts, events, handlers) one command may run: a loop in the diagram that never
-# waits for a person or a timer is stopped here instead of holding the database for ever.
-MAX_ENGINE_STEPS = 5_000
 
 
 @dataclass(frozen=True)
@@ -150,7 +139,7 @@ class ProcessRun:
             self.script_engine.services.step_failed(failure)
 
     def _failure_of(self, err: Exception) -> StepFailure | None:
-        cause = _diagram_cause(err)
+        cause = diagram_cause(err)
         if cause is None:
             return None
         task = getattr(err, "task", None)
@@ -419,57 +408,4 @@ class ProcessRun:
         return found
 
 
-def _diagram_cause(err: BaseException) -> DiagramCodeFailed | None:
-    """The failure of the diagram's own code behind an exception SpiffWorkflow raised, if that is what it is:
-    SpiffWorkflow wraps what a condition or script raised (in `__cause__` / `__context__`)."""
-    seen: set[int] = set()
-    current: BaseException | None = err
-    found: BaseException | None = None
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        if isinstance(current, DiagramCodeFailed):
-            return current
-        if found is None and not _is_spiff_wrapper(current):
-            found = current
-        current = current.__cause__ or current.__context__
-    if _is_spiff_wrapper(err) and found is not None:
-        return classify(found)
-    if _is_spiff_wrapper(err):
-        return DiagramCodeFailed("failed", detail=getattr(err, "error_type", "") or "SpiffWorkflow")
-    return None
-
-
-def _is_spiff_wrapper(err: BaseException) -> bool:
-    return type(err).__module__.startswith("SpiffWorkflow")
-
-
 _ACTIVE_STATES = (TaskState.READY, TaskState.WAITING, TaskState.STARTED, TaskState.ERROR)
-_PAUSED = "aftersales_paused_remaining_seconds"
-_FAR_FUTURE = datetime(9999, 1, 1, tzinfo=UTC)
-
-
-def _paused_remaining(task) -> float | None:
-    return task._get_internal_data(_PAUSED)
-
-
-def _set_due(task, due: datetime) -> None:
-    """Move a waiting timer's stored due time (the one SpiffWorkflow compares with the clock)."""
-    value = task._get_internal_data("event_value")
-    if isinstance(task.task_spec.event_definition, CycleTimerEventDefinition) and isinstance(value, dict):
-        task._set_internal_data(event_value={**value, "next": due.isoformat()})
-    else:
-        task._set_internal_data(event_value=due.isoformat())
-
-
-def _due_at(task) -> datetime | None:
-    value = task._get_internal_data("event_value")
-    if value is None:
-        return None
-    if isinstance(task.task_spec.event_definition, CycleTimerEventDefinition):
-        if not isinstance(value, dict) or value.get("cycles") == 0:
-            return None
-        value = value["next"]
-    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)

@@ -23,7 +23,7 @@ def engine(database, clock, outbox_file) -> WorkflowEngine:
     return engine
 
 
-def test_the_user_is_told_their_entries_were_kept_and_the_owner_sees_why(engine, as_user):
+def test_the_user_is_told_their_entries_were_kept_and_the_owner_sees_why(engine, as_user):  # noqa: F811
     case = engine.start_instance("simple_review", {"customer": "甲", "amount": 3}, "sales.li")
     [task] = queries.list_tasks(engine.db, instance_id=case)
     quality = as_user("qa.wang")
@@ -46,7 +46,7 @@ def test_the_user_is_told_their_entries_were_kept_and_the_owner_sees_why(engine,
     assert queries.list_incidents(engine.db, instance_id=case)[0].attempts == 2
 
 
-def test_a_case_that_stops_at_its_first_step_is_filed_and_the_filer_is_told(engine, as_user):
+def test_a_case_that_stops_at_its_first_step_is_filed_and_the_filer_is_told(engine, as_user):  # noqa: F811
     engine.deploy(with_script("share = 100 / (amount - 3)"), "owner")  # fails for an amount of 3
     admin = as_user("admin")
     admin.page("/new/simple_review")
