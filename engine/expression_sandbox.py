@@ -30,13 +30,14 @@ from typing import Any
 from engine.calendar import BusinessCalendar
 from engine.code_failures import DiagramCodeFailed, classify
 from engine.expression_policy import check, compile_checked, limited_builtins
-from engine.expression_worker import HEADER
+from engine.expression_worker import HEADER, READY
 
 MEMORY_MB = 512
 CPU_SECONDS = 1.0
 WALL_SECONDS = 1.0  # beyond its CPU time: how long the server waits for an answer before it kills the sandbox
 COMMAND_SECONDS = 1.5
 IDLE_WORKERS = 8
+START_SECONDS = 30.0  # a sandbox process's start-up (Python and the calendar's imports) on a loaded machine
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,13 @@ class _Worker:
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=root, env=env,
             close_fds=True)
         self.pid_owner = os.getpid()
+        try:
+            header = self._read(HEADER.size, time.monotonic() + START_SECONDS)
+            if self._read(HEADER.unpack(header)[0], time.monotonic() + START_SECONDS) != READY:
+                raise _WorkerLost()
+        except _WorkerLost:
+            self.stop()
+            raise
 
     def ask(self, payload: bytes, wall_seconds: float) -> bytes:
         try:
@@ -179,7 +187,10 @@ class ExpressionSandbox:
         with self._lock:
             if self._idle:
                 return self._idle.pop()
-        return _Worker(self.limits)
+        try:
+            return _Worker(self.limits)
+        except (_WorkerLost, OSError) as err:
+            raise DiagramCodeFailed("failed", detail="the expression sandbox could not start") from err
 
     def _give_back(self, worker: _Worker) -> None:
         with self._lock:

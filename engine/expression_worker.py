@@ -26,6 +26,7 @@ from engine.code_failures import DiagramCodeFailed, classify
 from engine.expression_policy import compile_checked, limited_builtins
 
 HEADER = struct.Struct("!I")
+READY = b"ready"
 MAX_REPLY_BYTES = 8 << 20  # a script's variables become case data: kept to a size the case can store
 
 
@@ -141,6 +142,7 @@ def main() -> None:
     # Everything this process needs is imported: from here on it may not grow past its limit.
     limit = memory_mb << 20
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    write_message(sys.stdout.buffer, READY)  # the server's deadlines count from here, not from the start-up
     _serve(cpu_seconds, limit)
 
 
