@@ -120,3 +120,19 @@ def test_the_server_process_memory_stays_where_it_was(make_engine, staff):
     for _ in range(3):
         engine.complete_task(_review(engine), "qa.wang", {"decision": "approve"})
     assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 - peak_before < 50
+
+
+@pytest.mark.parametrize("size", ["10**9", "2*10**9"])
+def test_deploy_evaluates_a_timer_value_without_allocating_in_the_server(make_engine, staff, size):
+    """Item 2: checking a computed timer at deploy used to allocate 1 GB in the web process first, and for
+    2*10**9 the refusal had an empty reason."""
+    from engine.catalog import DiagramError
+    from tests.engine.hostile.diagrams import with_timer
+
+    engine = make_engine(_registry())
+    before = _rss_mb()
+    with pytest.raises(DiagramError) as refused:
+        engine.deploy(with_timer(f"str(len((1).to_bytes({size}, 'big')))"), "owner")
+    assert _rss_mb() - before < 100
+    assert refused.value.element_id == "Timer_review_limit"
+    assert "memory" in refused.value.problem and not refused.value.problem.rstrip().endswith(":")
