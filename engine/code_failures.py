@@ -2,38 +2,44 @@
 
 A condition, script, timer value or multi-instance expression that fails at run time (a name the case
 does not have, a comparison of a number with text, a division by zero, a limit of the sandbox) becomes
-an incident on the element. The incident keeps a `kind` and its parameters; the English text below is
-what the CLI, the API and the logs show, and the web translates the same kinds (webapp/display.py).
+an incident on the element. The incident keeps a `kind` and its parameters; the English template below is
+what the CLI, the API and the logs show, and the web shows the same template translated.
 
 Pure Python: the sandbox process uses it too."""
 from __future__ import annotations
 
 from typing import Any
 
+from engine.errors import N_
 from engine.expression_policy import ExpressionLimitExceeded, ExpressionRejected
 
-# kind -> English text; {element} is the diagram element, the other fields come from `params`.
+# kind -> the rule as an N_-marked English template (%(element)s is the diagram element, the other
+# placeholders come from `params`); the web translates the same templates (webapp/incident_texts.py).
 TEXTS: dict[str, str] = {
-    "undefined_name": "{element}: the expression uses '{name}', which this case does not have (no form "
-                      "field, handler or earlier step sets it). Correct the diagram or the data, then retry.",
-    "type_mismatch": "{element}: the expression combines or compares values of different kinds (for example a "
-                     "number with text). Correct the diagram, then retry.",
-    "division_by_zero": "{element}: the expression divides by zero. Correct the diagram, then retry.",
-    "missing_key": "{element}: the expression reads an entry that the data does not have. Correct the diagram, "
-                   "then retry.",
-    "bad_value": "{element}: the expression was given a value it cannot use. Correct the diagram or the data, "
-                 "then retry.",
-    "limit_memory": "{element}: the expression needed more than {megabytes} MB of memory and was stopped.",
-    "limit_time": "{element}: the expression ran longer than {seconds} s and was stopped.",
-    "limit_size": "{element}: the expression would build a value larger than the engine allows ({detail}) "
-                  "and was stopped.",
-    "limit_steps": "{element}: the case ran {steps} steps without waiting for a person or a timer and was "
-                   "stopped (is there a loop without a user task?).",
-    "timer_rule": "{element}: the timer value cannot be used: {detail}. Correct the diagram or the data, "
-                  "then retry.",
-    "not_allowed": "{element}: the expression {detail}.",
-    "result_not_storable": "{element}: the script left a value the case cannot store ({detail}).",
-    "failed": "{element}: the diagram's code failed ({detail}).",
+    "undefined_name": N_("%(element)s: the expression uses “%(name)s”, which this case does not have (no form "
+                        "field, handler or earlier step sets it). Correct the diagram or the data, then retry."),
+    "type_mismatch": N_("%(element)s: the expression combines or compares values of different kinds (for "
+                       "example a number with text). Correct the diagram, then retry."),
+    "division_by_zero": N_("%(element)s: the expression divides by zero. Correct the diagram, then retry."),
+    "missing_key": N_("%(element)s: the expression reads an entry that the data does not have. Correct the "
+                     "diagram, then retry."),
+    "bad_value": N_("%(element)s: the expression was given a value it cannot use. Correct the diagram or the "
+                   "data, then retry."),
+    "limit_memory": N_("%(element)s: the expression needed more than %(megabytes)s MB of memory and was "
+                      "stopped. Simplify it, then retry."),
+    "limit_time": N_("%(element)s: the expression ran longer than %(seconds)s s and was stopped. Simplify it, "
+                    "then retry."),
+    "limit_size": N_("%(element)s: the expression would build a value larger than the engine allows and was "
+                    "stopped. Simplify it, then retry."),
+    "limit_steps": N_("%(element)s: the case ran %(steps)s steps without waiting for a person or a timer and "
+                     "was stopped. Check the diagram for a loop without a user task."),
+    "timer_rule": N_("%(element)s: the timer value cannot be used: %(detail)s. Correct the diagram or the "
+                    "data, then retry."),
+    "not_allowed": N_("%(element)s: the expression uses something diagrams may not use. Correct the diagram, "
+                     "then retry."),
+    "result_not_storable": N_("%(element)s: the script left a value the case cannot store. Correct the "
+                             "diagram, then retry."),
+    "failed": N_("%(element)s: the diagram's code failed. Check the element in the modeller, then retry."),
 }
 
 
@@ -50,13 +56,20 @@ def _plain(value: Any) -> bool:
     return isinstance(value, str | int | float | bool) or value is None
 
 
+PLACEHOLDERS = ("name", "megabytes", "seconds", "steps", "value", "detail")
+
+
 def describe(kind: str, params: dict[str, Any], element: str) -> str:
-    """The English text of a failure on `element`."""
+    """The English text of a failure on `element`; a technical detail the rule does not name is added in
+    brackets (for the log and the CLI, not for the page)."""
     template = TEXTS.get(kind, TEXTS["failed"])
+    values = {**dict.fromkeys(PLACEHOLDERS, ""), **params, "element": element}
     try:
-        return template.format(element=element, **params)
-    except (KeyError, IndexError, ValueError):
-        return TEXTS["failed"].format(element=element, detail=kind)
+        text = template % values
+    except (KeyError, TypeError, ValueError):
+        text = TEXTS["failed"] % {"element": element}
+    detail = params.get("detail")
+    return f"{text} ({detail})" if detail and "%(detail)s" not in template else text
 
 
 def classify(err: BaseException) -> DiagramCodeFailed:
