@@ -17,6 +17,8 @@ from engine.spiff import ProcessRun, ServiceOutcome, compile_process
 from engine.spiff.definitions import AftersalesScriptEngine
 from handlers import build_registry
 from tests.engine.deploy_checks import deploying_engine, stored
+from tests.engine.hostile.diagrams import escaped
+from tests.engine.hostile.diagrams import with_script as in_script
 
 HERE = Path(__file__).parent
 DIAGRAM = (HERE / "diagrams" / "simple_review.bpmn").read_bytes()
@@ -36,40 +38,28 @@ EXPRESSIONS = corpus("expressions.txt")
 SCRIPTS = corpus("scripts.txt")
 
 
-def _xml(text: str) -> bytes:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").encode()
-
-
 def in_condition(code: str) -> bytes:
     return DIAGRAM.replace(b'<bpmn:sequenceFlow id="Flow_3" sourceRef="Task_review" targetRef="Task_finish" />',
                            b'<bpmn:sequenceFlow id="Flow_3" sourceRef="Task_review" targetRef="Task_finish">'
-                           b"<bpmn:conditionExpression>" + _xml(code) + b"</bpmn:conditionExpression>"
+                           b"<bpmn:conditionExpression>" + escaped(code) + b"</bpmn:conditionExpression>"
                            b"</bpmn:sequenceFlow>")
 
 
 def in_timer(code: str) -> bytes:
-    return DIAGRAM.replace(b"<bpmn:timeDuration>PT2H<", b"<bpmn:timeDuration>" + _xml(code) + b"<")
-
-
-def in_script(code: str) -> bytes:
-    start = DIAGRAM.index(b'<bpmn:serviceTask id="Task_prepare"')
-    end = DIAGRAM.index(b"</bpmn:serviceTask>", start) + len(b"</bpmn:serviceTask>")
-    return (DIAGRAM[:start] + b'<bpmn:scriptTask id="Task_prepare" name="prepare" scriptFormat="python">'
-            b"<bpmn:incoming>Flow_1</bpmn:incoming><bpmn:outgoing>Flow_2</bpmn:outgoing>"
-            b"<bpmn:script>" + _xml(code) + b"</bpmn:script></bpmn:scriptTask>" + DIAGRAM[end:])
+    return DIAGRAM.replace(b"<bpmn:timeDuration>PT2H<", b"<bpmn:timeDuration>" + escaped(code) + b"<")
 
 
 def in_loop_cardinality(code: str) -> bytes:
     return DIAGRAM.replace(
         b"<bpmn:outgoing>Flow_3</bpmn:outgoing>\n    </bpmn:userTask>",
         b"<bpmn:outgoing>Flow_3</bpmn:outgoing><bpmn:multiInstanceLoopCharacteristics>"
-        b"<bpmn:loopCardinality>" + _xml(code) + b"</bpmn:loopCardinality>"
+        b"<bpmn:loopCardinality>" + escaped(code) + b"</bpmn:loopCardinality>"
         b"</bpmn:multiInstanceLoopCharacteristics>\n    </bpmn:userTask>")
 
 
 def in_completion_condition(code: str) -> bytes:
     return in_loop_cardinality("3").replace(
-        b"</bpmn:loopCardinality>", b"</bpmn:loopCardinality><bpmn:completionCondition>" + _xml(code)
+        b"</bpmn:loopCardinality>", b"</bpmn:loopCardinality><bpmn:completionCondition>" + escaped(code)
         + b"</bpmn:completionCondition>")
 
 
@@ -77,14 +67,14 @@ def in_loop_condition(code: str) -> bytes:
     return DIAGRAM.replace(
         b"<bpmn:outgoing>Flow_3</bpmn:outgoing>\n    </bpmn:userTask>",
         b"<bpmn:outgoing>Flow_3</bpmn:outgoing><bpmn:standardLoopCharacteristics>"
-        b"<bpmn:loopCondition>" + _xml(code) + b"</bpmn:loopCondition>"
+        b"<bpmn:loopCondition>" + escaped(code) + b"</bpmn:loopCondition>"
         b"</bpmn:standardLoopCharacteristics>\n    </bpmn:userTask>")
 
 
 def in_conditional_event(code: str) -> bytes:
     return DIAGRAM.replace(b'<bpmn:timerEventDefinition id="TimerDef_1"><bpmn:timeDuration>PT2H</bpmn:timeDuration>'
                            b"</bpmn:timerEventDefinition>",
-                           b'<bpmn:conditionalEventDefinition id="Cond_1"><bpmn:condition>' + _xml(code)
+                           b'<bpmn:conditionalEventDefinition id="Cond_1"><bpmn:condition>' + escaped(code)
                            + b"</bpmn:condition></bpmn:conditionalEventDefinition>")
 
 
@@ -92,7 +82,7 @@ def in_message_payload(code: str) -> bytes:
     return DIAGRAM.replace(b'<bpmn:endEvent id="End_escalated" name="\xe5\xb7\xb2\xe5\x8d\x87\xe7\xba\xa7">',
                            b'<bpmn:endEvent id="End_escalated" name="escalated">'
                            b'<bpmn:messageEventDefinition id="Msg_1" camunda:expression="'
-                           + _xml(code).replace(b'"', b"&quot;") + b'" />')
+                           + escaped(code).replace(b'"', b"&quot;") + b'" />')
 
 
 PLACES = {  # where the hostile code goes, the element the refusal must name, what it calls the code

@@ -4,7 +4,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from engine.handler_api import HandlerRegistry
+
 DIAGRAM = (Path(__file__).parent.parent / "diagrams" / "simple_review.bpmn").read_bytes()
+
+
+TEST_TOPICS = ("test.prepare", "test.escalate", "test.finish")
+
+
+def noop_handlers(registry: HandlerRegistry | None = None) -> HandlerRegistry:
+    """`registry` (a new one by default) with no-op handlers for the test diagram's service tasks."""
+    registry = registry or HandlerRegistry()
+    for topic in TEST_TOPICS:
+        registry.handler(topic)(lambda ctx: {})
+    return registry
 
 
 def escaped(text: str) -> bytes:

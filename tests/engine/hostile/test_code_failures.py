@@ -9,8 +9,7 @@ from datetime import timedelta
 import pytest
 
 from engine import queries
-from engine.handler_api import HandlerRegistry
-from tests.engine.hostile.diagrams import with_gateway, with_loop, with_script
+from tests.engine.hostile.diagrams import noop_handlers, with_gateway, with_loop, with_script
 
 # (condition, the rule it breaks): items 1, 5, 6 and 7 of the hostile-diagram report.
 CONDITIONS = [
@@ -34,13 +33,6 @@ SCRIPTS = [
 ]
 
 
-def _registry() -> HandlerRegistry:
-    registry = HandlerRegistry()
-    for topic in ("test.prepare", "test.escalate", "test.finish"):
-        registry.handler(topic)(lambda ctx: {})
-    return registry
-
-
 def _review(engine) -> int:
     case = engine.start_instance("simple_review", {"customer": "甲", "amount": 3}, "sales.li")
     [task] = queries.list_tasks(engine.db, instance_id=case)
@@ -55,7 +47,7 @@ def _rss_mb() -> float:
 @pytest.mark.parametrize(("condition", "kind"), CONDITIONS, ids=[c for c, _ in CONDITIONS])
 def test_a_failing_condition_holds_the_case_with_an_incident_and_keeps_the_submission(
         make_engine, staff, condition, kind):
-    engine = make_engine(_registry())
+    engine = make_engine(noop_handlers())
     engine.deploy(with_gateway(condition), "owner")
     task_id = _review(engine)
     before = _rss_mb()
@@ -73,7 +65,7 @@ def test_a_failing_condition_holds_the_case_with_an_incident_and_keeps_the_submi
 
 @pytest.mark.parametrize(("script", "kind"), SCRIPTS, ids=[s.replace("\n", " ") for s, _ in SCRIPTS])
 def test_a_script_that_grows_without_bound_is_stopped_at_the_start_of_the_case(make_engine, staff, script, kind):
-    engine = make_engine(_registry())
+    engine = make_engine(noop_handlers())
     engine.deploy(with_script(script), "owner")
     before = _rss_mb()
     case = engine.start_instance("simple_review", {"customer": "甲"}, "sales.li")
@@ -84,7 +76,7 @@ def test_a_script_that_grows_without_bound_is_stopped_at_the_start_of_the_case(m
 
 
 def test_a_retry_fails_again_until_the_cause_is_gone_then_the_case_goes_on(make_engine, staff, clock):
-    engine = make_engine(_registry())
+    engine = make_engine(noop_handlers())
     # Fails on the 16th (division by zero), works on any other day: a cause that goes away.
     engine.deploy(with_gateway("1 / (today().day - 16) != 0"), "owner")
     task_id = _review(engine)
@@ -103,7 +95,7 @@ def test_a_retry_fails_again_until_the_cause_is_gone_then_the_case_goes_on(make_
 
 def test_a_loop_of_scripts_that_never_waits_is_stopped(make_engine, staff):
     """A diagram loop without a user task or timer would keep the database locked for ever."""
-    engine = make_engine(_registry())
+    engine = make_engine(noop_handlers())
     engine.deploy(with_loop("amount < 10**9", "amount = amount + 1"), "owner")
     case = engine.start_instance("simple_review", {"customer": "甲", "amount": 1}, "sales.li")
     [task] = queries.list_tasks(engine.db, instance_id=case)
@@ -114,7 +106,7 @@ def test_a_loop_of_scripts_that_never_waits_is_stopped(make_engine, staff):
 
 def test_the_server_process_memory_stays_where_it_was(make_engine, staff):
     """The report saw 148 MB grow to 1,088 MB in one request; now the large values live and die in the sandbox."""
-    engine = make_engine(_registry())
+    engine = make_engine(noop_handlers())
     engine.deploy(with_gateway("len((1).to_bytes(10**8,'big')) > 0"), "owner")
     peak_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     for _ in range(3):
@@ -129,7 +121,7 @@ def test_deploy_evaluates_a_timer_value_without_allocating_in_the_server(make_en
     from engine.catalog import DiagramError
     from tests.engine.hostile.diagrams import with_timer
 
-    engine = make_engine(_registry())
+    engine = make_engine(noop_handlers())
     before = _rss_mb()
     with pytest.raises(DiagramError) as refused:
         engine.deploy(with_timer(f"str(len((1).to_bytes({size}, 'big')))"), "owner")

@@ -9,16 +9,14 @@ from engine import queries
 from engine.outbox import FileTransport
 from engine.service import WorkflowEngine
 from handlers import build_registry
-from tests.engine.hostile.diagrams import with_gateway, with_script
+from tests.engine.hostile.diagrams import noop_handlers, with_gateway, with_script
 from tests.webapp.conftest import app, as_user  # noqa: F401  (fixtures around this module's engine)
 
 
 @pytest.fixture
 def engine(database, clock, outbox_file) -> WorkflowEngine:
-    registry = build_registry()
-    for topic in ("test.prepare", "test.escalate", "test.finish"):
-        registry.handler(topic)(lambda ctx: {})
-    engine = WorkflowEngine(database, registry, clock=clock, transport=FileTransport(outbox_file))
+    engine = WorkflowEngine(database, noop_handlers(build_registry()), clock=clock,
+                            transport=FileTransport(outbox_file))
     engine.deploy(with_gateway("amount / (amount - 3) > 1"), "owner")  # fails for an amount of 3
     return engine
 

@@ -7,21 +7,13 @@ import threading
 import time
 
 from engine import queries
-from engine.handler_api import HandlerRegistry
-from tests.engine.hostile.diagrams import with_gateway
+from tests.engine.hostile.diagrams import noop_handlers, with_gateway
 
 ENDLESS = "sum(1 for i in range(100000) for j in range(100000)) > 0 if amount == 3 else True"
 
 
-def _registry() -> HandlerRegistry:
-    registry = HandlerRegistry()
-    for topic in ("test.prepare", "test.escalate", "test.finish"):
-        registry.handler(topic)(lambda ctx: {})
-    return registry
-
-
 def test_other_users_write_while_an_endless_condition_runs(make_engine, staff):
-    engine = make_engine(_registry())
+    engine = make_engine(noop_handlers())
     engine.deploy(with_gateway(ENDLESS), "owner")
     cases = [engine.start_instance("simple_review", {"customer": name, "amount": amount}, "sales.li")
              for name, amount in (("甲", 3), ("乙", 4), ("丙", 4))]

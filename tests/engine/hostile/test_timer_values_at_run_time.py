@@ -7,15 +7,7 @@ from __future__ import annotations
 import pytest
 
 from engine import queries
-from engine.handler_api import HandlerRegistry
-from tests.engine.hostile.diagrams import with_timer
-
-
-def _registry() -> HandlerRegistry:
-    registry = HandlerRegistry()
-    for topic in ("test.prepare", "test.escalate", "test.finish"):
-        registry.handler(topic)(lambda ctx: {})
-    return registry
+from tests.engine.hostile.diagrams import noop_handlers, with_timer
 
 
 @pytest.mark.parametrize(("kind", "value", "amount", "words"), [
@@ -25,7 +17,7 @@ def _registry() -> HandlerRegistry:
     ("timeDate", "f'{2026 + amount}-01-01T00:00:00+08:00'", 5000, "7026-01-01"),
 ])
 def test_a_computed_timer_out_of_bounds_is_an_incident_on_the_timer(make_engine, staff, kind, value, amount, words):
-    engine = make_engine(_registry())
+    engine = make_engine(noop_handlers())
     engine.deploy(with_timer(value, kind), "owner")
     case = engine.start_instance("simple_review", {"customer": "甲", "amount": amount}, "sales.li")
     [incident] = queries.list_incidents(engine.db, instance_id=case)
@@ -37,7 +29,7 @@ def test_a_computed_timer_out_of_bounds_is_an_incident_on_the_timer(make_engine,
 
 
 def test_a_computed_timer_within_bounds_still_runs(make_engine, staff, clock):
-    engine = make_engine(_registry())
+    engine = make_engine(noop_handlers())
     engine.deploy(with_timer("f'PT{amount}H'"), "owner")
     case = engine.start_instance("simple_review", {"customer": "甲", "amount": 2}, "sales.li")
     assert queries.list_incidents(engine.db, instance_id=case) == []
