@@ -148,7 +148,7 @@ def incidents():
 
 @blueprint.route("/incidents/<int:incident_id>/retry", methods=["POST"])
 def retry(incident_id: int):
-    """Run the failed handler again now and say how it went."""
+    """Run the failed step (a handler, or a diagram element's code) again now and say how it went."""
     try:
         retried = engine().retry_incident(incident_id, current_user.username)
     except NotFound:
@@ -157,11 +157,11 @@ def retry(incident_id: int):
         flash(_("Incident %(id)d is no longer open.", id=incident_id), "warning")
         return redirect(url_for(".incidents"))
     if not retried:
-        flash(_("Incident %(id)d was closed: the case no longer waits for this handler.", id=incident_id), "warning")
+        flash(_("Incident %(id)d was closed: the case no longer waits at this step.", id=incident_id), "warning")
     elif any(i.id == incident_id for i in queries.list_incidents(engine().db)):
-        flash(_("Incident %(id)d: the handler failed again.", id=incident_id), "error")
+        flash(_("Incident %(id)d: the step failed again.", id=incident_id), "error")
     else:
-        flash(_("Incident %(id)d resolved: the handler ran and the case went on.", id=incident_id), "success")
+        flash(_("Incident %(id)d resolved: the step ran and the case went on.", id=incident_id), "success")
     return redirect(url_for(".incidents"))
 
 

@@ -41,6 +41,7 @@ def test_the_user_is_told_their_entries_were_kept_and_the_owner_sees_why(engine,
     [incident] = queries.list_incidents(engine.db, instance_id=case)
     response = owner.post(f"/modeler/incidents/{incident.id}/retry", follow_redirects=True)
     assert response.status_code == 200
+    assert "该步骤再次失败" in response.get_data(as_text=True)  # a step, not "the handler": no handler ran
     assert queries.list_incidents(engine.db, instance_id=case)[0].attempts == 2
 
 
