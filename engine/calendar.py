@@ -180,17 +180,20 @@ MAX_WORKING_HOURS = MAX_WORKING_DAYS * 8
 
 def working_days_duration(calendar: BusinessCalendar, now: datetime, days: float) -> str:
     """ISO 8601 duration from `now` to the same time `days` working days later."""
-    days = float(days)
-    if not 0 <= days <= MAX_WORKING_DAYS:
-        raise ValueError(f"working_days({days:g}) is outside 0 to {MAX_WORKING_DAYS}")
-    seconds = (calendar.add_working_days(now, days) - now).total_seconds()
-    return f"PT{int(round(seconds))}S"
+    return _duration_until(now, calendar.add_working_days(now, _bounded("working_days", days, MAX_WORKING_DAYS)))
 
 
 def working_hours_duration(calendar: BusinessCalendar, now: datetime, hours: float) -> str:
     """ISO 8601 duration from `now` until `hours` of working time have passed."""
-    hours = float(hours)
-    if not 0 <= hours <= MAX_WORKING_HOURS:
-        raise ValueError(f"working_hours({hours:g}) is outside 0 to {MAX_WORKING_HOURS}")
-    seconds = (calendar.add_working_hours(now, hours) - now).total_seconds()
-    return f"PT{int(round(seconds))}S"
+    return _duration_until(now, calendar.add_working_hours(now, _bounded("working_hours", hours, MAX_WORKING_HOURS)))
+
+
+def _bounded(name: str, amount: float, maximum: float) -> float:
+    amount = float(amount)
+    if not 0 <= amount <= maximum:
+        raise ValueError(f"{name}({amount:g}) is outside 0 to {maximum}")
+    return amount
+
+
+def _duration_until(now: datetime, moment: datetime) -> str:
+    return f"PT{int(round((moment - now).total_seconds()))}S"
