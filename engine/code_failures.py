@@ -40,6 +40,13 @@ TEXTS: dict[str, str] = {
     "result_not_storable": N_("%(element)s: the script left a value the case cannot store. Correct the "
                              "diagram, then retry."),
     "failed": N_("%(element)s: the diagram's code failed. Check the element in the modeller, then retry."),
+    # The worker's own work on one item (engine.worker_incidents); `detail` is the failure as recorded.
+    "timers_failed": N_("%(element)s: the case's due timers could not be fired, because the step after them "
+                       "failed (%(detail)s). Other cases are not held up. The worker tries again after a pause; "
+                       "if it keeps failing, correct the diagram or the case data, then retry."),
+    "start_failed": N_("%(element)s: the scheduled case could not be started (%(detail)s). Other schedules are "
+                      "not held up. The worker tries again after a pause; if it keeps failing, correct the "
+                      "diagram, then retry."),
 }
 
 

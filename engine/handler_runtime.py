@@ -118,9 +118,9 @@ class HandlerRunner:
         now = self.uow.now
         incident = self._incident(call)
         if incident is None:
-            incident = Incident(instance_id=self.instance.id, task_uuid=call.task_id, element_id=call.element_id,
-                                topic=call.topic, error=error, attempts=0, status="open", opened_at=now,
-                                last_attempt_at=now)
+            incident = Incident(instance_id=self.instance.id, process_key=self.instance.process_key,
+                                task_uuid=call.task_id, element_id=call.element_id, topic=call.topic, error=error,
+                                attempts=0, status="open", opened_at=now, last_attempt_at=now)
             self.uow.session.add(incident)
             self._incidents[call.task_id] = incident
             kind = "incident_opened"
@@ -179,7 +179,7 @@ def describe_failure(err: BaseException) -> str:
         return f"处理程序返回的数据无法保存：{err}。每次重试都会同样失败，请修正处理程序后再手动重试。"
     if isinstance(err, DataError):
         return "数据库拒绝保存处理程序的数据（数据格式或长度不符），每次重试都会同样失败。请更正案件数据或处理程序后再手动重试。"
-    text = str(err).splitlines()[0] if str(err) else ""
+    text = str(err).replace("\x00", "").splitlines()[0] if str(err) else ""  # PostgreSQL stores no NUL
     return f"{type(err).__name__}: {text}"[:2000]
 
 

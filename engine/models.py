@@ -158,12 +158,15 @@ class AuditEvent(Base):
 
 
 class Incident(Base):
-    """A service-task handler, or a diagram element's code (a condition, script, timer value), that failed;
-    retried with back-off, then kept open for a person."""
+    """A service-task handler, a diagram element's code (a condition, script, timer value), or the
+    worker's own work on one item (firing a case's timers, a scheduled start) that failed; retried with
+    back-off, then kept open for a person."""
 
     __tablename__ = "incidents"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instances.id"), index=True)
+    # None: a scheduled start that failed before its case existed (process_key says which process).
+    instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instances.id"), index=True)
+    process_key: Mapped[str | None] = mapped_column(String(120))
     task_uuid: Mapped[str] = mapped_column(String(36))
     element_id: Mapped[str] = mapped_column(String(120))
     topic: Mapped[str] = mapped_column(String(120))

@@ -236,7 +236,11 @@ class OutboxRelay:
                 if self.clock.now() + self.lease / 2 > lease_end:
                     break  # too little lease left: another worker may take these over soon
                 attempted.add(item.id)
-                self._send_and_record(item, token, run)
+                try:
+                    self._send_and_record(item, token, run)
+                except Exception:  # one message that cannot be recorded never stops the others
+                    log.exception("message %s: its outcome could not be recorded; its lease runs out and it "
+                                  "is tried again", item.envelope.key)
         finally:
             self._release([c.id for c in claimed if c.id not in attempted], token, run)
         return run
@@ -263,7 +267,14 @@ class OutboxRelay:
             messages = session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(ids))
                                        .order_by(OutboxMessage.id)).all() if ids else []
             for message in messages:
-                people, unresolved = resolve_recipients(session, message.recipient)
+                try:
+                    with session.begin_nested():  # a failed lookup must not abort the batch's transaction
+                        people, unresolved = resolve_recipients(session, message.recipient)
+                except Exception as err:  # a recipient that breaks the lookup fails alone, not the batch
+                    self._fail(message, f"recipient '{message.recipient}' could not be resolved: "
+                                        f"{type(err).__name__}: {err}")
+                    run.failed += 1
+                    continue
                 if not people and self.transports.needs_people(message.channel):
                     self._fail(message, f"recipient '{message.recipient}' resolves to nobody "
                                         f"(no active user, member or head: {', '.join(unresolved)})")
@@ -286,6 +297,8 @@ class OutboxRelay:
             error, permanent = str(err), True
         except Exception as err:  # any other transport failure is retried later
             error = f"{type(err).__name__}: {err}"
+        if error is not None:
+            error = error.replace("\x00", "")[:2000]  # what a server answered is stored as text PostgreSQL takes
         now = self.clock.now()
         values: dict = {"claimed_until": None, "claim_token": None}
         if error is None:
@@ -326,7 +339,7 @@ class OutboxRelay:
     @staticmethod
     def _fail(message: OutboxMessage, error: str) -> None:
         message.status = "failed"
-        message.last_error = error
+        message.last_error = error.replace("\x00", "")[:2000]
         message.next_attempt_at = None
         message.claimed_until = None
         message.claim_token = None

@@ -73,7 +73,7 @@ class IncidentView:
     """A failed automatic step, the case it holds up, and where its retries stand."""
 
     id: int
-    instance_id: int
+    instance_id: int | None  # None: a scheduled start that failed before its case existed
     process_key: str
     business_key: str | None
     element_id: str
@@ -146,17 +146,17 @@ def audit_trail(db: Database, instance_id: int | None = None, kind: str | None =
 
 def list_incidents(db: Database, status: str | None = "open", instance_id: int | None = None) -> list[IncidentView]:
     """Incidents (open ones unless another status or None is asked), of one case when given, oldest first."""
-    query = (select(Incident, ProcessInstance.process_key, ProcessInstance.business_key)
-             .join(ProcessInstance, ProcessInstance.id == Incident.instance_id).order_by(Incident.id))
+    query = (select(Incident, ProcessInstance.business_key)  # no case yet: a scheduled start that failed
+             .outerjoin(ProcessInstance, ProcessInstance.id == Incident.instance_id).order_by(Incident.id))
     if status:
         query = query.where(Incident.status == status)
     if instance_id is not None:
         query = query.where(Incident.instance_id == instance_id)
     with db.sessions() as session:
-        return [IncidentView(i.id, i.instance_id, process_key, business_key, i.element_id, i.topic, i.status,
+        return [IncidentView(i.id, i.instance_id, i.process_key, business_key, i.element_id, i.topic, i.status,
                              i.attempts, i.error, i.opened_at, i.last_attempt_at, i.next_retry_at, i.resolved_at,
                              i.reason)
-                for i, process_key, business_key in session.execute(query)]
+                for i, business_key in session.execute(query)]
 
 
 @dataclass(frozen=True)

@@ -13,15 +13,17 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from engine.clock import using_clock
 from engine.db import Database
-from engine.errors import ConcurrencyConflict, EngineError, NotFound
-from engine.models import ProcessSchedule, ProcessVersion
+from engine.errors import ConcurrencyConflict, NotFound
+from engine.models import Incident, ProcessSchedule, ProcessVersion
 from engine.start_timers import StartTimer
 from engine.uow import SYSTEM_ACTOR, UnitOfWork
+from engine.worker_incidents import start_failed, start_recovered, starts_waiting_for_retry
 
 if TYPE_CHECKING:
     from engine.service import WorkflowEngine
@@ -29,10 +31,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("aftersales.schedules")
 
 SCHEDULED_FOR = "scheduled_for"  # the case variable: ISO date-time (UTC) of the occurrence
-
-
-class ScheduledStartFailed(EngineError):
-    """Starting a scheduled case failed; the occurrence stays due and is tried again next round."""
 
 
 @dataclass(frozen=True)
@@ -100,22 +98,46 @@ class ScheduleCommands:
 
     def start_due_occurrences(self: WorkflowEngine, limit: int | None = None) -> int:
         """Start a case for every due occurrence, oldest first, one transaction each; returns how many.
-        A schedule whose start fails is left due (tried again next round) and reported after the others."""
-        started, failed = 0, {}
+        A schedule whose start fails gets an incident and is left due, tried again after the backoff
+        (engine.worker_incidents); the others start meanwhile."""
+        started, tried = 0, set()
         for _ in range(limit or self.settings.worker_batch):
             try:
-                outcome = self._start_next_occurrence(skip=set(failed))
+                outcome = self._start_next_occurrence(skip=tried)
             except ConcurrencyConflict:
                 continue  # another worker took the same occurrence at the same moment
-            except _OccurrenceFailed as err:
-                failed[err.process_key] = err.reason
+            except _OccurrenceFailed as failed:
+                tried.add(failed.process_key)
+                self._scheduled_start_failed(failed)
                 continue
             if outcome is None:
                 break
             started += 1
-        if failed:
-            raise ScheduledStartFailed("; ".join(f"{key}: {reason}" for key, reason in failed.items()))
         return started
+
+    def retry_scheduled_start(self: WorkflowEngine, incident_id: int, process_key: str | None, actor: str) -> bool:
+        """重试 on a failed scheduled start: start the due occurrence now. False when the process has no
+        due occurrence any more (the incident is closed instead); a failure counts one more attempt."""
+        with UnitOfWork(self.db, self.clock) as uow:
+            schedule = uow.session.get(ProcessSchedule, process_key) if process_key else None
+            if schedule is None or schedule.next_due_at is None or schedule.next_due_at > uow.now:
+                incident = uow.session.get(Incident, incident_id)
+                incident.status, incident.resolved_at, incident.next_retry_at = "closed", uow.now, None
+                uow.audit("incident_closed", actor, None, incident.element_id, {
+                    "incident_id": incident.id, "process_key": process_key,
+                    "reason": "no scheduled occurrence of the process is due"})
+                uow.commit()
+                return False
+        try:
+            self._start_next_occurrence(skip=set(), only=process_key, actor=actor)
+        except _OccurrenceFailed as failed:
+            self._scheduled_start_failed(failed)
+        return True
+
+    def _scheduled_start_failed(self: WorkflowEngine, failed: _OccurrenceFailed) -> None:
+        with UnitOfWork(self.db, self.clock) as uow:
+            start_failed(uow, failed.process_key, failed.element_id, failed.error, self.settings.incident_backoff)
+            uow.commit()
 
     def start_scheduled_now(self: WorkflowEngine, process_key: str, actor: str) -> int:
         """Start a case of a scheduled process at once ("run now"), with `scheduled_for` = now; the
@@ -132,10 +154,17 @@ class ScheduleCommands:
     def schedules(self: WorkflowEngine) -> list[ScheduleView]:
         return list_schedules(self.db)
 
-    def _start_next_occurrence(self: WorkflowEngine, skip: set[str]) -> int | None:
+    def _start_next_occurrence(self: WorkflowEngine, skip: set[str], only: str | None = None,
+                               actor: str = SYSTEM_ACTOR) -> int | None:
+        """Start the earliest due occurrence (of `only`, when given: a retry by hand, which does not
+        wait out the backoff) and move its schedule on, in one transaction."""
         with using_clock(self.clock), UnitOfWork(self.db, self.clock) as uow:
             query = (select(ProcessSchedule).where(ProcessSchedule.next_due_at <= uow.now)
                      .order_by(ProcessSchedule.next_due_at).limit(1))
+            if only is not None:
+                query = query.where(ProcessSchedule.process_key == only)
+            else:
+                query = query.where(ProcessSchedule.process_key.not_in(starts_waiting_for_retry(uow.now)))
             if skip:
                 query = query.where(ProcessSchedule.process_key.not_in(skip))
             if self.db.is_postgresql:
@@ -152,18 +181,20 @@ class ScheduleCommands:
             schedule.updated_at = uow.now
             version = uow.session.get(ProcessVersion, schedule.version_id)
             data: dict[str, Any] = {SCHEDULED_FOR: occurrence.isoformat()}
+            def before_commit(instance_id: int) -> None:
+                schedule.last_instance_id = instance_id
+                start_recovered(uow, schedule.process_key, actor)
+
             try:
-                instance_id = self._start_case(uow, version, data, SYSTEM_ACTOR, by_timer=True,
-                                               before_commit=lambda i: setattr(schedule, "last_instance_id", i))
-            except (ConcurrencyConflict, StaleDataError):
-                raise  # another worker started this occurrence: nothing is saved here
+                return self._start_case(uow, version, data, SYSTEM_ACTOR, by_timer=True, before_commit=before_commit)
+            except (ConcurrencyConflict, StaleDataError, OperationalError, InterfaceError):
+                raise  # another worker started this occurrence, or the database is away: nothing is saved here
             except Exception as err:  # the case could not start: the occurrence stays due
                 log.error("starting %s for %s failed: %s", schedule.process_key, occurrence, err)
-                raise _OccurrenceFailed(schedule.process_key, f"{type(err).__name__}: {err}") from err
-            return instance_id
+                raise _OccurrenceFailed(schedule.process_key, schedule.start_event_id, err) from err
 
 
 class _OccurrenceFailed(Exception):
-    def __init__(self, process_key: str, reason: str) -> None:
-        super().__init__(reason)
-        self.process_key, self.reason = process_key, reason
+    def __init__(self, process_key: str, element_id: str, error: BaseException) -> None:
+        super().__init__(f"{type(error).__name__}: {error}")
+        self.process_key, self.element_id, self.error = process_key, element_id, error

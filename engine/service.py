@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -23,9 +23,7 @@ from engine.clock import Clock, SystemClock, using_clock
 from engine.db import Database
 from engine.deploy import check_diagram, department_lookup, store_version
 from engine.errors import (
-    ConcurrencyConflict,
     HeadsOnly,
-    IncidentNotOpen,
     NotAColleague,
     NotAMember,
     NotFound,
@@ -35,14 +33,15 @@ from engine.errors import (
 )
 from engine.forms import FormDefinition, validate_submission
 from engine.handler_api import HandlerRegistry, RecordSection
-from engine.handler_runtime import HandlerRunner, count_failed_retry
-from engine.models import HumanTask, Incident, Membership, ProcessInstance, ProcessVersion, User
+from engine.handler_runtime import HandlerRunner
+from engine.models import HumanTask, Membership, ProcessInstance, ProcessVersion, User
 from engine.outbox import OutboxRelay, Transport, Transports
 from engine.schedules import ScheduleCommands, sync_schedule
 from engine.sla import SlaBook
 from engine.spiff import CompiledProcess, ProcessRun, WaitingTimer, compile_process
 from engine.task_rows import sync_task_rows
 from engine.uow import SYSTEM_ACTOR, UnitOfWork
+from engine.worker_commands import WorkerCommands
 
 
 @dataclass(frozen=True)
@@ -112,15 +111,7 @@ class DeployResult:
     created: bool
 
 
-@dataclass
-class WorkerTick:
-    timers_fired: int = 0
-    incidents_retried: int = 0
-    messages_sent: int = 0
-    errors: list[str] = field(default_factory=list)
-
-
-class WorkflowEngine(CalendarCommands, ScheduleCommands):
+class WorkflowEngine(CalendarCommands, ScheduleCommands, WorkerCommands):
     """Commands on deployed processes and their instances; the web app and the CLI call only these."""
 
     def __init__(self, db: Database, handlers: HandlerRegistry, clock: Clock | None = None,
@@ -299,101 +290,6 @@ class WorkflowEngine(CalendarCommands, ScheduleCommands):
         with self.db.sessions() as session:
             return [section for reader in self.handlers.record_readers()
                     if (section := reader(session, instance_id)) is not None]
-
-    # -- time and retries (the worker calls these) ----------------------------------------------------
-    def fire_due_timers(self, limit: int | None = None) -> int:
-        """Fire timers of due instances one instance per transaction, then start the cases of due
-        timer start events (engine.schedules); several workers share the work.
-
-        An instance someone changed at the same moment (a person completing its task) is skipped
-        with nothing saved; it is still due, so a later round fires it."""
-        fired = 0
-        for _ in range(limit or self.settings.worker_batch):
-            try:
-                outcome = self._fire_next_due_instance()
-            except ConcurrencyConflict:
-                continue
-            if outcome is None:
-                break
-            fired += outcome
-        return fired + self.start_due_occurrences(limit)
-
-    def _fire_next_due_instance(self) -> int | None:
-        with using_clock(self.clock), UnitOfWork(self.db, self.clock) as uow:
-            query = (select(ProcessInstance)
-                     .where(ProcessInstance.status == "running", ProcessInstance.next_due_at < uow.now)
-                     .order_by(ProcessInstance.next_due_at).limit(1))
-            if self.db.is_postgresql:
-                query = query.with_for_update(skip_locked=True, of=ProcessInstance)
-            instance = uow.session.scalars(query).first()
-            if instance is None:
-                return None
-            run = self._load(uow, instance, SYSTEM_ACTOR)
-            fired = run.fire_due_timers()
-            self._save(uow, instance, run, SYSTEM_ACTOR, fired)
-            self._commit(uow, instance, run.workflow)
-            return len(fired)
-
-    def retry_incident(self, incident_id: int, actor: str) -> bool:
-        """Run the failed handler again now (by hand or by the worker); False when there was nothing
-        left to retry and the incident was closed instead."""
-        with using_clock(self.clock), UnitOfWork(self.db, self.clock) as uow:
-            incident = uow.session.get(Incident, incident_id)
-            if incident is None:
-                raise NotFound(f"no incident {incident_id}")
-            if incident.status != "open":
-                raise IncidentNotOpen(f"incident {incident_id} is already {incident.status}")
-            instance = self._instance(uow, incident.instance_id)
-            run = self._load(uow, instance, actor) if instance.status == "running" else None
-            waiting = set() if run is None else {t.task_id for t in run.stuck_service_tasks()} | set(run.failed_steps())
-            if incident.task_uuid not in waiting:
-                # The case moved on without the handler (an interrupting timer or a cancellation took
-                # the task away): nothing is left to retry, so the incident is closed, not retried forever.
-                incident.status, incident.resolved_at, incident.next_retry_at = "closed", uow.now, None
-                uow.audit("incident_closed", actor, instance.id, incident.element_id, {
-                    "incident_id": incident.id, "reason": "the task is no longer waiting for its handler"})
-                uow.commit()
-                return False
-            uow.audit("incident_retried", actor, instance.id, incident.element_id,
-                      {"incident_id": incident.id, "attempt": incident.attempts + 1})
-            if incident.task_uuid in run.failed_steps():
-                run.retry_failed_step(incident.task_uuid)
-            else:
-                run.retry_service_task(incident.task_uuid)
-            self._save(uow, instance, run, actor)
-            self._commit(uow, instance, run.workflow)
-            return True
-
-    def retry_due_incidents(self) -> int:
-        with UnitOfWork(self.db, self.clock) as uow:
-            due = uow.session.scalars(
-                select(Incident.id).where(Incident.status == "open", Incident.next_retry_at <= uow.now)
-                .order_by(Incident.next_retry_at).limit(self.settings.worker_batch)).all()
-        for incident_id in due:
-            try:
-                self.retry_incident(incident_id, SYSTEM_ACTOR)
-            except ConcurrencyConflict:
-                continue  # someone changed the case meanwhile: still due, the next round retries it
-            except Exception as err:  # the retry failed outside the handler: count it, or it repeats every round
-                with UnitOfWork(self.db, self.clock) as uow:
-                    count_failed_retry(uow, incident_id, err, self.settings.incident_backoff)
-                    uow.commit()
-        return len(due)
-
-    def deliver_outbox(self) -> int:
-        """Send due notifications (claim, send, record: see engine.outbox); returns how many were sent."""
-        return self.outbox.deliver_due().sent
-
-    def worker_tick(self) -> WorkerTick:
-        """One round of the timer worker: due timers, due handler retries, pending notifications."""
-        tick = WorkerTick()
-        for name, step in (("timers_fired", self.fire_due_timers), ("incidents_retried", self.retry_due_incidents),
-                           ("messages_sent", self.deliver_outbox)):
-            try:
-                setattr(tick, name, step())
-            except Exception as err:  # one failing step must not stop the others
-                tick.errors.append(f"{name}: {type(err).__name__}: {err}")
-        return tick
 
     # -- internals ---------------------------------------------------------------------------------
     def _open_task(self, uow: UnitOfWork, task_id: int) -> HumanTask:

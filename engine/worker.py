@@ -18,7 +18,8 @@ from sqlalchemy import func, select
 
 from engine.models import ProcessInstance
 from engine.schedules import earliest_due
-from engine.service import WorkerTick, WorkflowEngine
+from engine.service import WorkflowEngine
+from engine.worker_commands import WorkerTick
 
 log = logging.getLogger("aftersales.worker")
 

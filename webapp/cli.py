@@ -233,7 +233,8 @@ def audit(engine, instance_id) -> None:
 @click.pass_obj
 def incidents(engine) -> None:
     for i in queries.list_incidents(engine.db):
-        click.echo(f"{i.id:>5}  instance {i.instance_id}  {i.element_id} ({i.topic}) attempts {i.attempts}  "
+        where = f"instance {i.instance_id}" if i.instance_id else f"process {i.process_key}"
+        click.echo(f"{i.id:>5}  {where}  {i.element_id} ({i.topic}) attempts {i.attempts}  "
                    f"{i.error.splitlines()[0]}")
 
 

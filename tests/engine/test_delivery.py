@@ -366,3 +366,30 @@ def test_mail_over_tls_with_a_login(database, clock, people, certificate, securi
         assert len(server.messages) == 1
     finally:
         server.stop()
+
+
+class _AnsweringTransport:
+    """A mail server that refuses one recipient with an answer holding a NUL byte (PostgreSQL stores no
+    NUL in text) and takes every other message."""
+
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+
+    def send(self, envelope: Envelope) -> None:
+        if "坏" in envelope.subject:
+            raise ConnectionError("550 mailbox \x00 unavailable")
+        self.sent.append(envelope.subject)
+
+
+def test_a_message_whose_failure_is_odd_text_is_retried_and_the_others_are_sent(database, clock, people):
+    """One poisoned message never blocks the queue (issue 18): its failure is stored (without the NUL), it
+    is retried after the back-off, and the messages behind it are sent in the same round."""
+    transport = _AnsweringTransport()
+    engine = WorkflowEngine(database, HandlerRegistry(), clock=clock, transport=transport)
+    keys = queue(engine, ("user:qa.wang", "坏信"), ("user:qa.wang", "好信一"), ("user:qa.chen", "好信二"))
+    assert engine.deliver_outbox() == 2
+    assert transport.sent == ["好信一", "好信二"]
+    bad = row(engine, keys[0])
+    assert (bad.status, bad.attempts, bad.next_attempt_at) == ("pending", 1, clock.now() + DELIVERY_BACKOFF[0])
+    assert bad.last_error == "ConnectionError: 550 mailbox  unavailable"
+    assert [row(engine, key).status for key in keys[1:]] == ["sent", "sent"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -15,7 +15,7 @@ from engine.catalog import DiagramError
 from engine.errors import NotFound, NotStartable
 from engine.handler_api import HandlerContext, HandlerRegistry
 from engine.models import ProcessInstance
-from engine.schedules import ScheduledStartFailed, list_schedules
+from engine.schedules import list_schedules
 from tests.conftest import BEIJING
 
 DIAGRAM = (Path(__file__).parent / "diagrams" / "monthly_report.bpmn").read_bytes()
@@ -242,8 +242,26 @@ def test_a_case_that_cannot_start_keeps_its_occurrence_due_and_says_why(make_eng
     engine.deploy(DIAGRAM.replace(b'camunda:candidateGroups="quality"',
                                   b'camunda:candidateGroups="${reviewing_department}"'), "owner.xu")
     clock.set(beijing(2026, 12, 1, 9))
-    with pytest.raises(ScheduledStartFailed, match="monthly_report: TaskRoutingError.*reviewing_department"):
-        engine.fire_due_timers()
+    assert engine.fire_due_timers() == 0  # the failure is the schedule's incident, not the worker's error
+    assert engine.worker_tick().errors == []
     assert queries.list_instances(engine.db) == []
-    assert list_schedules(engine.db)[0].next_due_at == beijing(2026, 12, 1, 9)
-    assert "ScheduledStartFailed" in engine.worker_tick().errors[0]
+    assert list_schedules(engine.db)[0].next_due_at == beijing(2026, 12, 1, 9)  # the occurrence stays due
+    [incident] = queries.list_incidents(engine.db)
+    assert (incident.process_key, incident.instance_id, incident.element_id) == ("monthly_report", None,
+                                                                                "Start_monthly")
+    assert "TaskRoutingError" in incident.error and "reviewing_department" in incident.error
+    assert incident.attempts == 1 and incident.next_retry_at == clock.now() + timedelta(minutes=1)
+    clock.advance(timedelta(seconds=30))
+    engine.fire_due_timers()  # within the backoff: not tried again
+    assert queries.list_incidents(engine.db)[0].attempts == 1
+    clock.advance(timedelta(seconds=31))
+    engine.fire_due_timers()
+    assert queries.list_incidents(engine.db)[0].attempts == 2
+    # The process owner mends the diagram and retries by hand: the occurrence starts, the incident closes.
+    engine.deploy(DIAGRAM, "owner.xu")
+    assert engine.retry_incident(incident.id, "owner.xu") is True
+    [case] = queries.list_instances(engine.db)
+    assert queries.get_instance(engine.db, case.id).status == "running"
+    assert queries.list_incidents(engine.db) == []
+    assert queries.list_incidents(engine.db, status="resolved")[0].id == incident.id
+
