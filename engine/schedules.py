@@ -23,7 +23,7 @@ from engine.errors import ConcurrencyConflict, NotFound
 from engine.models import Incident, ProcessSchedule, ProcessVersion
 from engine.start_timers import StartTimer
 from engine.uow import SYSTEM_ACTOR, UnitOfWork
-from engine.worker_incidents import start_failed, start_recovered, starts_waiting_for_retry
+from engine.worker_incidents import close_incident, start_failed, start_recovered, starts_waiting_for_retry
 
 if TYPE_CHECKING:
     from engine.service import WorkflowEngine
@@ -121,11 +121,8 @@ class ScheduleCommands:
         with UnitOfWork(self.db, self.clock) as uow:
             schedule = uow.session.get(ProcessSchedule, process_key) if process_key else None
             if schedule is None or schedule.next_due_at is None or schedule.next_due_at > uow.now:
-                incident = uow.session.get(Incident, incident_id)
-                incident.status, incident.resolved_at, incident.next_retry_at = "closed", uow.now, None
-                uow.audit("incident_closed", actor, None, incident.element_id, {
-                    "incident_id": incident.id, "process_key": process_key,
-                    "reason": "no scheduled occurrence of the process is due"})
+                close_incident(uow, uow.session.get(Incident, incident_id), actor,
+                               "no scheduled occurrence of the process is due")
                 uow.commit()
                 return False
         try:

@@ -17,7 +17,13 @@ from engine.handler_runtime import count_failed_retry
 from engine.models import Incident, ProcessInstance
 from engine.spiff import ProcessRun, WaitingTimer
 from engine.uow import SYSTEM_ACTOR, UnitOfWork
-from engine.worker_incidents import FIRING_TOPIC, WORKER_TOPICS, firing_failed, firing_recovered
+from engine.worker_incidents import (
+    FIRING_TOPIC,
+    WORKER_TOPICS,
+    close_incident,
+    firing_failed,
+    firing_recovered,
+)
 
 if TYPE_CHECKING:
     from engine.service import WorkflowEngine
@@ -122,9 +128,7 @@ class WorkerCommands:
         if incident.task_uuid not in waiting:
             # The case moved on without the handler (an interrupting timer or a cancellation took
             # the task away): nothing is left to retry, so the incident is closed, not retried forever.
-            incident.status, incident.resolved_at, incident.next_retry_at = "closed", uow.now, None
-            uow.audit("incident_closed", actor, instance.id, incident.element_id, {
-                "incident_id": incident.id, "reason": "the task is no longer waiting for its handler"})
+            close_incident(uow, incident, actor, "the task is no longer waiting for its handler")
             uow.commit()
             return False
         uow.audit("incident_retried", actor, instance.id, incident.element_id,
@@ -143,10 +147,7 @@ class WorkerCommands:
         with using_clock(self.clock), UnitOfWork(self.db, self.clock) as uow:
             instance = self._instance(uow, instance_id)
             if instance.status != "running":
-                incident = uow.session.get(Incident, incident_id)
-                incident.status, incident.resolved_at, incident.next_retry_at = "closed", uow.now, None
-                uow.audit("incident_closed", actor, instance.id, incident.element_id, {
-                    "incident_id": incident.id, "reason": f"the case is {instance.status}"})
+                close_incident(uow, uow.session.get(Incident, incident_id), actor, f"the case is {instance.status}")
                 uow.commit()
                 return False
             uow.audit("incident_retried", actor, instance.id, None, {"incident_id": incident_id})

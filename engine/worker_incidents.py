@@ -103,6 +103,14 @@ def _count(uow: UnitOfWork, incident: Incident, error: BaseException, backoff: t
               incident.element_id, _detail(incident))
 
 
+def close_incident(uow: UnitOfWork, incident: Incident, actor: str, reason: str) -> None:
+    """Nothing is left to retry (the case moved on or ended, no occurrence is due): closed, not retried
+    for ever."""
+    incident.status, incident.resolved_at, incident.next_retry_at = "closed", uow.now, None
+    uow.audit("incident_closed", actor, incident.instance_id, incident.element_id, {
+        "incident_id": incident.id, "process_key": incident.process_key, "reason": reason})
+
+
 def _resolve(uow: UnitOfWork, incident: Incident, actor: str) -> None:
     incident.status, incident.resolved_at, incident.next_retry_at = "resolved", uow.now, None
     uow.audit("incident_resolved", actor, incident.instance_id, incident.element_id,
