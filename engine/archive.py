@@ -54,8 +54,10 @@ DATED_TABLES: dict[str, tuple[str, ...]] = {
     "login_events": ("at",),  # the sign-in log (engine/sign_in.py): kept, exported by the period it covers
 }
 # Case tables whose rows may have no case (instance_id NULL: a sign-in, a calendar edit, a message sent
-# outside a case): those rows are exported when this column falls in the period.
-UNATTACHED_ROWS_DATED_BY = {"audit_events": "at", "outbox_messages": "created_at", "quality_figures": "entered_at"}
+# outside a case, a scheduled start that failed before its case existed): those rows are exported when
+# this column falls in the period.
+UNATTACHED_ROWS_DATED_BY = {"audit_events": "at", "outbox_messages": "created_at", "quality_figures": "entered_at",
+                            "incidents": "opened_at"}
 NOT_EXPORTED = {"api_tokens": "credentials of other systems; only their hashes are stored and those never leave"}
 SECRET_COLUMNS = {"users": frozenset({"password_hash"}), "api_tokens": frozenset({"token_hash"})}
 # A column named like this is taken for a secret until SECRET_COLUMNS leaves it out.

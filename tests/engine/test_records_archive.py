@@ -12,7 +12,7 @@ from sqlalchemy import Column, Integer, String, Table, func, select, text
 
 from engine import api_tokens, archive, queries, retention
 from engine.db import Base
-from engine.models import AuditEvent, ProcessInstance
+from engine.models import AuditEvent, Incident, ProcessInstance
 from tests.conftest import BEIJING, PROCESSES
 
 SECRET_HASH = "scrypt:32768:8:1$SeCrEtSaLt$0123456789abcdef-must-never-leave-the-database"
@@ -336,3 +336,24 @@ def test_rows_reached_through_foreign_keys_go_with_their_case(consultations, old
     assert review["plan_id"] == plan["id"]
     left = rows_of(database, [newer])
     assert (left["customer_feedback"], left["improvement_plans"], left["improvement_plan_reviews"]) == (1, 1, 1)
+
+
+def test_a_failed_scheduled_start_of_the_period_is_exported_though_it_has_no_case(consultations, clock,
+                                                                                  database, tmp_path):
+    """A scheduled start that failed before its case existed is an incident without a case (issue 18):
+    the auditors' file of the year holds it, dated by when it was opened; next year's is left out."""
+    def failed_start(opened: datetime) -> None:
+        with database.sessions.begin() as session:
+            session.add(Incident(instance_id=None, process_key="consultation_summary", task_uuid="",
+                                 element_id="Start_monthly", topic="engine.scheduled_start",
+                                 error="组织名单为空", attempts=3, status="open", opened_at=opened,
+                                 last_attempt_at=opened))
+
+    failed_start(datetime(2026, 12, 31, 23, 30, tzinfo=BEIJING))
+    failed_start(datetime(2027, 1, 1, 0, 30, tzinfo=BEIJING))
+    out = tmp_path / "records-2026.zip"
+    archive.export_period(database, clock.now(), date(2026, 1, 1), date(2026, 12, 31), out, "auditor.li")
+    with zipfile.ZipFile(out) as zf:
+        [incident] = jsonl(zf, "incidents")
+    assert incident["instance_id"] is None and incident["process_key"] == "consultation_summary"
+    assert incident["opened_at"] == "2026-12-31T15:30:00+00:00" and incident["error"] == "组织名单为空"
