@@ -40,7 +40,7 @@ from engine.schedules import ScheduleCommands, sync_schedule
 from engine.sla import SlaBook
 from engine.spiff import CompiledProcess, ProcessRun, WaitingTimer, compile_process
 from engine.task_rows import sync_task_rows
-from engine.uow import SYSTEM_ACTOR, UnitOfWork
+from engine.uow import SYSTEM_ACTOR, UnitOfWork, retried_once
 from engine.worker_commands import WorkerCommands
 
 
@@ -209,6 +209,7 @@ class WorkflowEngine(CalendarCommands, ScheduleCommands, WorkerCommands):
         self._commit(uow, instance, run.workflow)
         return instance.id
 
+    @retried_once
     def complete_task(self, task_id: int, actor: str, submitted: dict[str, Any]) -> list[str]:
         """Submit a task's form; invalid input raises InvalidForm and nothing changes. Returns the diagram
         elements whose code failed after it (the submission is kept; each failure is an incident)."""
@@ -218,7 +219,7 @@ class WorkflowEngine(CalendarCommands, ScheduleCommands, WorkerCommands):
                 raise TaskClaimedByOther(f"task {task_id} is claimed by {task.claimed_by}")
             self._check_may_act(uow, task, actor)
             cleaned = validate_submission(FormDefinition.from_dict(task.form), submitted)
-            instance = self._instance(uow, task.instance_id)
+            instance = uow.session.get(ProcessInstance, task.instance_id)  # locked by _open_task
             run = self._load(uow, instance, actor)
             run.complete_human_task(task.task_uuid, cleaned, actor, uow.now)
             task.state, task.completed_by, task.completed_at, task.submitted = "completed", actor, uow.now, cleaned
@@ -230,6 +231,7 @@ class WorkflowEngine(CalendarCommands, ScheduleCommands, WorkerCommands):
             self._commit(uow, instance, run.workflow)
             return [failure.element_id for failure in run.failures()]
 
+    @retried_once
     def claim_task(self, task_id: int, actor: str) -> None:
         with UnitOfWork(self.db, self.clock) as uow:
             task = self._open_task(uow, task_id)
@@ -240,6 +242,7 @@ class WorkflowEngine(CalendarCommands, ScheduleCommands, WorkerCommands):
             uow.audit("task_claimed", actor, task.instance_id, task.element_id, {"task_id": task.id})
             self._touch_and_commit(uow, task.instance_id)
 
+    @retried_once
     def unclaim_task(self, task_id: int, actor: str) -> None:
         """Give a claimed task back to the department; its holder or the department head may."""
         with UnitOfWork(self.db, self.clock) as uow:
@@ -253,6 +256,7 @@ class WorkflowEngine(CalendarCommands, ScheduleCommands, WorkerCommands):
             task.claimed_by, task.claimed_at = None, None
             self._touch_and_commit(uow, task.instance_id)
 
+    @retried_once
     def hand_over_task(self, task_id: int, actor: str, to_user: str) -> None:
         """Pass a task to a colleague of its department; its holder, anyone while it is unclaimed, or
         the department head may."""
@@ -273,6 +277,7 @@ class WorkflowEngine(CalendarCommands, ScheduleCommands, WorkerCommands):
             task.claimed_by, task.claimed_at = to_user, uow.now
             self._touch_and_commit(uow, task.instance_id)
 
+    @retried_once
     def cancel_instance(self, instance_id: int, actor: str, reason: str) -> None:
         with using_clock(self.clock), UnitOfWork(self.db, self.clock) as uow:
             instance = self._instance(uow, instance_id)
@@ -293,9 +298,14 @@ class WorkflowEngine(CalendarCommands, ScheduleCommands, WorkerCommands):
 
     # -- internals ---------------------------------------------------------------------------------
     def _open_task(self, uow: UnitOfWork, task_id: int) -> HumanTask:
-        task = uow.session.get(HumanTask, task_id)
-        if task is None:
+        """The task, read after its case's row is locked: every command on a case takes that lock first,
+        so two people acting on its tasks at once go one after the other (the second reads what the
+        first did) and never lock the same rows in opposite orders."""
+        instance_id = uow.session.scalar(select(HumanTask.instance_id).where(HumanTask.id == task_id))
+        if instance_id is None:
             raise NotFound(f"no task {task_id}")
+        self._instance(uow, instance_id)
+        task = uow.session.get(HumanTask, task_id)
         if task.state == "completed":
             raise TaskNotOpen(f"task {task_id} ({task.name}) was already completed by {task.completed_by} "
                               f"at {task.completed_at.isoformat()}")
@@ -325,7 +335,10 @@ class WorkflowEngine(CalendarCommands, ScheduleCommands, WorkerCommands):
         return membership is not None and membership.role == "head"
 
     def _instance(self, uow: UnitOfWork, instance_id: int) -> ProcessInstance:
-        instance = uow.session.get(ProcessInstance, instance_id)
+        """The case's row, locked for this command (SELECT … FOR UPDATE; SQLite's unit of work holds the
+        write lock already)."""
+        instance = uow.session.scalars(select(ProcessInstance).where(ProcessInstance.id == instance_id)
+                                       .with_for_update().execution_options(populate_existing=True)).first()
         if instance is None:
             raise NotFound(f"no instance {instance_id}")
         return instance
@@ -333,7 +346,7 @@ class WorkflowEngine(CalendarCommands, ScheduleCommands, WorkerCommands):
     def _touch_and_commit(self, uow: UnitOfWork, instance_id: int) -> None:
         """Bump the instance's lock version so a claim and a concurrent completion cannot both win; the
         workflow itself is unchanged, so a warm copy stays usable under the new version."""
-        instance = self._instance(uow, instance_id)
+        instance = uow.session.get(ProcessInstance, instance_id)  # locked by _open_task
         workflow = self._warm.take(instance.id, instance.lock_version)
         flag_modified(instance, "state")
         self._commit(uow, instance, workflow)
