@@ -10,11 +10,12 @@ from sqlalchemy import func, select
 
 from engine import queries
 from engine.db import Database
-from engine.outbox import FileTransport
 from engine.models import AuditEvent
+from engine.outbox import FileTransport
 from engine.service import WorkflowEngine
 from handlers import build_registry
 from tests.conftest import PROCESSES
+
 
 @pytest.fixture
 def engine(database, clock, outbox_file):
