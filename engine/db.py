@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import DateTime, create_engine, event, inspect, text
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.orm import DeclarativeBase, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 from engine.errors import EngineError
@@ -91,6 +91,15 @@ class Database:
             event.listen(self.engine, "connect", lambda dbapi, record: _sqlite_pragmas(dbapi, busy_ms))
             event.listen(self.engine, "begin", _sqlite_begin)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @contextmanager
+    def writing(self) -> Iterator[Session]:
+        """A session in a transaction for a change outside a command's unit of work (a sign-in, a token's
+        use, the outbox's bookkeeping). On SQLite it begins IMMEDIATE: a transaction that read first and
+        then writes would be refused at once, not queued, when another change committed in between."""
+        with self.sessions.begin() as session:
+            session.connection(execution_options={SQLITE_BEGIN: "IMMEDIATE"})
+            yield session
 
     @property
     def is_postgresql(self) -> bool:
