@@ -96,7 +96,7 @@ def verify(db: Database, clock: Clock, token: str) -> UserView | None:
     if not token or not token.startswith(TOKEN_PREFIX) or len(token) > 200:
         return None
     now = clock.now()
-    with db.sessions.begin() as session:
+    with db.writing() as session:
         row = session.scalar(select(ApiToken).where(ApiToken.token_hash == _hash(token)))
         if row is None or row.revoked_at is not None:
             return None

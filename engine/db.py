@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import DateTime, create_engine, event, inspect, text
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.orm import DeclarativeBase, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 from engine.errors import EngineError
@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 MIGRATIONS = "engine:migrations"
 BASELINE_REVISION = "0001_baseline"
 VERSION_TABLE = "alembic_version"
+# Execution option of a connection: how a SQLite transaction begins ("IMMEDIATE": with the write lock).
+SQLITE_BEGIN = "sqlite_begin"
 
 log = logging.getLogger(__name__)
 
@@ -74,18 +76,30 @@ class SchemaUpgrade:
 class Database:
     """The engine's connection to one database (SQLite file by default, PostgreSQL in production)."""
 
-    def __init__(self, url: str, echo: bool = False) -> None:
-        """`url` comes from the settings (DATABASE_URL, engine/settings.py) or the caller's own choice."""
+    def __init__(self, url: str, echo: bool = False, lock_wait: float = 30.0) -> None:
+        """`url` comes from the settings (DATABASE_URL, engine/settings.py) or the caller's own choice;
+        `lock_wait`: seconds a SQLite writer waits for another's write lock before DatabaseBusy."""
         self.url = url
         kwargs: dict = {"echo": echo, "future": True}
         if self.url.startswith("sqlite"):
-            kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
+            kwargs["connect_args"] = {"timeout": lock_wait, "check_same_thread": False}
         else:
             kwargs["pool_pre_ping"] = True
         self.engine: Engine = create_engine(self.url, **kwargs)
         if self.engine.dialect.name == "sqlite":
-            event.listen(self.engine, "connect", _sqlite_pragmas)
+            busy_ms = max(1, int(lock_wait * 1000))
+            event.listen(self.engine, "connect", lambda dbapi, record: _sqlite_pragmas(dbapi, busy_ms))
+            event.listen(self.engine, "begin", _sqlite_begin)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @contextmanager
+    def writing(self) -> Iterator[Session]:
+        """A session in a transaction for a change outside a command's unit of work (a sign-in, a token's
+        use, the outbox's bookkeeping). On SQLite it begins IMMEDIATE: a transaction that read first and
+        then writes would be refused at once, not queued, when another change committed in between."""
+        with self.sessions.begin() as session:
+            session.connection(execution_options={SQLITE_BEGIN: "IMMEDIATE"})
+            yield session
 
     @property
     def is_postgresql(self) -> bool:
@@ -191,9 +205,8 @@ class Database:
         are checked before the commit instead."""
         with self.engine.connect() as connection:
             sqlite = connection.dialect.name == "sqlite"
-            if sqlite:
-                connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
-                connection.commit()
+            if sqlite:  # outside any transaction, where SQLite honours it (the driver connection autocommits)
+                connection.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
             try:
                 with connection.begin():
                     yield connection
@@ -204,8 +217,7 @@ class Database:
                                               f"(table, rowid, parent, key): {broken[:5]}; nothing was changed")
             finally:
                 if sqlite:
-                    connection.exec_driver_sql("PRAGMA foreign_keys=ON")
-                    connection.commit()
+                    connection.connection.driver_connection.execute("PRAGMA foreign_keys=ON")
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -262,12 +274,27 @@ def _script_directory() -> ScriptDirectory:
     return ScriptDirectory.from_config(_alembic_config(None))
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:
+def _sqlite_pragmas(dbapi_connection, busy_ms: int) -> None:
+    # Python's sqlite3 sends BEGIN only before INSERT/UPDATE/DELETE, so a SAVEPOINT could open (and its
+    # RELEASE commit) a command's transaction half-way: its own handling is turned off and _sqlite_begin
+    # begins every transaction (SQLAlchemy's documented recipe for pysqlite).
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
     # WAL + NORMAL: a commit survives any crash of the application; only a power cut or OS crash may
     # lose the last few commits (never corrupt the file). PostgreSQL is the production database.
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def _sqlite_begin(connection: Connection) -> None:
+    """Begin a real SQLite transaction. A unit of work asks for BEGIN IMMEDIATE (the `sqlite_begin`
+    execution option): it takes the write lock at once, so two writers queue on the busy timeout instead
+    of the second failing when it tries to write on a read snapshot the first has outdated; reads stay
+    deferred and never wait for writers (WAL)."""
+    options = connection.get_execution_options()
+    if options.get("isolation_level") == "AUTOCOMMIT":
+        return
+    connection.exec_driver_sql(f"BEGIN {options.get(SQLITE_BEGIN, 'DEFERRED')}")

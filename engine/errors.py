@@ -57,6 +57,16 @@ class ConcurrencyConflict(EngineError):
     """Someone else changed the same case at the same time; reload and try again."""
 
 
+class DatabaseContention(ConcurrencyConflict):
+    """The database chose this command as the victim of a deadlock or a serialization failure: nothing
+    was saved. `retried_once` runs such a command once more before the caller hears of the conflict."""
+
+
+class DatabaseBusy(EngineError):
+    """Other writers held the database longer than a command may wait (SQLite's busy timeout); nothing
+    was saved and the same action succeeds when tried again in a moment."""
+
+
 class TaskNotOpen(EngineError):
     """The task was already completed or cancelled."""
 

@@ -254,7 +254,7 @@ class OutboxRelay:
         if self.db.is_postgresql:
             due = due.with_for_update(skip_locked=True)
         claimed: list[_Claimed] = []
-        with self.db.sessions.begin() as session:
+        with self.db.writing() as session:
             # Two statements, not UPDATE .. WHERE id IN (SELECT .. LIMIT): PostgreSQL may evaluate such a
             # subquery more than once and claim far more than a batch. The rows stay locked until commit;
             # the repeated condition keeps SQLite (no row locks, one writer) from claiming a taken one.
@@ -314,7 +314,7 @@ class OutboxRelay:
             run.retried += 1
             log.warning("message %s not delivered (attempt %d), retried later: %s", envelope.key, item.attempts,
                         error)
-        with self.db.sessions.begin() as session:
+        with self.db.writing() as session:
             recorded = session.execute(
                 update(OutboxMessage).where(OutboxMessage.id == item.id, OutboxMessage.claim_token == token)
                 .values(**values).execution_options(synchronize_session=False)).rowcount
@@ -327,7 +327,7 @@ class OutboxRelay:
         if not ids:
             return
         try:
-            with self.db.sessions.begin() as session:
+            with self.db.writing() as session:
                 run.released += session.execute(
                     update(OutboxMessage).where(OutboxMessage.id.in_(ids), OutboxMessage.claim_token == token)
                     .values(status="pending", claimed_until=None, claim_token=None,

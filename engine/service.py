@@ -12,7 +12,6 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import flag_modified
 
 from engine import calendar_store
 from engine.calendar import BusinessCalendar
@@ -23,9 +22,6 @@ from engine.clock import Clock, SystemClock, using_clock
 from engine.db import Database
 from engine.deploy import check_diagram, department_lookup, store_version
 from engine.errors import (
-    HeadsOnly,
-    NotAColleague,
-    NotAMember,
     NotFound,
     NotStartable,
     TaskClaimedByOther,
@@ -34,13 +30,14 @@ from engine.errors import (
 from engine.forms import FormDefinition, validate_submission
 from engine.handler_api import HandlerRegistry, RecordSection
 from engine.handler_runtime import HandlerRunner
-from engine.models import HumanTask, Membership, ProcessInstance, ProcessVersion, User
+from engine.models import HumanTask, ProcessInstance, ProcessVersion
 from engine.outbox import OutboxRelay, Transport, Transports
 from engine.schedules import ScheduleCommands, sync_schedule
 from engine.sla import SlaBook
 from engine.spiff import CompiledProcess, ProcessRun, WaitingTimer, compile_process
+from engine.task_commands import TaskCommands
 from engine.task_rows import sync_task_rows
-from engine.uow import SYSTEM_ACTOR, UnitOfWork
+from engine.uow import SYSTEM_ACTOR, UnitOfWork, retried_once
 from engine.worker_commands import WorkerCommands
 
 
@@ -111,7 +108,7 @@ class DeployResult:
     created: bool
 
 
-class WorkflowEngine(CalendarCommands, ScheduleCommands, WorkerCommands):
+class WorkflowEngine(TaskCommands, CalendarCommands, ScheduleCommands, WorkerCommands):
     """Commands on deployed processes and their instances; the web app and the CLI call only these."""
 
     def __init__(self, db: Database, handlers: HandlerRegistry, clock: Clock | None = None,
@@ -209,6 +206,7 @@ class WorkflowEngine(CalendarCommands, ScheduleCommands, WorkerCommands):
         self._commit(uow, instance, run.workflow)
         return instance.id
 
+    @retried_once
     def complete_task(self, task_id: int, actor: str, submitted: dict[str, Any]) -> list[str]:
         """Submit a task's form; invalid input raises InvalidForm and nothing changes. Returns the diagram
         elements whose code failed after it (the submission is kept; each failure is an incident)."""
@@ -218,7 +216,7 @@ class WorkflowEngine(CalendarCommands, ScheduleCommands, WorkerCommands):
                 raise TaskClaimedByOther(f"task {task_id} is claimed by {task.claimed_by}")
             self._check_may_act(uow, task, actor)
             cleaned = validate_submission(FormDefinition.from_dict(task.form), submitted)
-            instance = self._instance(uow, task.instance_id)
+            instance = uow.session.get(ProcessInstance, task.instance_id)  # locked by _open_task
             run = self._load(uow, instance, actor)
             run.complete_human_task(task.task_uuid, cleaned, actor, uow.now)
             task.state, task.completed_by, task.completed_at, task.submitted = "completed", actor, uow.now, cleaned
@@ -230,49 +228,7 @@ class WorkflowEngine(CalendarCommands, ScheduleCommands, WorkerCommands):
             self._commit(uow, instance, run.workflow)
             return [failure.element_id for failure in run.failures()]
 
-    def claim_task(self, task_id: int, actor: str) -> None:
-        with UnitOfWork(self.db, self.clock) as uow:
-            task = self._open_task(uow, task_id)
-            if task.claimed_by not in (None, actor):
-                raise TaskClaimedByOther(f"task {task_id} is already claimed by {task.claimed_by}")
-            self._check_may_act(uow, task, actor)
-            task.claimed_by, task.claimed_at = actor, uow.now
-            uow.audit("task_claimed", actor, task.instance_id, task.element_id, {"task_id": task.id})
-            self._touch_and_commit(uow, task.instance_id)
-
-    def unclaim_task(self, task_id: int, actor: str) -> None:
-        """Give a claimed task back to the department; its holder or the department head may."""
-        with UnitOfWork(self.db, self.clock) as uow:
-            task = self._open_task(uow, task_id)
-            if task.claimed_by not in (None, actor) and not self._heads(uow, actor, task.department):
-                raise TaskClaimedByOther(f"task {task_id} is claimed by {task.claimed_by}")
-            if task.claimed_by != actor:
-                self._check_may_act(uow, task, actor)
-            uow.audit("task_unclaimed", actor, task.instance_id, task.element_id,
-                      {"task_id": task.id, "from": task.claimed_by})
-            task.claimed_by, task.claimed_at = None, None
-            self._touch_and_commit(uow, task.instance_id)
-
-    def hand_over_task(self, task_id: int, actor: str, to_user: str) -> None:
-        """Pass a task to a colleague of its department; its holder, anyone while it is unclaimed, or
-        the department head may."""
-        with UnitOfWork(self.db, self.clock) as uow:
-            task = self._open_task(uow, task_id)
-            if task.claimed_by not in (None, actor) and not self._heads(uow, actor, task.department):
-                raise TaskClaimedByOther(f"task {task_id} is claimed by {task.claimed_by}")
-            self._check_may_act(uow, task, actor)
-            colleague = uow.session.get(User, to_user)
-            if (colleague is None or not colleague.active
-                    or uow.session.get(Membership, (to_user, task.department)) is None):
-                raise NotAColleague(f"'{to_user}' is not an active member of department '{task.department}'")
-            if task.heads_only and not self._heads(uow, to_user, task.department):
-                raise HeadsOnly(f"task {task_id} ({task.name}) is for the head of department '{task.department}' "
-                                f"only; '{to_user}' is not its head")
-            uow.audit("task_handed_over", actor, task.instance_id, task.element_id,
-                      {"task_id": task.id, "from": task.claimed_by, "to": to_user})
-            task.claimed_by, task.claimed_at = to_user, uow.now
-            self._touch_and_commit(uow, task.instance_id)
-
+    @retried_once
     def cancel_instance(self, instance_id: int, actor: str, reason: str) -> None:
         with using_clock(self.clock), UnitOfWork(self.db, self.clock) as uow:
             instance = self._instance(uow, instance_id)
@@ -292,51 +248,14 @@ class WorkflowEngine(CalendarCommands, ScheduleCommands, WorkerCommands):
                     if (section := reader(session, instance_id)) is not None]
 
     # -- internals ---------------------------------------------------------------------------------
-    def _open_task(self, uow: UnitOfWork, task_id: int) -> HumanTask:
-        task = uow.session.get(HumanTask, task_id)
-        if task is None:
-            raise NotFound(f"no task {task_id}")
-        if task.state == "completed":
-            raise TaskNotOpen(f"task {task_id} ({task.name}) was already completed by {task.completed_by} "
-                              f"at {task.completed_at.isoformat()}")
-        if task.state != "open":
-            raise TaskNotOpen(f"task {task_id} ({task.name}) is {task.state}")
-        return task
-
-    def _check_may_act(self, uow: UnitOfWork, task: HumanTask, actor: str) -> None:
-        """A task is worked by an active member of its department, or an admin; a heads-only task
-        (candidateGroups "head:<code>") by its department's heads or an admin."""
-        user = uow.session.get(User, actor)
-        if user is None or not user.active:
-            raise NotAMember(f"'{actor}' is no active user, so may not work task {task.id} ({task.name})")
-        if "admin" in (user.roles or []):
-            return
-        if uow.session.get(Membership, (actor, task.department)) is None:
-            raise NotAMember(f"'{actor}' is not a member of department '{task.department}', so may not work "
-                             f"task {task.id} ({task.name})")
-        if not task.heads_only or self._heads(uow, actor, task.department):
-            return
-        raise HeadsOnly(f"task {task.id} ({task.name}) is for the head of department '{task.department}' only; "
-                        f"'{actor}' is not its head")
-
-    @staticmethod
-    def _heads(uow: UnitOfWork, actor: str, department: str) -> bool:
-        membership = uow.session.get(Membership, (actor, department))
-        return membership is not None and membership.role == "head"
-
     def _instance(self, uow: UnitOfWork, instance_id: int) -> ProcessInstance:
-        instance = uow.session.get(ProcessInstance, instance_id)
+        """The case's row, locked for this command (SELECT … FOR UPDATE; SQLite's unit of work holds the
+        write lock already)."""
+        instance = uow.session.scalars(select(ProcessInstance).where(ProcessInstance.id == instance_id)
+                                       .with_for_update().execution_options(populate_existing=True)).first()
         if instance is None:
             raise NotFound(f"no instance {instance_id}")
         return instance
-
-    def _touch_and_commit(self, uow: UnitOfWork, instance_id: int) -> None:
-        """Bump the instance's lock version so a claim and a concurrent completion cannot both win; the
-        workflow itself is unchanged, so a warm copy stays usable under the new version."""
-        instance = self._instance(uow, instance_id)
-        workflow = self._warm.take(instance.id, instance.lock_version)
-        flag_modified(instance, "state")
-        self._commit(uow, instance, workflow)
 
     def _runner(self, uow: UnitOfWork, instance: ProcessInstance, deployed: DeployedVersion,
                 actor: str) -> HandlerRunner:

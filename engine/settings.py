@@ -46,6 +46,8 @@ class Settings:
     """What a running system is configured with (see the README's Configuration table)."""
 
     database_url: str = DEFAULT_DATABASE_URL
+    # SQLite: seconds a change waits for another's write lock before the user is asked to try again.
+    database_lock_wait: float = 30.0
     # None: the embedded server keeps a generated key in its instance folder.
     secret_key: str | None = field(default=None, repr=False)
     secure_cookies: bool = False
@@ -102,6 +104,7 @@ class Settings:
                                     + "; ".join(rule.message for rule in broken))
         return cls(
             database_url=read.text("DATABASE_URL") or DEFAULT_DATABASE_URL,
+            database_lock_wait=read.number("AFTERSALES_DB_LOCK_WAIT", 30.0, minimum=0.1),
             secret_key=secret_key,
             secure_cookies=read.flag("AFTERSALES_SECURE_COOKIES", False),
             trusted_proxies=read.integer("AFTERSALES_TRUSTED_PROXIES", 0, minimum=0, maximum=5),

@@ -142,7 +142,7 @@ class SignIns:
         """Decide one sign-in attempt and log it. `password_matches(hash)` checks the password typed against
         the stored hash (None for an unknown name: check against a dummy, so both take as long)."""
         name = typed_username(username)
-        with self.db.sessions.begin() as session:
+        with self.db.writing() as session:
             if self.db.is_postgresql:
                 # Attempts for one name from several web processes are decided one after the other, so
                 # parallel guesses cannot all slip under the limit. (SQLite runs one writer at a time.)
@@ -168,7 +168,7 @@ class SignIns:
     def sign_out(self, username: str, client: Client = Client()) -> None:
         """Log the sign-out and end the user's sessions on the server: every cookie issued to them before
         (in this browser or another, or copied) is refused from the next request on."""
-        with self.db.sessions.begin() as session:
+        with self.db.writing() as session:
             user = session.get(User, username)
             if user is not None:
                 user.session_generation = (user.session_generation or 0) + 1
@@ -194,7 +194,7 @@ class SignIns:
         password check outside the sign-in page (wrong_password)."""
         if outcome not in OUTCOMES:
             raise ValueError(f"unknown sign-in outcome '{outcome}'")
-        with self.db.sessions.begin() as session:
+        with self.db.writing() as session:
             self._add(session, self.clock.now(), typed_username(username), outcome, client)
 
     def log(self, query: LoginQuery) -> LoginPage:

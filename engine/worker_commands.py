@@ -179,7 +179,7 @@ class WorkerCommands:
         except NOT_THE_CASES_FAULT:
             raise
         except Exception:  # even counting failed: push the retry back at least, so the round goes on
-            with self.db.sessions.begin() as session:
+            with self.db.writing() as session:
                 session.execute(update(Incident).where(Incident.id == incident_id).values(
                     next_retry_at=self.clock.now() + self.settings.incident_backoff[-1]))
 

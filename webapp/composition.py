@@ -24,7 +24,7 @@ def build_engine(database_url: str | None = None, clock: Clock | None = None,
     this release (SchemaNotCurrent says to run `aftersales db upgrade`) unless check_schema is False: the
     CLI checks per command, as `init`, `serve` and `db` migrate the database themselves."""
     settings = settings or load_settings()
-    database = Database(database_url or settings.database_url)
+    database = Database(database_url or settings.database_url, lock_wait=settings.database_lock_wait)
     if check_schema:
         database.ensure_schema_current()
     return WorkflowEngine(database, build_registry(), clock=clock,

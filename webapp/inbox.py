@@ -168,14 +168,16 @@ def _act(task: queries.TaskView, command, done_message: str, claimed_status: int
 def _refused(task: queries.TaskView, err: Exception, claimed_status: int = 403):
     """A clear page for an action the engine refused; nothing was changed."""
     current = queries.get_task(engine().db, task.id) or task
+    names = directory().display_names({current.claimed_by, current.completed_by} - {None})
     if isinstance(err, TaskNotOpen) and current.state == "completed":
         message, status = _("This task was already completed by %(who)s at %(when)s. Nothing was changed.",
-                            who=current.completed_by, when=local_time(current.completed_at)), 409
+                            who=names.get(current.completed_by, current.completed_by),
+                            when=local_time(current.completed_at)), 409
     elif isinstance(err, TaskNotOpen):
         message, status = _("This task is no longer open (the case moved on). Nothing was changed."), 409
     elif isinstance(err, TaskClaimedByOther):
         message, status = _("%(who)s holds this task; only they or the department head may do that.",
-                            who=current.claimed_by), claimed_status
+                            who=names.get(current.claimed_by, current.claimed_by)), claimed_status
     elif isinstance(err, NotAColleague):
         message, status = _("A task can only be handed over to an active member of %(department)s.",
                             department=department_name(task.department)), 403

@@ -10,7 +10,10 @@ from flask import Flask, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from sqlalchemy.exc import OperationalError
+from werkzeug.exceptions import InternalServerError, ServiceUnavailable
 
+from engine.errors import DatabaseBusy
 from webapp.api.errors import under_api
 
 csrf = CSRFProtect()
@@ -69,6 +72,26 @@ def init_app(app: Flask) -> None:
                                message=_("The system could not finish this action, and nothing of it was "
                                          "saved. Try again in a moment; if it happens again, tell your "
                                          "administrator the time it happened.")), 500
+
+    @app.errorhandler(OperationalError)
+    def database_error(error):
+        # A write outside a command (a sign-in, a token's last use) that waited past SQLite's lock wait.
+        if "database is locked" in str(error.orig):
+            return database_busy(error)
+        app.log_exception(error)
+        return app.handle_http_exception(InternalServerError())
+
+    @app.errorhandler(DatabaseBusy)
+    def database_busy(error):
+        # SQLite: other changes held the database past the wait; the user's action left nothing behind.
+        return app.handle_http_exception(ServiceUnavailable(
+            description=_("The system is busy saving other changes. Nothing of your action was saved; "
+                          "try again in a moment."), retry_after=5))
+
+    @app.errorhandler(503)
+    def unavailable(error):
+        return render_template("error.html", title=_("Try again in a moment"), message=error.description), \
+            503, {"Retry-After": "5"}
 
     @app.errorhandler(404)
     def not_found(error):

@@ -35,6 +35,7 @@ EVERY_VARIABLE = {
     "AFTERSALES_WEBHOOK_URL": "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=x",
     "AFTERSALES_OUTBOX_FILE": "/var/lib/aftersales/outbox.jsonl",
     "AFTERSALES_WORKER_POLL": "0.5",
+    "AFTERSALES_DB_LOCK_WAIT": "5",
     "AFTERSALES_CALENDAR_REGION": "hk",
     "AFTERSALES_RETENTION_YEARS": "15",
     "AFTERSALES_LOGIN_MAX_FAILURES": "3",
@@ -51,8 +52,8 @@ EVERY_VARIABLE = {
 def test_every_variable_is_read_into_its_setting():
     assert sorted(EVERY_VARIABLE) == Settings.variables()
     assert Settings.from_env(EVERY_VARIABLE) == Settings(
-        database_url="postgresql+psycopg://aftersales:pw@db:5432/aftersales", secret_key="k" * 64,
-        secure_cookies=True, trusted_proxies=1, session_idle_minutes=30,
+        database_url="postgresql+psycopg://aftersales:pw@db:5432/aftersales", database_lock_wait=5.0,
+        secret_key="k" * 64, secure_cookies=True, trusted_proxies=1, session_idle_minutes=30,
         smtp=SmtpSettings(host="smtp.exmail.qq.com", port=465, user="bot", password="smtp-secret", security="ssl",
                           from_address="售后系统 <noreply@corp.cn>", timeout=12.5),
         webhook_url="https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=x",

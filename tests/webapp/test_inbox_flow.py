@@ -99,7 +99,7 @@ def test_completing_a_task_twice_says_who_completed_it(engine, as_user, filed_ca
     assert quality.post(f"/tasks/{task.id}/complete", {"category": "important"}).status_code == 302
     response = quality.post(f"/tasks/{task.id}/complete", {"category": "general"})
     assert response.status_code == 409
-    assert "该任务已由 qa.wang 于 2026-11-16 09:00 完成，未做任何更改" in response.get_data(as_text=True)
+    assert "该任务已由 王强 于 2026-11-16 09:00 完成，未做任何更改" in response.get_data(as_text=True)
     assert queries.get_task(engine.db, task.id).submitted["category"] == "important"
     # A colleague who had the page open gets the same answer.
     head = as_user("qa.chen")
@@ -114,7 +114,7 @@ def test_claim_release_and_hand_over_within_the_department(engine, as_user, file
     # Someone else's task: a member can neither claim, complete nor release it...
     assert chen.post(f"/tasks/{task.id}/claim").status_code == 409
     refused = chen.post(f"/tasks/{task.id}/complete", {"category": "general"})
-    assert refused.status_code == 403 and "该任务由 qa.wang 认领" in refused.get_data(as_text=True)
+    assert refused.status_code == 403 and "该任务由 王强 认领" in refused.get_data(as_text=True)
     assert queries.get_task(engine.db, task.id).state == "open"
     # ...but the head (陈静 heads Quality) may take it back to the department.
     assert chen.post(f"/tasks/{task.id}/unclaim").status_code == 302

@@ -1,4 +1,4 @@
-"""Every error under /api is JSON (401, 403, 404, 405, 409, 413, 422, 500), never the HTML pages of the UI."""
+"""Every error under /api is JSON (401, 403, 404, 405, 409, 413, 422, 500, 503), never the HTML pages of the UI."""
 from __future__ import annotations
 
 from flask import Flask, request
@@ -6,7 +6,7 @@ from werkzeug.exceptions import HTTPException, default_exceptions
 
 API_PATH = "/api/"
 # Codes the UI renders as pages with its own handlers; under /api they become JSON instead.
-UI_HANDLED_CODES = (400, 403, 404, 405, 413, 500)
+UI_HANDLED_CODES = (400, 403, 404, 405, 413, 500, 503)
 
 
 def under_api() -> bool:
