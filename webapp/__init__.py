@@ -53,7 +53,8 @@ def create_app(engine: WorkflowEngine | None = None, config: dict[str, Any] | No
     app.extensions["aftersales.directory"] = Directory(engine.db, engine.clock)
     app.extensions["aftersales.settings"] = settings  # sign-in limits and password policy (webapp/auth.py)
 
-    from webapp import api, audit, auth, display, inbox, modeler, record_books, security
+    from webapp import api, audit, auth, display, inbox, modeler, record_books, request_edge, security
+    request_edge.init_app(app)
     security.init_app(app)
     display.init_app(app)
     auth.init_app(app)
