@@ -12,6 +12,7 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from webapp.api.errors import under_api
+from webapp.database_outage import UNREACHABLE, database_unavailable, unavailable
 
 csrf = CSRFProtect()
 
@@ -33,7 +34,8 @@ def init_app(app: Flask) -> None:
             response.headers.setdefault("Strict-Transport-Security", HSTS)
         response.headers.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
         response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-        if request.endpoint != "static" and (under_api() or current_user.is_authenticated):
+        # A 503 for the database: no-store, and who is signed in cannot be read (it is in the database).
+        if request.endpoint != "static" and (database_unavailable() or under_api() or current_user.is_authenticated):
             response.headers["Cache-Control"] = "no-store"
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
@@ -64,6 +66,8 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(500)
     def server_error(error):
+        if isinstance(getattr(error, "original_exception", None), UNREACHABLE):
+            return unavailable()  # the database went away while another error page was read from it
         # The engine's own fault, never the user's: nothing of the failed step was stored (one transaction).
         return render_template("error.html", title=_("Something went wrong"),
                                message=_("The system could not finish this action, and nothing of it was "
