@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 from flask import Flask, Response, current_app, g, jsonify, make_response, request
 from flask_babel import gettext as _
+from flask_login import AnonymousUserMixin
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from engine.clock import Clock
@@ -119,7 +120,8 @@ def unavailable() -> Response:
     else:
         # Rendered without the context processors: Flask-Login's would read the signed-in user from the database.
         page = current_app.jinja_env.get_template("unavailable.html")
-        response = make_response(page.render(message=message, current_path=request.full_path.rstrip("?")))
+        response = make_response(page.render(message=message, current_path=request.full_path.rstrip("?"),
+                                             current_user=AnonymousUserMixin()))
     response.status_code = 503
     response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response
