@@ -8,6 +8,8 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate
 
+from engine.storable_text import is_unstorable
+
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
 FIELD_TYPES = ("string", "text", "long", "double", "boolean", "date", "enum")
 CONSTRAINTS = ("required", "readonly", "min", "max", "minlength", "maxlength")
@@ -16,6 +18,8 @@ NUMBER_TYPES = ("long", "double")
 # open: every value that passes a form fits the columns handlers keep numbers in (PostgreSQL integer,
 # numeric(12, 2)), so a number accepted at the form can never fail a handler's save on every retry.
 NUMBER_LIMIT = 1_000_000_000
+UNSTORABLE_MESSAGE = "must not contain NUL characters or unpaired surrogates"
+BLANK_MESSAGE = "must not be empty"
 
 
 class InvalidForm(ValueError):
@@ -156,18 +160,41 @@ def _range_checks(form_field: FormField) -> list:
     return checks
 
 
+class WholeNumber(fields.Integer):
+    """A whole-number field that refuses 1.5 instead of storing 1 (marshmallow's Integer truncates a
+    JSON number with a fraction; infinity and NaN are refused too)."""
+
+    def _validated(self, value: Any) -> int:
+        if isinstance(value, float) and not value.is_integer():
+            raise self.make_error("invalid", input=value)
+        return super()._validated(value)
+
+
+def _storable(value: str) -> None:
+    if is_unstorable(value):
+        raise ValidationError(UNSTORABLE_MESSAGE)
+
+
+def _not_blank(value: str) -> None:
+    """A required text is more than spaces (the web form strips them; an API call must not slip them in)."""
+    if not value.strip():
+        raise ValidationError(BLANK_MESSAGE)
+
+
 def _marshmallow_field(form_field: FormField) -> fields.Field:
     checks: list = _range_checks(form_field)
     c = form_field.constraints
     if "minlength" in c or "maxlength" in c:
         checks.append(validate.Length(min=int(float(c["minlength"])) if "minlength" in c else None,
                                       max=int(float(c["maxlength"])) if "maxlength" in c else None))
+    if form_field.type in ("string", "text", "enum"):
+        checks.append(_storable)
     if form_field.type in ("string", "text") and form_field.required:
-        checks.append(validate.Length(min=1, error="must not be empty"))
+        checks.append(_not_blank)
     if form_field.type == "enum":
         checks.append(validate.OneOf([o[0] for o in form_field.options]))
     kinds = {
-        "string": fields.String, "text": fields.String, "long": fields.Integer, "double": fields.Float,
+        "string": fields.String, "text": fields.String, "long": WholeNumber, "double": fields.Float,
         "boolean": fields.Boolean, "date": fields.Date, "enum": fields.String,
     }
     return kinds[form_field.type](required=form_field.required, allow_none=not form_field.required,

@@ -82,3 +82,6 @@ def make_engine(request, database, clock, smtp_catcher):
                                                       from_address="aftersales@example.com"),
                               settings=settings)
     return build
+
+
+from tests.database_outage import outage  # noqa: E402,F401  (fixture: the test database cut off for real)

@@ -16,11 +16,13 @@ from engine.settings import Settings, load_settings
 
 
 def create_app(engine: WorkflowEngine | None = None, config: dict[str, Any] | None = None,
-               settings: Settings | None = None) -> Flask:
+               settings: Settings | None = None, *, check_schema: bool | None = None) -> Flask:
     """Build the app around one engine (built from the settings when not given).
 
     `settings` default to the environment (a bad value raises SettingsError naming the variable, so
-    gunicorn stops at start); `config` overrides Flask settings afterwards (tests use it)."""
+    gunicorn stops at start); `config` overrides Flask settings afterwards (tests use it). The schema is
+    checked (check_schema, default: when the engine is built here) as webapp.database_outage says: a
+    schema behind this release raises SchemaNotCurrent, an unreachable database only defers the check."""
     settings = settings or load_settings()
     app = Flask(__name__, instance_path=settings.instance_path)
     app.config.update(
@@ -46,14 +48,22 @@ def create_app(engine: WorkflowEngine | None = None, config: dict[str, Any] | No
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = settings.secret_key or _instance_secret(app)
 
+    if check_schema is None:
+        check_schema = engine is None
     if engine is None:
         from webapp.composition import build_engine
-        engine = build_engine(settings=settings)
+        engine = build_engine(settings=settings, check_schema=False)
+    from webapp import database_outage
+    gate = database_outage.SchemaGate(engine.db, engine.clock) if check_schema else None
+    if gate is not None:
+        gate.check_at_start()
+    database_outage.init_app(app, gate)
     app.extensions["aftersales.engine"] = engine
     app.extensions["aftersales.directory"] = Directory(engine.db, engine.clock)
     app.extensions["aftersales.settings"] = settings  # sign-in limits and password policy (webapp/auth.py)
 
-    from webapp import api, audit, auth, display, inbox, modeler, record_books, security
+    from webapp import api, audit, auth, display, inbox, modeler, record_books, request_edge, security
+    request_edge.init_app(app)
     security.init_app(app)
     display.init_app(app)
     auth.init_app(app)

@@ -13,6 +13,7 @@ from engine.errors import IncidentNotOpen, NotFound, StatedRule, Term
 from engine.process_versions import list_process_versions, version_file
 from engine.service import DeployResult
 from webapp.access import may_model
+from webapp.diagram_files import diagram_response
 from webapp.display import process_name
 from webapp.runtime import directory, engine
 
@@ -89,7 +90,7 @@ def starter_diagram():
     if not PROCESS_KEY.fullmatch(key):
         abort(404)
     xml = render_template("modeler/new_process.bpmn.xml", key=key, name=name)
-    return Response(xml.encode("utf-8"), mimetype="application/xml")
+    return diagram_response(xml.encode("utf-8"), f"{key}.bpmn")
 
 
 def _modeller(process_key: str, version: int | None, diagram_url: str, title: str | None = None) -> str:
@@ -105,9 +106,7 @@ def download(process_key: str, version: int):
     stored = version_file(engine().db, process_key, version)
     if stored is None:
         abort(404)
-    response = Response(stored.bpmn, mimetype="application/xml")
-    response.headers["Content-Disposition"] = f'attachment; filename="{stored.filename}"'
-    return response
+    return diagram_response(stored.bpmn, stored.filename)
 
 
 @blueprint.route("/deploy", methods=["POST"])

@@ -10,11 +10,9 @@ from flask import Flask, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
-from sqlalchemy.exc import OperationalError
-from werkzeug.exceptions import InternalServerError, ServiceUnavailable
 
-from engine.errors import DatabaseBusy
 from webapp.api.errors import under_api
+from webapp.database_outage import UNREACHABLE, database_unavailable, unavailable
 
 csrf = CSRFProtect()
 
@@ -36,7 +34,8 @@ def init_app(app: Flask) -> None:
             response.headers.setdefault("Strict-Transport-Security", HSTS)
         response.headers.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
         response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-        if request.endpoint != "static" and (under_api() or current_user.is_authenticated):
+        # A 503 for the database: no-store, and who is signed in cannot be read (it is in the database).
+        if request.endpoint != "static" and (database_unavailable() or under_api() or current_user.is_authenticated):
             response.headers["Cache-Control"] = "no-store"
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
@@ -67,31 +66,13 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(500)
     def server_error(error):
+        if isinstance(getattr(error, "original_exception", None), UNREACHABLE):
+            return unavailable()  # the database went away while another error page was read from it
         # The engine's own fault, never the user's: nothing of the failed step was stored (one transaction).
         return render_template("error.html", title=_("Something went wrong"),
                                message=_("The system could not finish this action, and nothing of it was "
                                          "saved. Try again in a moment; if it happens again, tell your "
                                          "administrator the time it happened.")), 500
-
-    @app.errorhandler(OperationalError)
-    def database_error(error):
-        # A write outside a command (a sign-in, a token's last use) that waited past SQLite's lock wait.
-        if "database is locked" in str(error.orig):
-            return database_busy(error)
-        app.log_exception(error)
-        return app.handle_http_exception(InternalServerError())
-
-    @app.errorhandler(DatabaseBusy)
-    def database_busy(error):
-        # SQLite: other changes held the database past the wait; the user's action left nothing behind.
-        return app.handle_http_exception(ServiceUnavailable(
-            description=_("The system is busy saving other changes. Nothing of your action was saved; "
-                          "try again in a moment."), retry_after=5))
-
-    @app.errorhandler(503)
-    def unavailable(error):
-        return render_template("error.html", title=_("Try again in a moment"), message=error.description), \
-            503, {"Retry-After": "5"}
 
     @app.errorhandler(404)
     def not_found(error):

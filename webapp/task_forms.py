@@ -78,6 +78,8 @@ _NUMBER = r"-?\d+(?:\.\d+)?(?:e[+-]?\d+)?"
 _PATTERNS: list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]] = [
     (re.compile(r"^(Missing data for required field|Field may not be null|must not be empty)"),
      lambda m: _("This field is required.")),
+    (re.compile(r"^must not contain NUL"),
+     lambda m: _("Remove the characters that cannot be stored (NUL or an unpaired surrogate).")),
     (re.compile(r"^Not a valid integer"), lambda m: _("Enter a whole number.")),
     (re.compile(r"^Not a valid number"), lambda m: _("Enter a number.")),
     (re.compile(r"^Not a valid (date|datetime)"), lambda m: _("Enter a date as YYYY-MM-DD.")),

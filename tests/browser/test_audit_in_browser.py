@@ -77,3 +77,27 @@ def test_a_reworked_step_shows_how_often_it_was_passed(live_server, browser, scr
     expect(page.locator('.djs-overlays[data-container-id="Task_spot_check"] .visit-count')).to_have_text("×2")
     screenshot(page, "reworked")
     assert problems == [], problems
+
+
+def test_a_diagram_whose_documentation_redirects_is_drawn_and_downloaded_never_rendered(
+        live_server, browser, database, clock, outbox_file):
+    """Issue 18: an XHTML meta refresh in a diagram's documentation. The viewer still draws the case, and
+    opening the diagram's address downloads the file instead of showing it (the browser stays here)."""
+    from tests.webapp.test_diagram_downloads import with_refresh_in_documentation
+
+    engine = engine_beside(database, clock, outbox_file)
+    engine.deploy(with_refresh_in_documentation(), "owner.xu", "quality_feedback.bpmn")
+    instance_id = engine.start_instance("quality_feedback", dict(FEEDBACK_FORM), "sales.li")
+
+    problems: list[str] = []
+    page = open_case(browser, live_server, instance_id, problems)
+    expect(page.locator('.djs-element.completed[data-element-id="StartEvent_feedback"]')).to_have_count(1)
+    assert problems == [], problems
+
+    visited: list[str] = []
+    page.route("https://attacker.example/**", lambda route: (visited.append(route.request.url), route.abort()))
+    viewer_address = page.url
+    with page.expect_download() as download:
+        page.evaluate("url => { window.location.href = url; }", f"{live_server}/audit/instances/{instance_id}/diagram.bpmn")
+    assert download.value.suggested_filename == f"case-{instance_id}.bpmn"
+    assert page.url == viewer_address and visited == []

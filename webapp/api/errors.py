@@ -6,7 +6,7 @@ from werkzeug.exceptions import HTTPException, default_exceptions
 
 API_PATH = "/api/"
 # Codes the UI renders as pages with its own handlers; under /api they become JSON instead.
-UI_HANDLED_CODES = (400, 403, 404, 405, 413, 500, 503)
+UI_HANDLED_CODES = (400, 403, 404, 405, 413, 500)
 
 
 def under_api() -> bool:

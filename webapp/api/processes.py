@@ -1,7 +1,7 @@
 """Deployed processes and their versions: list, one, download a version's BPMN, deploy a new version."""
 from __future__ import annotations
 
-from flask import Response, request
+from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 
@@ -18,6 +18,7 @@ from webapp.api.schemas import (
     ProcessDetailSchema,
     ProcessSchema,
 )
+from webapp.diagram_files import diagram_response
 from webapp.modeler import deploy_error_message
 from webapp.runtime import engine, latest_processes
 
@@ -107,5 +108,4 @@ def version_file(process_key: str, version: int):
     found_file = process_versions.version_file(engine().db, process_key, version) if valid else None
     if found_file is None:
         abort(404, message=f"No version {version} of process '{process_key}'.")
-    return Response(found_file.bpmn, mimetype="application/xml", headers={
-        "Content-Disposition": f'attachment; filename="{found_file.filename}"'})
+    return diagram_response(found_file.bpmn, found_file.filename)

@@ -5,26 +5,21 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from engine.forms import UNSTORABLE_MESSAGE
 from engine.inbox import DUE_STATES, SORTS
+from engine.storable_text import holds_unstorable_text
 
 MAX_ID = 2**31 - 1  # ids are 32-bit integers in every supported database
 TASK_STATES = ("open", "completed", "cancelled")
 
 
+# Text with a NUL character or a lone surrogate cannot be stored (engine.storable_text): a clear 422, not a 500.
+contains_nul = holds_unstorable_text
+
+
 def no_nul(value: Any) -> None:
-    """Text with a NUL character cannot be stored (PostgreSQL refuses it): a clear 422 instead of a 500."""
-    if contains_nul(value):
-        raise ValidationError("must not contain NUL characters")
-
-
-def contains_nul(value: Any) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(contains_nul(k) or contains_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(contains_nul(v) for v in value)
-    return False
+    if holds_unstorable_text(value):
+        raise ValidationError(UNSTORABLE_MESSAGE)
 
 
 def Text(**kwargs) -> fields.String:  # noqa: N802 - a field factory, named like the fields it builds

@@ -5,13 +5,14 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from flask import Response, abort, jsonify, render_template, request
+from flask import abort, jsonify, render_template, request
 from flask_babel import gettext as _
 
 from engine import case_history, queries
 from engine.calendar import BUSINESS_TZ
 from webapp.audit import blueprint
 from webapp.audit.exports import FORMATS, table_response
+from webapp.diagram_files import diagram_response
 from webapp.display import event_label, pick
 from webapp.runtime import directory, engine
 
@@ -52,7 +53,7 @@ def instance_diagram(instance_id: int):
     xml = case_history.case_diagram(engine().db, instance_id)
     if xml is None:
         abort(404)
-    return Response(xml, mimetype="application/xml")
+    return diagram_response(xml, f"case-{instance_id}.bpmn")
 
 
 @blueprint.route("/instances/<int:instance_id>/marks.json")
