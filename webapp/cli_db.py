@@ -5,6 +5,7 @@ import sys
 
 import click
 from alembic.util import CommandError
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from engine.db import BASELINE_REVISION, SchemaNotCurrent, head_revision
 from engine.errors import EngineError
@@ -38,6 +39,11 @@ def require_current_schema(engine) -> None:
         engine.db.ensure_schema_current()
     except SchemaNotCurrent as err:
         _fail(err)
+    except (OperationalError, InterfaceError) as err:  # the database is away: say so, not a traceback
+        where = engine.db.engine.url.render_as_string(hide_password=True)
+        reason = str(err.orig).strip().splitlines()[0] if err.orig else type(err).__name__
+        _fail(Exception(f"the database {where} cannot be reached ({reason}); nothing was done. Start it or "
+                        f"check DATABASE_URL, then run the command again"))
 
 
 def _fail(err: Exception) -> None:

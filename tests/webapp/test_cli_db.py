@@ -80,3 +80,12 @@ def test_init_migrates_a_new_database_itself(cli, database):
     result = cli("init")
     assert result.exit_code == 0 and "quality_feedback v1 deployed" in result.stdout
     assert database.schema_revision() == head_revision()
+
+
+def test_a_command_on_a_database_that_is_away_says_so_without_a_traceback(tmp_path):
+    away = "postgresql+psycopg://aftersales:secret-pw@127.0.0.1:1/aftersales"  # nothing listens on port 1
+    refused = CliRunner().invoke(main, ["--database-url", away, "worker", "--once"])
+    assert refused.exit_code == 2 and "Traceback" not in refused.output
+    assert refused.stderr.startswith("error: the database postgresql+psycopg://aftersales:***@127.0.0.1:1/aftersales "
+                                     "cannot be reached (")
+    assert "nothing was done" in refused.stderr and "secret-pw" not in refused.output
