@@ -9,7 +9,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from engine.clock import Clock
 from engine.db import Database
@@ -96,16 +96,18 @@ def verify(db: Database, clock: Clock, token: str) -> UserView | None:
     if not token or not token.startswith(TOKEN_PREFIX) or len(token) > 200:
         return None
     now = clock.now()
-    with db.writing() as session:
+    with db.sessions() as session:  # a read: an API call takes no write lock unless the last use is stale
         row = session.scalar(select(ApiToken).where(ApiToken.token_hash == _hash(token)))
         if row is None or row.revoked_at is not None:
             return None
         user = session.get(User, row.username)
         if user is None or not user.active:
             return None
-        if row.last_used_at is None or now - row.last_used_at >= LAST_USED_RESOLUTION:
-            row.last_used_at = now
-        username = user.username
+        token_id, username, stale = row.id, user.username, (row.last_used_at is None
+                                                             or now - row.last_used_at >= LAST_USED_RESOLUTION)
+    if stale:
+        with db.writing() as session:
+            session.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now))
     return Directory(db, clock).get(username)
 
 

@@ -408,7 +408,7 @@ def restore_cases(db: Database, path: Path) -> dict[str, int]:
     manifest = read_manifest(path)
     plan = table_plan()
     restored: dict[str, int] = {}
-    with db.engine.begin() as connection:
+    with db.changing() as connection:
         cases = Base.metadata.tables[CASES_TABLE]
         ids = [row["id"] for row in read_rows(path, CASES_TABLE)]
         for start in range(0, len(ids), 500):

@@ -101,6 +101,14 @@ class Database:
             session.connection(execution_options={SQLITE_BEGIN: "IMMEDIATE"})
             yield session
 
+    @contextmanager
+    def changing(self) -> Iterator[Connection]:
+        """A connection in a transaction for bulk changes (schema, purge, restore); on SQLite it begins
+        IMMEDIATE like `writing`, so the worker committing meanwhile cannot refuse it half-way."""
+        with self.engine.connect().execution_options(**{SQLITE_BEGIN: "IMMEDIATE"}) as connection, \
+                connection.begin():
+            yield connection
+
     @property
     def is_postgresql(self) -> bool:
         return self.engine.dialect.name == "postgresql"
@@ -121,7 +129,7 @@ class Database:
             return self.upgrade()
         from alembic.runtime.migration import MigrationContext
 
-        with self.engine.begin() as connection:
+        with self.changing() as connection:
             Base.metadata.create_all(connection)
             MigrationContext.configure(connection).stamp(_script_directory(), "head")
         return SchemaUpgrade(None, self.schema_revision())
@@ -131,7 +139,7 @@ class Database:
         from engine import calendar_store, models  # noqa: F401
 
         Base.metadata.drop_all(self.engine)
-        with self.engine.begin() as connection:
+        with self.changing() as connection:
             connection.execute(text(f"DROP TABLE IF EXISTS {VERSION_TABLE}"))
 
     def schema_revision(self) -> str | None:
@@ -203,7 +211,7 @@ class Database:
         runs them with foreign keys off, because batch mode rebuilds a table by copying it, dropping the
         original and renaming the copy, which the foreign keys of other tables would refuse; the keys
         are checked before the commit instead."""
-        with self.engine.connect() as connection:
+        with self.engine.connect().execution_options(**{SQLITE_BEGIN: "IMMEDIATE"}) as connection:
             sqlite = connection.dialect.name == "sqlite"
             if sqlite:  # outside any transaction, where SQLite honours it (the driver connection autocommits)
                 connection.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")

@@ -99,7 +99,7 @@ def purge(db: Database, clock: Clock, retention_years: int, cut_off: date, archi
     selection = finished_before(cut_off)
     partial = archive_path.with_name(archive_path.name + ".partial")
     try:
-        with db.engine.begin() as connection:
+        with db.changing() as connection:
             counts = _counts(connection, plan, selection)
             if not counts:
                 return PurgeResult(cut_off, {}, dry_run=False)

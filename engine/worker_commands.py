@@ -12,7 +12,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
 from engine.clock import using_clock
-from engine.errors import ConcurrencyConflict, IncidentNotOpen, NotFound
+from engine.errors import ConcurrencyConflict, DatabaseBusy, IncidentNotOpen, NotFound
 from engine.handler_runtime import count_failed_retry
 from engine.models import Incident, ProcessInstance
 from engine.spiff import ProcessRun, WaitingTimer
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
 # Failures that are not the case's fault: a concurrent change, or the database away for a moment. The
 # case stays due and a later round fires it; no incident is counted.
-NOT_THE_CASES_FAULT = (ConcurrencyConflict, StaleDataError, OperationalError, InterfaceError)
+NOT_THE_CASES_FAULT = (ConcurrencyConflict, DatabaseBusy, StaleDataError, OperationalError, InterfaceError)
 
 
 @dataclass
@@ -165,8 +165,8 @@ class WorkerCommands:
         for incident_id in due:
             try:
                 self.retry_incident(incident_id, SYSTEM_ACTOR)
-            except ConcurrencyConflict:
-                continue  # someone changed the case meanwhile: still due, the next round retries it
+            except (ConcurrencyConflict, DatabaseBusy):
+                continue  # someone changed the case meanwhile, or held the database: still due, retried later
             except Exception as err:  # the retry failed outside the handler: count it, or it repeats every round
                 self._retry_failed(incident_id, err)
         return len(due)

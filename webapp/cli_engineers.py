@@ -69,7 +69,7 @@ def add_engineer(engine, username: str, name: str, region: str, skills: str, cer
     skill_list, until = _skills(skills), _day(certified_until)
     if Directory(engine.db, engine.clock).get(username) is None:
         _fail(f"no user '{username}' in the directory; add the user first")
-    with engine.db.sessions.begin() as session:
+    with engine.db.writing() as session:
         if session.scalar(select(Engineer).where(Engineer.username == username)):
             _fail(f"'{username}' is already an engineer")
         session.add(Engineer(username=username, name=name, region=region, skills=skill_list,
@@ -78,7 +78,7 @@ def add_engineer(engine, username: str, name: str, region: str, skills: str, cer
 
 
 def _update(engine, username: str, **values) -> None:
-    with engine.db.sessions.begin() as session:
+    with engine.db.writing() as session:
         engineer = session.scalar(select(Engineer).where(Engineer.username == username))
         if engineer is None:
             _fail(f"'{username}' is not a registered engineer")
@@ -130,7 +130,7 @@ def activate(engine, username: str) -> None:
 @click.pass_obj
 def seed_demo(engine) -> None:
     """Enter the demo engineers (fe.zhu, fe.yang, fe.ye, ts.qian and the expired ts.dong)."""
-    with engine.db.sessions.begin() as session:
+    with engine.db.writing() as session:
         click.echo(f"{seed_demo_engineers(session)} demo engineers added")
 
 
@@ -158,7 +158,7 @@ def list_warranties(engine) -> None:
 def set_warranty(engine, model_prefix: str, months: int, product_name: str) -> None:
     """Add or change the warranty of the models starting with MODEL_PREFIX."""
     prefix = model_prefix.strip().upper()
-    with engine.db.sessions.begin() as session:
+    with engine.db.writing() as session:
         rule = session.scalar(select(ProductWarranty).where(ProductWarranty.model_prefix == prefix))
         if rule is None:
             session.add(ProductWarranty(model_prefix=prefix, product_name=product_name, warranty_months=months))
@@ -171,5 +171,5 @@ def set_warranty(engine, model_prefix: str, months: int, product_name: str) -> N
 @click.pass_obj
 def seed_warranties(engine) -> None:
     """Enter the default warranty periods; prefixes already set are kept."""
-    with engine.db.sessions.begin() as session:
+    with engine.db.writing() as session:
         click.echo(f"{seed_product_warranties(session)} warranty rules added")

@@ -57,7 +57,7 @@ def initialise(engine: WorkflowEngine, deployed_by: str = "system") -> list:
     migrations), seed the departments and, on a new database, the default warranty periods
     (administrators keep them with `aftersales warranties`), deploy every diagram in processes/ (idempotent)."""
     engine.db.create_schema()
-    with engine.db.sessions.begin() as session:
+    with engine.db.writing() as session:
         ensure_departments(session)
         if session.scalar(select(func.count()).select_from(ProductWarranty)) == 0:
             seed_product_warranties(session)

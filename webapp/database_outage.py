@@ -16,6 +16,7 @@ from flask import Flask, Response, current_app, g, jsonify, make_response, reque
 from flask_babel import gettext as _
 from flask_login import AnonymousUserMixin
 from sqlalchemy.exc import InterfaceError, OperationalError
+from werkzeug.exceptions import InternalServerError
 
 from engine.clock import Clock
 from engine.db import Database, SchemaNotCurrent
@@ -27,6 +28,11 @@ UNREACHABLE = (OperationalError, InterfaceError)
 # Seconds until the next schema check after the 1st, 2nd, … failure; the last step repeats.
 CHECK_BACKOFF_SECONDS = (1, 2, 5, 10, 30)
 RETRY_AFTER_SECONDS = 5  # what a 503 tells browsers and API clients to wait
+# PostgreSQL's answers of a server that is away or going: connection exceptions (08…), shutting down
+# (57P01-57P03), not accepting connections (55000 on a database closed to them), too many connections.
+AWAY_SQLSTATES = ("08", "57P01", "57P02", "57P03", "55000", "53300")
+# SQLite's: the file cannot be opened or read, or another change holds it (see `unavailable(busy=True)`).
+AWAY_SQLITE_TEXTS = ("unable to open database file", "disk i/o error", "database is locked")
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +114,25 @@ def database_unavailable() -> bool:
     return bool(g.get("database_unavailable"))
 
 
+def database_away(error: BaseException | None) -> bool:
+    """Whether `error` says the database cannot be reached now (answered 503, retried), not that a query
+    is wrong (a missing table, a bad statement: a fault, answered 500 and logged with its traceback)."""
+    if isinstance(error, InterfaceError):
+        return True
+    if not isinstance(error, OperationalError):
+        return False
+    if error.connection_invalidated:
+        return True
+    sqlstate = getattr(error.orig, "sqlstate", None)
+    if error.orig is not None and type(error.orig).__module__.startswith("psycopg"):
+        return sqlstate is None or sqlstate.startswith(AWAY_SQLSTATES)  # None: the connection itself failed
+    return any(text in str(error.orig).lower() for text in AWAY_SQLITE_TEXTS)
+
+
 def _lost(error: Exception) -> Response:
+    if not database_away(error):
+        current_app.log_exception(error)
+        return current_app.handle_http_exception(InternalServerError(original_exception=error))
     if "database is locked" in str(error):  # SQLite: a change outside a command waited past the lock wait
         return unavailable(busy=True)
     log.warning("database unreachable during %s %s: %s", request.method, request.path, str(error).splitlines()[0])

@@ -71,7 +71,7 @@ def seed_demo_users(directory: Directory, admin_password: str | None = None) -> 
         directory.add_user(user.username, user.display_name,
                            admin_hash if user.username == ADMIN_USERNAME else password_hash,
                            user.departments, user.roles, email=f"{user.username}@example.com")
-    with directory.db.sessions.begin() as session:
+    with directory.db.writing() as session:
         seed_demo_engineers(session)  # the field engineers' certificates, skills and regions
     return list(DEMO_USERS)
 

@@ -24,7 +24,9 @@ from webapp.api.errors import under_api
 # Forms are flat and a case's data a few levels deep; nothing the system takes nests further.
 MAX_JSON_DEPTH = 64
 
-_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.S)
+# Possessive and with an optional closing quote: one pass however the text is built (a string never
+# closed, full of escaped quotes, made the backtracking form take quadratic time before any sign-in).
+_JSON_STRING = re.compile(r'"(?:[^"\\]++|\\.)*+"?', re.S)
 _NOT_A_BRACKET = re.compile(r"[^\[\]{}]+")
 # An opening bracket counts 2 and a closing one 0, so the depth after n brackets is their sum minus n.
 _STEPS = bytes.maketrans(b"[{]}", b"\x02\x02\x00\x00")

@@ -12,7 +12,7 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from webapp.api.errors import under_api
-from webapp.database_outage import UNREACHABLE, database_unavailable, unavailable
+from webapp.database_outage import database_away, database_unavailable, unavailable
 
 csrf = CSRFProtect()
 
@@ -66,7 +66,7 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(500)
     def server_error(error):
-        if isinstance(getattr(error, "original_exception", None), UNREACHABLE):
+        if database_away(getattr(error, "original_exception", None)):
             return unavailable()  # the database went away while another error page was read from it
         # The engine's own fault, never the user's: nothing of the failed step was stored (one transaction).
         return render_template("error.html", title=_("Something went wrong"),

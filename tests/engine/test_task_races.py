@@ -12,7 +12,7 @@ from functools import partial
 import pytest
 from sqlalchemy import select
 
-from engine.errors import EngineError
+from engine.errors import DatabaseBusy, EngineError
 from engine.models import AuditEvent, HumanTask
 from engine.service import EngineSettings, WorkflowEngine
 from handlers import build_registry
@@ -98,6 +98,8 @@ def run(engine: WorkflowEngine, command: Command, task: int) -> str:
     try:
         command(engine, task)
         return "ok"
+    except DatabaseBusy:
+        raise  # a 503 "try again" is no answer to a race: the lock wait must cover it
     except EngineError as refused:
         return type(refused).__name__
 

@@ -64,7 +64,9 @@ def test_an_action_that_waits_too_long_is_asked_to_try_again_and_then_works(engi
 def test_the_api_answers_a_busy_database_with_503_json(engine, api, filed_case, another_change):
     [task] = queries.list_tasks(engine.db, department="quality", instance_id=filed_case)
     client = api("qa.wang")
+    assert client.get(f"/api/v1/tasks/{task.id}").status_code == 200  # the token is used: reading it takes no lock
     another_change.execute("BEGIN IMMEDIATE")
+    assert client.get(f"/api/v1/tasks/{task.id}").status_code == 200  # reads go on while another change writes
     busy = client.post(f"/api/v1/tasks/{task.id}/claim")
     another_change.execute("ROLLBACK")
     assert busy.status_code == 503 and busy.is_json

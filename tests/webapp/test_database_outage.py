@@ -116,3 +116,25 @@ def test_a_schema_found_behind_once_the_database_answers_is_not_served_until_upg
     clock.advance(timedelta(seconds=CHECK_BACKOFF_SECONDS[1]))
     assert app.test_client().get("/login").status_code == 200
     engine.db.dispose()
+
+
+def test_a_wrong_query_is_a_fault_logged_with_its_traceback_not_a_database_away(as_user, engine, monkeypatch,
+                                                                                caplog):
+    """A missing table or a bad statement is an OperationalError too, but no outage: answered 500 (the
+    Chinese page that says to tell the administrator) and logged, never a 503 "try again" that would hide
+    it forever."""
+    import sqlite3
+
+    from sqlalchemy.exc import OperationalError
+
+    from webapp import inbox
+    wang = as_user("qa.wang")
+
+    def broken(*args, **kwargs):
+        raise OperationalError("SELECT * FROM human_tasks", {}, sqlite3.OperationalError("no such table: human_tasks"))
+    monkeypatch.setattr(inbox, "list_inbox", broken)
+    with caplog.at_level(logging.ERROR):
+        response = wang.page("/inbox")
+    assert response.status_code == 500
+    assert "出错了" in response.get_data(as_text=True) and "human_tasks" not in response.get_data(as_text=True)
+    assert any(record.exc_info for record in caplog.records)
