@@ -70,10 +70,11 @@ class TaskCommands:
         """The task, read after its case's row is locked: every command on a case takes that lock first,
         so two people acting on its tasks at once go one after the other (the second reads what the
         first did) and never lock the same rows in opposite orders."""
-        instance_id = uow.session.scalar(select(HumanTask.instance_id).where(HumanTask.id == task_id))
-        if instance_id is None:
+        case_of_task = select(HumanTask.instance_id).where(HumanTask.id == task_id).scalar_subquery()
+        locked = uow.session.scalars(select(ProcessInstance).where(ProcessInstance.id == case_of_task)
+                                     .with_for_update().execution_options(populate_existing=True)).first()
+        if locked is None:
             raise NotFound(f"no task {task_id}")
-        self._instance(uow, instance_id)
         task = uow.session.get(HumanTask, task_id)
         if task.state == "completed":
             raise TaskNotOpen(f"task {task_id} ({task.name}) was already completed by {task.completed_by} "
