@@ -4,7 +4,6 @@ happens must be what one of the two orders would have done one after the other: 
 or a claim racing a completion, has exactly one winner, and nothing ends in an unexpected error."""
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -16,6 +15,7 @@ from engine.errors import DatabaseBusy, EngineError
 from engine.models import AuditEvent, HumanTask
 from engine.service import EngineSettings, WorkflowEngine
 from handlers import build_registry
+from tests.concurrency import at_once
 from tests.conftest import PROCESSES
 
 TRIES = 50
@@ -138,28 +138,6 @@ def as_conflict(outcome: Outcome) -> Outcome:
     """A race's loser may hear ConcurrencyConflict where the serial order gives a specific refusal."""
     results = tuple("refused" if r != "ok" else r for r in outcome.results)
     return Outcome(results, outcome.task, outcome.events)  # type: ignore[arg-type]
-
-
-def at_once(*actions: Callable[[], str]) -> list[str]:
-    """Run the actions in threads released together by a barrier; what each returned. Anything but an
-    engine refusal (a 500 on a page) fails the test."""
-    go = threading.Barrier(len(actions), timeout=30)
-    results = [""] * len(actions)
-    crashed: list[BaseException] = []
-
-    def act(index: int) -> None:
-        go.wait()
-        try:
-            results[index] = actions[index]()
-        except BaseException as error:  # noqa: BLE001 - the test reports it
-            crashed.append(error)
-    threads = [threading.Thread(target=act, args=(index,)) for index in range(len(actions))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert crashed == [], repr(crashed[0])
-    return results
 
 
 def race_once(engines: tuple[WorkflowEngine, WorkflowEngine], race: Race) -> Outcome:

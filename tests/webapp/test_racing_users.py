@@ -3,30 +3,14 @@ the pages and the API (issue 18): one wins, the other is told with 409 what happ
 and the audit log shows one claim."""
 from __future__ import annotations
 
-import threading
 from functools import partial
 
 from engine import queries
 from engine.models import AuditEvent
+from tests.concurrency import at_once
 from tests.webapp.conftest import FEEDBACK_FORM
 
 TRIES = 15
-
-
-def at_once(*requests):
-    """Send the requests from threads released together; their responses, in order."""
-    go = threading.Barrier(len(requests), timeout=30)
-    responses: list = [None] * len(requests)
-
-    def send(index: int) -> None:
-        go.wait()
-        responses[index] = requests[index]()
-    threads = [threading.Thread(target=send, args=(index,)) for index in range(len(requests))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return responses
 
 
 def quality_task(engine) -> int:
