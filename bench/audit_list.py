@@ -3,7 +3,7 @@
 Fills a fresh database (SQLite file by default; PostgreSQL when DATABASE_URL or --database-url is set) with
 rows inserted directly through SQLAlchemy Core (cases of several deployed processes over 180 days, three
 tasks each in random departments, 0-3 limits each, met, breached or running), then times the typical
-filters: the query alone (`engine.case_search.search_cases`: count + page) and the whole page through the
+filters: the query alone (`engine.records.case_search.search_cases`: count + page) and the whole page through the
 Flask app as an auditor. Prints p50 / p95 per scenario; the target is p95 ≤ 100 ms for the page.
 
     .venv/bin/python bench/audit_list.py [--cases 100000] [--runs 50]
@@ -27,10 +27,10 @@ sys.path.insert(0, str(ROOT))
 from list_setup import analyze, empty_engine, percentiles, signed_in_client  # noqa: E402
 from sqlalchemy import insert  # noqa: E402
 
-from engine.case_search import CaseQuery, search_cases  # noqa: E402
-from engine.db import Database  # noqa: E402
-from engine.departments import SPEC_DEPARTMENTS  # noqa: E402
-from engine.models import NO_LIMIT, HumanTask, ProcessInstance, SlaRecord  # noqa: E402
+from engine.accounts.departments import SPEC_DEPARTMENTS  # noqa: E402
+from engine.records.case_search import CaseQuery, search_cases  # noqa: E402
+from engine.storage.database import Database  # noqa: E402
+from engine.storage.models import NO_LIMIT, HumanTask, ProcessInstance, SlaRecord  # noqa: E402
 
 NOW = datetime(2026, 11, 16, 1, 0, tzinfo=UTC)  # Monday 09:00 in Beijing
 PROCESSES = ("quality_feedback", "after_sales_case", "service_response", "repair", "installation")

@@ -23,16 +23,16 @@ from zoneinfo import ZoneInfo
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from engine import queries  # noqa: E402
-from engine.catalog import parse_xml  # noqa: E402
+from engine.accounts.departments import ensure_departments  # noqa: E402
 from engine.clock import FrozenClock, using_clock  # noqa: E402
-from engine.db import Database  # noqa: E402
-from engine.departments import ensure_departments  # noqa: E402
-from engine.forms import FormDefinition  # noqa: E402
-from engine.models import ProcessInstance  # noqa: E402
-from engine.outbox import LogTransport  # noqa: E402
-from engine.service import WorkflowEngine  # noqa: E402
+from engine.diagrams.catalog import parse_xml  # noqa: E402
+from engine.diagrams.forms import FormDefinition  # noqa: E402
+from engine.notifications.outbox import LogTransport  # noqa: E402
+from engine.records import queries  # noqa: E402
+from engine.runtime.workflow_engine import WorkflowEngine  # noqa: E402
 from engine.spiff import ProcessRun, ServiceOutcome, compile_process  # noqa: E402
+from engine.storage.database import Database  # noqa: E402
+from engine.storage.models import ProcessInstance  # noqa: E402
 from handlers import build_registry  # noqa: E402
 
 DIAGRAM = ROOT / "processes" / "quality_feedback.bpmn"
@@ -132,7 +132,7 @@ def main() -> None:
         engine = WorkflowEngine(db, build_registry(), clock=clock, transport=LogTransport())
         engine.deploy(DIAGRAM.read_bytes(), "bench")
         compiled = compile_process(parse_xml(DIAGRAM.read_bytes()), "quality_feedback")
-        from engine.catalog import build_catalog, executable_processes
+        from engine.diagrams.catalog import build_catalog, executable_processes
         diagram = parse_xml(DIAGRAM.read_bytes())
         catalog = build_catalog(diagram, executable_processes(diagram)[0])
 

@@ -108,7 +108,7 @@ def rss_mb(pid: int) -> float:
 
 
 def sandbox_pids() -> list[int]:
-    out = subprocess.run(["pgrep", "-f", "engine.expression_worker"], capture_output=True, text=True).stdout
+    out = subprocess.run(["pgrep", "-f", "engine.diagrams.expression_worker"], capture_output=True, text=True).stdout
     return [int(pid) for pid in out.split()]
 
 

@@ -25,10 +25,10 @@ sys.path.insert(0, str(ROOT))
 from list_setup import analyze, empty_engine, percentiles, signed_in_client  # noqa: E402
 from sqlalchemy import insert  # noqa: E402
 
-from engine.db import Database  # noqa: E402
-from engine.departments import SPEC_DEPARTMENTS  # noqa: E402
-from engine.inbox import InboxQuery, list_inbox  # noqa: E402
-from engine.models import NO_LIMIT, AuditEvent, HumanTask, ProcessInstance  # noqa: E402
+from engine.accounts.departments import SPEC_DEPARTMENTS  # noqa: E402
+from engine.records.inbox import InboxQuery, list_inbox  # noqa: E402
+from engine.storage.database import Database  # noqa: E402
+from engine.storage.models import NO_LIMIT, AuditEvent, HumanTask, ProcessInstance  # noqa: E402
 
 NOW = datetime(2026, 11, 16, 1, 0, tzinfo=UTC)  # Monday 09:00 in Beijing
 TASKS_PER_CASE = 4

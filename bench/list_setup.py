@@ -5,11 +5,11 @@ from __future__ import annotations
 import statistics
 from datetime import datetime
 
+from engine.accounts.departments import ensure_departments
 from engine.clock import FrozenClock
-from engine.db import Database
-from engine.departments import ensure_departments
-from engine.outbox import LogTransport
-from engine.service import WorkflowEngine
+from engine.notifications.outbox import LogTransport
+from engine.runtime.workflow_engine import WorkflowEngine
+from engine.storage.database import Database
 from handlers import build_registry
 from webapp import create_app
 from webapp.demo import seed_demo_users

@@ -15,7 +15,7 @@ load, fire, follow-up task, SLA breach, notification). The fill is redone before
   until each has found nothing due; fired/s = 10,000 / wall time. Afterwards every due copy must have
   exactly one timer_fired event and its follow-up task, and no other copy may have fired.
 - Latency: then R copies per second come due over --latency-seconds (R = --rate, or half the
-  throughput just measured); the workers run the production loop (engine/worker.py, poll 1 s) on a
+  throughput just measured); the workers run the production loop (engine/services/timer_worker.py, poll 1 s) on a
   clock that moves with real time (business time = chosen start + elapsed real time). Delay = commit
   time of the firing transaction - due time, by the workers' clock.
 """
@@ -40,14 +40,15 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import event, func, insert, select, text  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
+from engine.accounts.departments import ensure_departments  # noqa: E402
+from engine.accounts.directory import Directory  # noqa: E402
 from engine.clock import FrozenClock  # noqa: E402
-from engine.db import Base, Database  # noqa: E402
-from engine.departments import ensure_departments  # noqa: E402
-from engine.directory import Directory  # noqa: E402
-from engine.models import AuditEvent, HumanTask, ProcessInstance  # noqa: E402
-from engine.outbox import LogTransport  # noqa: E402
-from engine.service import WorkflowEngine  # noqa: E402
-from engine.worker import run_worker  # noqa: E402
+from engine.notifications.outbox import LogTransport  # noqa: E402
+from engine.runtime.workflow_engine import WorkflowEngine  # noqa: E402
+from engine.services.timer_worker import run_worker  # noqa: E402
+from engine.storage.base import Base  # noqa: E402
+from engine.storage.database import Database  # noqa: E402
+from engine.storage.models import AuditEvent, HumanTask, ProcessInstance  # noqa: E402
 from handlers import build_registry  # noqa: E402
 
 DIAGRAM = ROOT / "tests" / "engine" / "diagrams" / "timer_wait.bpmn"
@@ -253,16 +254,16 @@ def bench(url: str, args: argparse.Namespace, workers: int) -> None:
 
 # -- where the time goes ----------------------------------------------------------------------------
 PARTS = (  # (label, file suffix, function): inclusive time of these, per fired timer
-    ("fire one due instance (all below)", "engine/service.py", "_fire_next_due_instance"),
-    ("  load the workflow (JSON -> objects)", "engine/service.py", "_load"),
+    ("fire one due instance (all below)", "engine/runtime/workflow_engine.py", "_fire_next_due_instance"),
+    ("  load the workflow (JSON -> objects)", "engine/runtime/workflow_engine.py", "_load"),
     ("  SpiffWorkflow: fire + advance", "engine/spiff/run.py", "fire_due_timers"),
-    ("  save: state, task rows, SLA (below)", "engine/service.py", "_save"),
+    ("  save: state, task rows, SLA (below)", "engine/runtime/workflow_engine.py", "_save"),
     ("    serialize the workflow", "engine/spiff/run.py", "dump"),
-    ("    sync task rows", "engine/task_rows.py", "sync_task_rows"),
-    ("    SLA: settle pauses", "engine/sla.py", "settle_pauses"),
-    ("    SLA: track (breach, notify)", "engine/sla.py", "track"),
-    ("  flush + commit", "engine/service.py", "_commit"),
-    ("deliver the notifications", "engine/service.py", "deliver_outbox"),
+    ("    sync task rows", "engine/runtime/task_rows.py", "sync_task_rows"),
+    ("    SLA: settle pauses", "engine/timing/sla.py", "settle_pauses"),
+    ("    SLA: track (breach, notify)", "engine/timing/sla.py", "track"),
+    ("  flush + commit", "engine/runtime/workflow_engine.py", "_commit"),
+    ("deliver the notifications", "engine/runtime/workflow_engine.py", "deliver_outbox"),
     ("connection checkout pre-ping", "_psycopg_common.py", "do_ping"),
 )
 LIBRARIES = ("sqlalchemy", "psycopg", "SpiffWorkflow", "/engine/", "/json/")

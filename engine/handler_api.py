@@ -1,5 +1,5 @@
-"""What a service-task handler sees: a context in, data out. Handlers import only this module (and the
-declarative base for their business records); they never touch SpiffWorkflow or the web layer."""
+"""What a service-task handler sees: a context in, data out. Handlers import only this module (it re-exports
+the declarative base and the moment column type of their business records); they never touch SpiffWorkflow or the web layer."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
@@ -7,11 +7,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.db import Base  # noqa: F401  (re-exported for handler business records)
-from engine.outbox import OutboxWriter
-from engine.queries import department_names_in, option_labels_in
+from engine.accounts.departments import department_names_in
+from engine.diagrams.catalog import option_labels
+from engine.notifications.outbox import OutboxWriter
+from engine.storage.base import Base, UtcDateTime  # noqa: F401  (re-exported for handler business records)
+from engine.storage.models import ProcessVersion
 
 
 def option_names(session: Session, process_key: str) -> dict[str, dict[str, tuple[str, str]]]:
@@ -19,7 +22,14 @@ def option_names(session: Session, process_key: str) -> dict[str, dict[str, tupl
     (English falls back to Chinese): records name a form's coded values as the diagram does, so a renamed
     option needs no Python edit."""
     return {field: {code: (zh, en or zh) for code, (zh, en) in options.items()}
-            for field, options in option_labels_in(session, process_key).items()}
+            for field, options in _option_labels_in(session, process_key).items()}
+
+
+def _option_labels_in(session: Session, process_key: str) -> dict[str, dict[str, tuple[str, str | None]]]:
+    """The option names of the latest deployed version's enum fields (empty if never deployed)."""
+    catalog = session.scalar(select(ProcessVersion.catalog).where(ProcessVersion.process_key == process_key)
+                             .order_by(ProcessVersion.id.desc()).limit(1))
+    return option_labels(catalog) if catalog else {}
 
 
 def department_names(session: Session) -> dict[str, tuple[str, str]]:

@@ -11,8 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from engine.calendar import DEFAULT_REGION, UnknownRegion, public_holidays
-from engine.passwords import broken_rules, normalised
+from engine.accounts.passwords import broken_rules, normalised
+from engine.working_time.calendar import DEFAULT_REGION, UnknownRegion, public_holidays
 
 DEFAULT_DATABASE_URL = "sqlite:///aftersales.db"
 PROJECT_PROCESSES = Path(__file__).resolve().parents[1] / "processes"

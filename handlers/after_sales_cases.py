@@ -4,11 +4,18 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Date, Float, ForeignKey, Integer, String, Text, select
+from sqlalchemy import JSON, Date, Float, Integer, String, Text, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from engine.db import UtcDateTime
-from engine.handler_api import Base, BpmnError, HandlerContext, HandlerRegistry, RecordSection, option_names
+from engine.handler_api import (
+    Base,
+    BpmnError,
+    HandlerContext,
+    HandlerRegistry,
+    RecordSection,
+    UtcDateTime,
+    option_names,
+)
 from handlers.numbering import BEIJING, next_number
 from handlers.warranty_criteria import UNDETERMINED, judge_warranty, matching_criterion
 
@@ -16,7 +23,6 @@ registry = HandlerRegistry()
 
 PROCESS_KEY = "after_sales_case"  # the diagram whose forms name the coded values of these records
 STATUS_NAMES = {"open": ("进行中", "Open"), "done": ("已完成", "Done")}
-OPINION_NAMES = {"given": ("已提交", "Given"), "missing": ("未提交", "Missing")}
 
 class AfterSalesCase(Base):
     """The 《售后处理单》 from intake to closing: the three judgments, the analysis, the handling and its
@@ -91,25 +97,7 @@ class AfterSalesCase(Base):
                         for j in found) or None
 
 
-class ExpertOpinion(Base):
-    """One Quality Expert Group member's opinion on a case (or the record that it did not come in time)."""
-
-    __tablename__ = "after_sales_expert_opinions"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    case_id: Mapped[int] = mapped_column(ForeignKey("after_sales_cases.id"), index=True)
-    instance_id: Mapped[int] = mapped_column(Integer, index=True)
-    department: Mapped[str] = mapped_column(String(40))
-    status: Mapped[str] = mapped_column(String(20))  # given | missing
-    opinion: Mapped[str | None] = mapped_column(Text)
-    suspected_cause: Mapped[str | None] = mapped_column(Text)
-    suggested_party: Mapped[str | None] = mapped_column(String(40))
-    suggested_action: Mapped[str | None] = mapped_column(Text)
-    given_by: Mapped[str | None] = mapped_column(String(120))
-    given_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
-    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime)
-
-
-def _case(ctx: HandlerContext) -> AfterSalesCase:
+def registered_case(ctx: HandlerContext) -> AfterSalesCase:
     case = ctx.session.query(AfterSalesCase).filter_by(instance_id=ctx.instance_id).one_or_none()
     if case is None:
         raise LookupError(f"instance {ctx.instance_id} has no registered after-sales case")
@@ -143,7 +131,7 @@ def register_case(ctx: HandlerContext) -> dict[str, Any]:
 @registry.handler("after_sales_cases.propose_warranty")
 def propose_warranty(ctx: HandlerContext) -> dict[str, Any]:
     """Propose the first judgment from the criteria table, the model and the ship/purchase date (P2 step 2)."""
-    case = _case(ctx)
+    case = registered_case(ctx)
     verdict, basis, until = judge_warranty(matching_criterion(ctx.session, case.model), case.ship_date,
                                            case.purchase_date, case.received_at.astimezone(BEIJING).date())
     case.suggested_warranty, case.warranty_basis, case.warranty_until = verdict, basis, until
@@ -167,7 +155,7 @@ def record_warranty_judgment(ctx: HandlerContext) -> dict[str, Any]:
     changed = decided != reference
     if changed and not reason:
         raise BpmnError("OVERRIDE_REASON_REQUIRED", f"{stage}: a judgment that differs from {reference} needs a reason")
-    case = _case(ctx)
+    case = registered_case(ctx)
     findings_field = ctx.property("findings_field")
     findings = _text(ctx, findings_field) if findings_field else None
     case.warranty, case.warranty_judged_by = decided, ctx.actor
@@ -190,7 +178,7 @@ def record_warranty_judgment(ctx: HandlerContext) -> dict[str, Any]:
 @registry.handler("after_sales_cases.record_return_judgment")
 def record_return_judgment(ctx: HandlerContext) -> dict[str, Any]:
     """The second judgment: must the item come back to the company (P2 step 3)."""
-    case = _case(ctx)
+    case = registered_case(ctx)
     case.return_decision, case.return_basis = ctx.data["return_decision"], _text(ctx, "return_basis")
     case.return_judged_by = ctx.actor
     case.judgments = [*case.judgments, {"stage": "二判", "at": ctx.now.isoformat(), "by": ctx.actor,
@@ -208,7 +196,7 @@ def record_problem_confirmation(ctx: HandlerContext) -> dict[str, Any]:
         raise ValueError("the task needs the property findings_field")
     stage = ctx.property("stage") or ctx.element_name
     how_field = ctx.property("how_field")
-    case = _case(ctx)
+    case = registered_case(ctx)
     findings = _text(ctx, findings_field)
     entry = {"stage": stage, "at": ctx.now.isoformat(), "by": ctx.actor, "findings": findings,
              "problem_type": _text(ctx, "problem_type"), "how": _text(ctx, how_field) if how_field else None,
@@ -226,7 +214,7 @@ def record_problem_confirmation(ctx: HandlerContext) -> dict[str, Any]:
 def record_assessment(ctx: HandlerContext) -> dict[str, Any]:
     """After-sales' assessment of the responsible department and person (role) from the quality analysis
     (P2 4.1): kept with the case's judgments, and the assessed department's head is told."""
-    case = _case(ctx)
+    case = registered_case(ctx)
     department, role = ctx.data["assessed_department"], _text(ctx, "assessed_role")
     assessment = _text(ctx, "assessment")
     case.judgments = [*case.judgments, {"stage": "考核", "at": ctx.now.isoformat(), "by": ctx.actor,
@@ -242,7 +230,7 @@ def record_assessment(ctx: HandlerContext) -> dict[str, Any]:
 @registry.handler("after_sales_cases.record_escalation")
 def record_escalation(ctx: HandlerContext) -> dict[str, Any]:
     """A judgment stage that missed its limit and went to the supervisor (property `stage`)."""
-    case = _case(ctx)
+    case = registered_case(ctx)
     stage = ctx.property("stage") or ctx.element_name
     case.return_escalated = True
     case.judgments = [*case.judgments, {"stage": stage, "at": ctx.now.isoformat(), "by": None,
@@ -251,51 +239,10 @@ def record_escalation(ctx: HandlerContext) -> dict[str, Any]:
     return {}
 
 
-@registry.handler("after_sales_cases.convene_expert_group")
-def convene_expert_group(ctx: HandlerContext) -> dict[str, Any]:
-    """Convene the Quality Expert Group: its departments are the task's `expert_departments` property (the
-    process owner changes them in the modeller); each department's head is told and gives an opinion."""
-    departments = list(dict.fromkeys(ctx.property_list("expert_departments")))
-    if not departments:
-        raise ValueError("the task needs the property expert_departments (department codes, comma separated)")
-    case = _case(ctx)
-    for department in departments:
-        ctx.outbox.notify(f"head:{department}", f"质量专家小组评审：{case.case_no}",
-                          f"{case.product_name} {case.model}（{case.serial_no}）：{case.problem_description}\n"
-                          f"质量主管说明：{ctx.data.get('route_note') or '—'}")
-    ctx.audit("expert_group_convened", {"case_no": case.case_no, "departments": departments})
-    return {"expert_departments": departments}
-
-
-@registry.handler("after_sales_cases.record_expert_opinions")
-def record_expert_opinions(ctx: HandlerContext) -> dict[str, Any]:
-    """Record every member's opinion in the case (P2 step 4), and each member that gave none in time."""
-    case = _case(ctx)
-    expected = list(ctx.data.get("expert_departments") or [])
-    given: dict[str, dict[str, Any]] = {}
-    for opinion in ctx.data.get("expert_opinions") or []:
-        department = opinion.get("expert_department")
-        if department is None:
-            department = next((d for d in expected if d not in given), f"member_{len(given) + 1}")
-        given[department] = opinion
-    for department in [*expected, *(d for d in given if d not in expected)]:
-        opinion = given.get(department)
-        ctx.session.add(ExpertOpinion(
-            case_id=case.id, instance_id=ctx.instance_id, department=department,
-            status="given" if opinion else "missing", opinion=(opinion or {}).get("expert_opinion"),
-            suspected_cause=(opinion or {}).get("suspected_cause"), suggested_party=(opinion or {}).get("suggested_party"),
-            suggested_action=(opinion or {}).get("suggested_action"), given_by=(opinion or {}).get("completed_by"),
-            given_at=datetime.fromisoformat(opinion["completed_at"]) if opinion and opinion.get("completed_at") else None,
-            recorded_at=ctx.now))
-    missing = [d for d in expected if d not in given]
-    ctx.audit("expert_opinions_recorded", {"case_no": case.case_no, "given": list(given), "missing": missing})
-    return {"expert_opinions_missing": missing}
-
-
 @registry.handler("after_sales_cases.record_analysis")
 def record_analysis(ctx: HandlerContext) -> dict[str, Any]:
     """Number the 《质量分析报告》, put its action on the tracking table and tell the action's department head."""
-    data, case = ctx.data, _case(ctx)
+    data, case = ctx.data, registered_case(ctx)
     case.analysis_report_no = case.analysis_report_no or next_number(ctx.session, AfterSalesCase.analysis_report_no,
                                                                      "ZL", ctx.now)
     case.analysis_route = data.get("analysis_route")
@@ -320,7 +267,7 @@ def record_handling_report(ctx: HandlerContext) -> dict[str, Any]:
         raise BpmnError("HANDLING_REPORT_INCOMPLETE", f"outcome {outcome} needs the amount")
     if outcome in ctx.property_list("parts_required_for") and not _text(ctx, "parts_list"):
         raise BpmnError("HANDLING_REPORT_INCOMPLETE", f"outcome {outcome} needs the parts list")
-    case = _case(ctx)
+    case = registered_case(ctx)
     case.handling_report_no = case.handling_report_no or next_number(ctx.session, AfterSalesCase.handling_report_no,
                                                                      "CL", ctx.now)
     case.outcome, case.handling_details = outcome, data["handling_details"]
@@ -334,7 +281,7 @@ def record_handling_report(ctx: HandlerContext) -> dict[str, Any]:
 def record_agreement(ctx: HandlerContext) -> dict[str, Any]:
     """The dealer told and the end customer's answer to this round's handling (P2 step 5), and the
     shipment after handling that the weekly report tracks (P2 step 7)."""
-    data, case = ctx.data, _case(ctx)
+    data, case = ctx.data, registered_case(ctx)
     agreed = data["customer_agreement"] == "agreed"
     case.dealer_notified_on, case.customer_agreed = _date(data["dealer_notified_on"]), agreed
     case.shipment_info = _text(ctx, "shipment_info") or case.shipment_info
@@ -351,7 +298,7 @@ def record_agreement(ctx: HandlerContext) -> dict[str, Any]:
 @registry.handler("after_sales_cases.close_case")
 def close_case(ctx: HandlerContext) -> dict[str, Any]:
     """Order management closes the 《售后处理单》 on After-sales' final notice; After-sales is told."""
-    case = _case(ctx)
+    case = registered_case(ctx)
     case.closed_at = ctx.now
     case.judgments = [*case.judgments, {"stage": "关闭", "at": ctx.now.isoformat(), "by": ctx.actor,
                                         "note": _text(ctx, "close_instruction")}]
@@ -417,15 +364,3 @@ def after_sales_case_record(session: Session, instance_id: int) -> RecordSection
         ("closed_at", "关闭时间", "Closed at"),
     ], session.query(AfterSalesCase).filter_by(instance_id=instance_id).all(),
         labels={**form_options(session), "action_status": STATUS_NAMES})
-
-
-@registry.case_records
-def expert_opinion_record(session: Session, instance_id: int) -> RecordSection | None:
-    """Each Quality Expert Group member's opinion (or that it did not come in time)."""
-    return RecordSection.of("质量专家小组意见", "Quality Expert Group opinions", [
-        ("department", "部门", "Department"), ("status", "状态", "Status"), ("opinion", "评审意见", "Opinion"),
-        ("suspected_cause", "原因判断", "Suspected cause"), ("suggested_party", "建议责任方", "Suggested party"),
-        ("suggested_action", "建议措施", "Suggested action"), ("given_by", "提交人", "Given by"),
-        ("given_at", "提交时间", "Given at"),
-    ], session.query(ExpertOpinion).filter_by(instance_id=instance_id).order_by(ExpertOpinion.id).all(),
-        labels={"status": OPINION_NAMES})

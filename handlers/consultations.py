@@ -11,8 +11,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, Integer, String, Text, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from engine.db import UtcDateTime
-from engine.handler_api import Base, BpmnError, HandlerContext, HandlerRegistry, RecordSection
+from engine.handler_api import Base, BpmnError, HandlerContext, HandlerRegistry, RecordSection, UtcDateTime
 from handlers.customer_files import CustomerDevice, CustomerServiceFileEntry, file_record
 from handlers.numbering import BEIJING, next_number
 

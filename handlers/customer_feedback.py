@@ -8,8 +8,7 @@ from datetime import datetime
 from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from engine.db import UtcDateTime
-from engine.handler_api import Base, HandlerContext
+from engine.handler_api import Base, HandlerContext, UtcDateTime
 
 
 class CustomerFeedback(Base):

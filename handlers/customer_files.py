@@ -11,8 +11,7 @@ from typing import Any
 from sqlalchemy import Boolean, Date, Integer, String, Text, distinct, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from engine.db import UtcDateTime
-from engine.handler_api import Base, HandlerContext, HandlerRegistry, RecordSection
+from engine.handler_api import Base, HandlerContext, HandlerRegistry, RecordSection, UtcDateTime
 
 registry = HandlerRegistry()
 

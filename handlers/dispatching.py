@@ -12,8 +12,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import JSON, Boolean, Date, Integer, String, and_, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from engine.db import UtcDateTime
-from engine.handler_api import Base, BpmnError, HandlerContext, HandlerRegistry, RecordSection
+from engine.handler_api import Base, BpmnError, HandlerContext, HandlerRegistry, RecordSection, UtcDateTime
 
 registry = HandlerRegistry()
 BEIJING = ZoneInfo("Asia/Shanghai")

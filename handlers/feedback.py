@@ -8,8 +8,7 @@ from typing import Any
 from sqlalchemy import Boolean, Integer, String, Text
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from engine.db import UtcDateTime
-from engine.handler_api import Base, BpmnError, HandlerContext, HandlerRegistry, RecordSection
+from engine.handler_api import Base, BpmnError, HandlerContext, HandlerRegistry, RecordSection, UtcDateTime
 from handlers.numbering import next_number
 
 registry = HandlerRegistry()

@@ -10,8 +10,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, Date, Float, Integer, String, Text, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from engine.db import UtcDateTime
-from engine.handler_api import Base, HandlerContext, HandlerRegistry, RecordSection
+from engine.handler_api import Base, HandlerContext, HandlerRegistry, RecordSection, UtcDateTime
 from handlers import customer_files, maintenance_plans
 from handlers.customer_files import CustomerDevice, device, file_record, parse_day
 from handlers.numbering import next_number

@@ -11,8 +11,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Date, Integer, String, Text, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from engine.db import UtcDateTime
-from engine.handler_api import Base, BpmnError, HandlerContext, HandlerRegistry, RecordSection
+from engine.handler_api import Base, BpmnError, HandlerContext, HandlerRegistry, RecordSection, UtcDateTime
 from handlers.customer_files import CustomerDevice, device, file_record, parse_day
 from handlers.numbering import next_number
 

@@ -8,12 +8,12 @@ from typing import Any
 from sqlalchemy import JSON, Integer, String, Text, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from engine.db import UtcDateTime
 from engine.handler_api import (
     Base,
     HandlerContext,
     HandlerRegistry,
     RecordSection,
+    UtcDateTime,
     department_names,
     option_names,
 )

@@ -9,8 +9,7 @@ from datetime import UTC, datetime
 from sqlalchemy import JSON, Float, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from engine.db import UtcDateTime
-from engine.handler_api import Base
+from engine.handler_api import Base, UtcDateTime
 from handlers.numbering import BEIJING
 
 # Coded values with their (Chinese, English) names; the paste may use either the code or a name.

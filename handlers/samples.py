@@ -7,8 +7,7 @@ from typing import Any
 from sqlalchemy import Integer, String
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from engine.db import UtcDateTime
-from engine.handler_api import Base, HandlerContext, HandlerRegistry, RecordSection
+from engine.handler_api import Base, HandlerContext, HandlerRegistry, RecordSection, UtcDateTime
 from handlers.numbering import next_number
 
 registry = HandlerRegistry()

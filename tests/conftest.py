@@ -10,13 +10,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from engine.accounts.departments import ensure_departments
+from engine.accounts.directory import Directory
 from engine.clock import FrozenClock
-from engine.db import Database
-from engine.delivery import SmtpTransport
-from engine.departments import ensure_departments
-from engine.directory import Directory
 from engine.handler_api import HandlerRegistry
-from engine.service import EngineSettings, WorkflowEngine
+from engine.notifications.transports import SmtpTransport
+from engine.runtime.engine_core import EngineSettings
+from engine.runtime.workflow_engine import WorkflowEngine
+from engine.storage.database import Database
 from handlers import build_registry
 from tests.engine.smtp_catcher import SmtpCatcher
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from engine.db import Database
+from engine.storage.database import Database
 
 
 class Outage:

@@ -6,9 +6,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import grimp
 from lxml import etree
 
-from engine.catalog import CAMUNDA_NS
+from engine.diagrams.catalog import CAMUNDA_NS
 from handlers import build_registry
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -20,6 +21,17 @@ def test_import_contracts_hold():
     result = subprocess.run([lint], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "BROKEN" not in result.stdout and "KEPT" in result.stdout
+
+
+def test_no_module_of_the_application_imports_itself_round_a_circle():
+    """No import circle anywhere in engine/, handlers/ and webapp/, also between a package and its own
+    modules (which the sibling contract of pyproject.toml does not see)."""
+    graph = grimp.build_graph("engine", "handlers", "webapp")
+    ours = {m for m in graph.modules if m.split(".")[0] in ("engine", "handlers", "webapp")}
+    circles = sorted((importer, imported) for importer in ours
+                     for imported in graph.find_modules_directly_imported_by(importer) & ours
+                     if graph.chain_exists(importer=imported, imported=importer))
+    assert circles == []
 
 
 def test_every_topic_has_a_handler_and_every_handler_is_used():

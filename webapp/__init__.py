@@ -9,9 +9,9 @@ from typing import Any
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from engine.catalog import MAX_DIAGRAM_BYTES
-from engine.directory import Directory
-from engine.service import WorkflowEngine
+from engine.accounts.directory import Directory
+from engine.diagrams.catalog import MAX_DIAGRAM_BYTES
+from engine.runtime.workflow_engine import WorkflowEngine
 from engine.settings import Settings, load_settings
 
 
@@ -62,12 +62,24 @@ def create_app(engine: WorkflowEngine | None = None, config: dict[str, Any] | No
     app.extensions["aftersales.directory"] = Directory(engine.db, engine.clock)
     app.extensions["aftersales.settings"] = settings  # sign-in limits and password policy (webapp/auth.py)
 
-    from webapp import api, audit, auth, display, inbox, modeler, record_books, request_edge, security
+    from webapp import (
+        account,
+        api,
+        audit,
+        auth,
+        display,
+        inbox,
+        modeler,
+        record_books,
+        request_edge,
+        security,
+    )
     request_edge.init_app(app)
     security.init_app(app)
     display.init_app(app)
     auth.init_app(app)
     app.register_blueprint(auth.blueprint)
+    app.register_blueprint(account.blueprint)
     app.register_blueprint(inbox.blueprint)
     record_books.init_app(app)
     app.register_blueprint(audit.blueprint)

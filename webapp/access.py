@@ -1,7 +1,7 @@
 """Who may see and do what in the inbox: department members work their departments' tasks; admins all."""
 from __future__ import annotations
 
-from engine.queries import ProcessSummary
+from engine.records.queries import ProcessSummary
 from webapp.runtime import departments
 
 

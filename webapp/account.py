@@ -1,5 +1,5 @@
 """/account/password: a signed-in user changes their own password (current one, new one twice), under the
-password policy of engine.passwords; the change is audited and ends the user's other sessions."""
+password policy of engine.accounts.passwords; the change is audited and ends the user's other sessions."""
 from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
@@ -7,7 +7,7 @@ from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from engine import passwords, sign_in
+from engine.accounts import passwords, sign_in
 from webapp.auth import hash_password, password_matches, request_client, sign_ins
 from webapp.runtime import directory
 

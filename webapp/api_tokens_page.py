@@ -5,7 +5,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from engine import api_tokens
+from engine.accounts import api_tokens
 from engine.errors import NotFound
 from webapp.runtime import engine
 

@@ -1,6 +1,6 @@
 """Signing in and out, who the user is (departments, roles), idle expiry and the language choice.
 
-The rules of an attempt (lockout after repeated failures) and the sign-in log live in engine.sign_in; this
+The rules of an attempt (lockout after repeated failures) and the sign-in log live in engine.accounts.sign_in; this
 module checks the password hash, keeps the session and says what happened on the page.
 
 The session is a signed cookie; what ends it on the server is the user's session generation (engine
@@ -18,10 +18,10 @@ from flask_babel import gettext as _
 from flask_login import LoginManager, UserMixin, current_user, login_required, login_user, logout_user
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from engine import passwords, sign_in
-from engine.directory import UserView
-from engine.sign_in import Client, SignInPolicy, SignIns
-from webapp.api.errors import under_api
+from engine.accounts import passwords, sign_in
+from engine.accounts.directory import UserView
+from engine.accounts.sign_in import Client, SignInPolicy, SignIns
+from webapp.api_calls import under_api
 from webapp.display import LANGUAGES
 from webapp.runtime import directory, engine
 
@@ -64,7 +64,7 @@ class SignedInUser(UserMixin):
 
 
 def hash_password(password: str) -> str:
-    """The hash stored for a password: of its normalised form (engine.passwords.normalised), so invisible
+    """The hash stored for a password: of its normalised form (engine.accounts.passwords.normalised), so invisible
     characters and full-width letters neither count towards the policy nor lock their owner out."""
     return generate_password_hash(passwords.normalised(password))
 
@@ -97,8 +97,6 @@ def init_app(app: Flask) -> None:
         app.config.setdefault("LOGIN_MAX_FAILURES", settings.login_max_failures)
         app.config.setdefault("LOGIN_LOCKOUT_MINUTES", settings.login_lockout_minutes)
         app.config.setdefault("PASSWORD_MIN_LENGTH", settings.password_min_length)
-    from webapp import account
-    app.register_blueprint(account.blueprint)
     engine_ = app.extensions["aftersales.engine"]
     app.extensions["aftersales.sign_ins"] = SignIns(engine_.db, engine_.clock, SignInPolicy(
         max_failures=app.config["LOGIN_MAX_FAILURES"], lockout_minutes=app.config["LOGIN_LOCKOUT_MINUTES"]))

@@ -7,8 +7,8 @@ import click
 from alembic.util import CommandError
 from sqlalchemy.exc import InterfaceError, OperationalError
 
-from engine.db import BASELINE_REVISION, SchemaNotCurrent, head_revision
 from engine.errors import EngineError
+from engine.storage.database import BASELINE_REVISION, SchemaNotCurrent, head_revision
 
 # Commands that bring the database to this release themselves; every other command refuses an
 # unmigrated or outdated database.

@@ -8,10 +8,10 @@ from datetime import date
 import click
 from sqlalchemy import select
 
-from engine.calendar import BUSINESS_TZ
-from engine.directory import Directory
+from engine.accounts.directory import Directory
+from engine.working_time.calendar import BUSINESS_TZ
 from handlers.dispatching import REGIONS, SKILLS, Engineer, open_loads, seed_demo_engineers
-from handlers.electronics_service import ProductWarranty, seed_product_warranties
+from handlers.product_warranties import ProductWarranty, seed_product_warranties
 
 
 def _fail(message: str) -> None:

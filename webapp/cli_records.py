@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from engine import archive, retention
+from engine.records import archive, archive_plan, retention
 from engine.settings import SettingsError, load_settings
 
 
@@ -42,9 +42,9 @@ def export(engine, first_day: str, last_day: str, out: str, actor: str) -> None:
     first, last = _day("--from", first_day), _day("--to", last_day)
     try:
         summary = archive.export_period(engine.db, engine.clock.now(), first, last, Path(out), actor)
-    except (archive.ArchiveError, OSError) as err:
+    except (archive_plan.ArchiveError, OSError) as err:
         _fail(str(err))
-    click.echo(f"{summary.path}: {summary.rows.get(archive.CASES_TABLE, 0)} cases started "
+    click.echo(f"{summary.path}: {summary.rows.get(archive_plan.CASES_TABLE, 0)} cases started "
                f"{first.isoformat()}..{last.isoformat()}")
     _table_counts(summary.rows)
     click.echo(f"SHA-256 {summary.sha256}")
@@ -66,7 +66,7 @@ def purge(engine, cut_off: str, archive_path: str, yes: bool, actor: str) -> Non
         _fail(str(err))
     try:
         result = retention.purge(engine.db, engine.clock, years, day, Path(archive_path), actor, dry_run=not yes)
-    except (retention.RetentionRefused, archive.ArchiveError, OSError) as err:
+    except (retention.RetentionRefused, archive_plan.ArchiveError, OSError) as err:
         _fail(str(err))
     if not result.rows:
         click.echo(f"no case finished before {day.isoformat()}; nothing to purge")

@@ -7,8 +7,8 @@ from datetime import datetime
 
 import click
 
-from engine.calendar import BUSINESS_TZ
 from engine.errors import EngineError
+from engine.working_time.calendar import BUSINESS_TZ
 
 
 def _local(moment: datetime | None) -> str:

@@ -6,8 +6,9 @@ from datetime import date, datetime, time, timedelta
 
 import click
 
-from engine import queries
-from engine.calendar import BUSINESS_TZ
+from engine.records import queries
+from engine.timing import attainment
+from engine.working_time.calendar import BUSINESS_TZ
 
 
 def _local(moment: datetime | None) -> str:
@@ -48,7 +49,7 @@ def sla_attainment(engine, start: str, end: str, by: str, process_key: str | Non
         raise click.BadParameter("--to is before --from")
     period = (datetime.combine(first, time.min, BUSINESS_TZ),
               datetime.combine(last + timedelta(days=1), time.min, BUSINESS_TZ))
-    rows = queries.sla_attainment(engine.db, *period, by=by, process_key=process_key)
+    rows = attainment.sla_attainment(engine.db, *period, by=by, process_key=process_key)
     if not rows:
         click.echo("no limit fell due in that period")
     for row in rows:

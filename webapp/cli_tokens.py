@@ -5,9 +5,9 @@ import sys
 
 import click
 
-from engine import api_tokens
-from engine.calendar import BUSINESS_TZ
+from engine.accounts import api_tokens
 from engine.errors import NotFound
+from engine.working_time.calendar import BUSINESS_TZ
 
 
 @click.group()

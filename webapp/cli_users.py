@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from engine.directory import Directory
+from engine.accounts.directory import Directory
 from engine.errors import NotFound
 
 

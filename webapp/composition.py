@@ -5,15 +5,16 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
+from engine.accounts.departments import ensure_departments
 from engine.clock import Clock
-from engine.db import Database
-from engine.delivery import SmtpTransport, WebhookTransport
-from engine.departments import ensure_departments
-from engine.outbox import FileTransport, LogTransport, Transport, Transports
-from engine.service import EngineSettings, WorkflowEngine
+from engine.notifications.outbox import FileTransport, LogTransport, Transport, Transports
+from engine.notifications.transports import SmtpTransport, WebhookTransport
+from engine.runtime.engine_core import EngineSettings
+from engine.runtime.workflow_engine import WorkflowEngine
 from engine.settings import Settings, load_settings
+from engine.storage.database import Database
 from handlers import build_registry
-from handlers.electronics_service import ProductWarranty, seed_product_warranties
+from handlers.product_warranties import ProductWarranty, seed_product_warranties
 
 
 def build_engine(database_url: str | None = None, clock: Clock | None = None,

@@ -19,9 +19,9 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import InternalServerError
 
 from engine.clock import Clock
-from engine.db import Database, SchemaNotCurrent
 from engine.errors import DatabaseBusy
-from webapp.api.errors import under_api
+from engine.storage.database import Database, SchemaNotCurrent
+from webapp.api_calls import under_api
 
 # What a database that is away (refused connection, dropped connection, server shutting down) raises.
 UNREACHABLE = (OperationalError, InterfaceError)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from engine.directory import Directory
+from engine.accounts.directory import Directory
 from handlers.dispatching import seed_demo_engineers
 from webapp.auth import hash_password
 

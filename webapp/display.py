@@ -8,7 +8,7 @@ from flask import Flask, g, request, session
 from flask_babel import Babel, format_datetime, get_locale
 from flask_babel import gettext as _
 
-from engine import queries
+from engine.records import queries
 from webapp.access import may_audit, may_model
 from webapp.incident_texts import failure_text
 from webapp.runtime import departments, engine, latest_processes

@@ -5,7 +5,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from engine import queries
+from engine.diagrams.forms import FormDefinition, InvalidForm
 from engine.errors import (
     ConcurrencyConflict,
     HeadsOnly,
@@ -16,8 +16,8 @@ from engine.errors import (
     TaskClaimedByOther,
     TaskNotOpen,
 )
-from engine.forms import FormDefinition, InvalidForm
-from engine.inbox import DUE_STATES, SORTS, InboxQuery, list_inbox
+from engine.records import queries
+from engine.records.inbox import DUE_STATES, SORTS, InboxQuery, list_inbox
 from webapp.access import may_audit, may_model, may_start, may_work, visible_departments
 from webapp.display import department_name, local_time, now, processes
 from webapp.runtime import directory, engine

@@ -7,11 +7,11 @@ from flask import Blueprint, Response, abort, flash, g, jsonify, redirect, rende
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from engine import queries
-from engine.catalog import DiagramError
+from engine.diagrams.catalog import DiagramError
 from engine.errors import IncidentNotOpen, NotFound, StatedRule, Term
-from engine.process_versions import list_process_versions, version_file
-from engine.service import DeployResult
+from engine.modelling.process_versions import list_process_versions, version_file
+from engine.records import queries
+from engine.runtime.engine_core import DeployResult
 from webapp.access import may_model
 from webapp.diagram_files import diagram_response
 from webapp.display import process_name

@@ -6,9 +6,9 @@ from flask import Blueprint, abort, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from engine import record_books
 from engine.errors import NotFound
 from engine.handler_api import RecordBook
+from engine.records import record_books
 from webapp.runtime import engine
 
 blueprint = Blueprint("records", __name__, url_prefix="/records")

@@ -1,5 +1,5 @@
 """What the web app refuses before any page or API call runs (issue 18): text no database can store (a NUL
-character or a lone surrogate, engine.storable_text) in the path, the query, a form or a JSON body, and
+character or a lone surrogate, engine.storage.storable_text) in the path, the query, a form or a JSON body, and
 JSON nested deeper than any form needs (Python's parser would exhaust its stack on it and answer 500).
 
 One check at the door rather than one per view: a search box, the sign-in form and every form a diagram
@@ -17,9 +17,9 @@ from flask import Flask, render_template, request
 from flask_babel import gettext as _
 from flask_smorest import abort
 
-from engine.forms import UNSTORABLE_MESSAGE
-from engine.storable_text import holds_unstorable_text, is_unstorable
-from webapp.api.errors import under_api
+from engine.diagrams.forms import UNSTORABLE_MESSAGE
+from engine.storage.storable_text import holds_unstorable_text, is_unstorable
+from webapp.api_calls import under_api
 
 # Forms are flat and a case's data a few levels deep; nothing the system takes nests further.
 MAX_JSON_DEPTH = 64

@@ -6,9 +6,9 @@ import time
 
 from flask import current_app
 
-from engine import queries
-from engine.directory import DepartmentView, Directory
-from engine.service import WorkflowEngine
+from engine.accounts.directory import DepartmentView, Directory
+from engine.records import queries
+from engine.runtime.workflow_engine import WorkflowEngine
 
 DEPARTMENTS_TTL_SECONDS = 60
 

@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
-from webapp.api.errors import under_api
+from webapp.api_calls import under_api
 from webapp.database_outage import database_away, database_unavailable, unavailable
 
 csrf = CSRFProtect()

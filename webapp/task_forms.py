@@ -9,7 +9,7 @@ from typing import Any
 from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 
-from engine.forms import NUMBER_LIMIT
+from engine.diagrams.forms import NUMBER_LIMIT
 from webapp.display import field_label, option_label
 
 WIDGETS = {"string": "text", "text": "textarea", "long": "integer", "double": "decimal", "boolean": "checkbox",

@@ -17,7 +17,8 @@ from engine.spiff.definitions import (
     full_serializer,
     is_iso_timer_literal,
 )
-from engine.spiff.run import ProcessRun, ReadyHumanTask, StepFailure, StuckServiceTask, WaitingTimer
+from engine.spiff.open_work import ReadyHumanTask, StuckServiceTask, WaitingTimer
+from engine.spiff.run import ProcessRun, StepFailure
 
 __all__ = [
     "CompiledProcess", "ProcessRun", "ReadyHumanTask", "ServiceCall", "ServiceOutcome", "ServiceRunner",

@@ -30,13 +30,13 @@ from SpiffWorkflow.camunda.parser.task_spec import CamundaTaskParser
 from SpiffWorkflow.camunda.serializer import DEFAULT_CONFIG as CAMUNDA_CONFIG
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
-from engine.calendar import BusinessCalendar
-from engine.catalog import CAMUNDA_NS, DiagramError, ParsedDiagram
 from engine.clock import active_clock
-from engine.code_failures import DiagramCodeFailed
+from engine.diagrams.catalog import CAMUNDA_NS, DiagramError, ParsedDiagram
+from engine.diagrams.code_failures import DiagramCodeFailed
+from engine.diagrams.expression_policy import ALLOWED_FUNCTIONS
+from engine.diagrams.expression_sandbox import ExpressionSandbox, default_sandbox
+from engine.diagrams.timer_bounds import TimerBoundsExceeded, check_timer_bounds
 from engine.errors import N_, StatedRule
-from engine.expression_policy import ALLOWED_FUNCTIONS
-from engine.expression_sandbox import ExpressionSandbox, default_sandbox
 from engine.spiff.multi_instance import (
     CollectingParallelTask,
     CollectingSequentialTask,
@@ -44,7 +44,7 @@ from engine.spiff.multi_instance import (
     MultiInstanceUserTaskParser,
 )
 from engine.spiff.parse_errors import plain_parse_error
-from engine.timer_bounds import TimerBoundsExceeded, check_timer_bounds
+from engine.working_time.calendar import BusinessCalendar
 
 
 # --- the clock ---------------------------------------------------------------------------------
@@ -175,7 +175,7 @@ class _NoServices:
 
 class RestrictedEnvironment(TaskDataEnvironment):
     """SpiffWorkflow's task-data environment, but every condition, timer value and script is first checked
-    against engine.expression_policy and then runs in engine.expression_sandbox: plain expressions in this
+    against engine.diagrams.expression_policy and then runs in engine.diagrams.expression_sandbox: plain expressions in this
     process, anything that calls or loops in a sandbox process with bounded memory and CPU. A diagram that
     slipped past deploy checks still cannot import, reach internals, call `open` or exhaust the server.
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from engine.catalog import DiagramError
+from engine.diagrams.catalog import DiagramError
 from engine.errors import N_
 
 # The parser's own texts that have a rule of their own (substring of the parser's message → the rule).

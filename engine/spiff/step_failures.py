@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.code_failures import DiagramCodeFailed, classify
+from engine.diagrams.code_failures import DiagramCodeFailed, classify
 
 
 @dataclass(frozen=True)

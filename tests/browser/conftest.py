@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import waitress
 
-from engine.outbox import FileTransport
-from engine.service import WorkflowEngine
+from engine.notifications.outbox import FileTransport
+from engine.runtime.workflow_engine import WorkflowEngine
 from handlers import build_registry
 from tests.conftest import PROCESSES
 from webapp import create_app

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from playwright.sync_api import expect
 
-from engine import queries
-from engine.outbox import FileTransport
-from engine.service import WorkflowEngine
+from engine.notifications.outbox import FileTransport
+from engine.records import queries
+from engine.runtime.workflow_engine import WorkflowEngine
 from handlers import build_registry
 from tests.browser.test_feedback_in_browser import sign_in
 from tests.processes.test_quality_feedback import file_feedback, walk_important_to_change

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from engine.outbox import FileTransport
-from engine.service import WorkflowEngine
+from engine.notifications.outbox import FileTransport
+from engine.runtime.workflow_engine import WorkflowEngine
 from handlers import build_registry
 from tests.browser.test_feedback_in_browser import sign_in
 from tests.processes.conftest import Case

@@ -5,7 +5,7 @@ import re
 
 from playwright.sync_api import expect
 
-from engine import queries
+from engine.records import queries
 
 
 def sign_in(page, base: str, username: str) -> None:

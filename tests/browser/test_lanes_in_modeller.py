@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from engine.models import ProcessVersion
+from engine.storage.models import ProcessVersion
 from tests.browser.test_feedback_in_browser import sign_in
 from tests.processes.test_diagram_conventions import lane_mismatches
 

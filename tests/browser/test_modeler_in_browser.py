@@ -6,9 +6,9 @@ from datetime import timedelta
 
 from playwright.sync_api import expect
 
-from engine import queries
-from engine.outbox import FileTransport
-from engine.service import WorkflowEngine
+from engine.notifications.outbox import FileTransport
+from engine.records import queries
+from engine.runtime.workflow_engine import WorkflowEngine
 from handlers import build_registry
 from tests.browser.test_feedback_in_browser import sign_in
 

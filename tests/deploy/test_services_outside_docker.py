@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, select, text
 
-from engine.models import ProcessVersion
+from engine.storage.models import ProcessVersion
 from tests.deploy.compose import ROOT, dotenv, service_command, service_environment
 from tests.engine.smtp_catcher import SmtpCatcher
 

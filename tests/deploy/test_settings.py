@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 from werkzeug.security import check_password_hash
 
-from engine.directory import Directory
+from engine.accounts.directory import Directory
 from engine.settings import DEFAULT_DATABASE_URL, Settings, SettingsError, SmtpSettings
 from tests.deploy.compose import ROOT
 from webapp import create_app

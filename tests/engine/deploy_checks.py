@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from engine.handler_api import HandlerRegistry
-from engine.models import AuditEvent, ProcessVersion
-from engine.service import WorkflowEngine
+from engine.runtime.workflow_engine import WorkflowEngine
+from engine.storage.models import AuditEvent, ProcessVersion
 
 
 def deploying_engine(database, clock) -> WorkflowEngine:

@@ -19,11 +19,11 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 
-from engine.db import Database
-from engine.delivery import SmtpTransport
 from engine.handler_api import HandlerRegistry
-from engine.models import OutboxMessage
-from engine.service import WorkflowEngine
+from engine.notifications.transports import SmtpTransport
+from engine.runtime.workflow_engine import WorkflowEngine
+from engine.storage.database import Database
+from engine.storage.models import OutboxMessage
 
 
 class RunningClock:

@@ -6,11 +6,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from engine import queries
-from engine.catalog import DiagramError
+from engine.diagrams.catalog import DiagramError
 from engine.errors import TaskClaimedByOther, TaskRoutingError
 from engine.handler_api import HandlerContext, HandlerRegistry
-from engine.models import ProcessInstance
+from engine.records import queries
+from engine.storage.models import ProcessInstance
 
 DIAGRAM = (Path(__file__).parent / "diagrams" / "simple_review.bpmn").read_bytes()
 REVIEW = b'<bpmn:userTask id="Task_review" name="\xe8\xaf\x84\xe5\xae\xa1" camunda:candidateGroups="quality"'

@@ -2,7 +2,7 @@ from datetime import date, datetime
 
 import pytest
 
-from engine.calendar import BusinessCalendar, WorkingHours
+from engine.working_time.calendar import BusinessCalendar, WorkingHours
 from tests.conftest import BEIJING as TZ
 
 

@@ -8,13 +8,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from engine import queries
-from engine.calendar import BusinessCalendar, WorkingHours
-from engine.calendar_store import DatabaseCalendar
-from engine.catalog import DiagramError
+from engine.diagrams.catalog import DiagramError
 from engine.handler_api import HandlerRegistry
-from engine.models import AuditEvent, ProcessVersion
-from engine.service import EngineSettings, WorkflowEngine
+from engine.records import queries
+from engine.runtime.engine_core import EngineSettings
+from engine.runtime.workflow_engine import WorkflowEngine
+from engine.storage.models import AuditEvent, ProcessVersion
+from engine.working_time.calendar import BusinessCalendar, WorkingHours
+from engine.working_time.calendar_store import DatabaseCalendar
 from tests.conftest import BEIJING
 
 DIAGRAM = (Path(__file__).parent / "diagrams" / "calendar_limits.bpmn").read_bytes()

@@ -7,10 +7,11 @@ import json
 import pytest
 from sqlalchemy import func, select
 
-from engine import case_data, case_history, queries
-from engine.forms import InvalidForm
-from engine.models import CaseSnapshot, ElementPass, ProcessInstance
-from engine.uow import UnitOfWork
+from engine.diagrams.forms import InvalidForm
+from engine.records import case_history, queries
+from engine.storage import case_data
+from engine.storage.models import CaseSnapshot, ElementPass, ProcessInstance
+from engine.storage.unit_of_work import UnitOfWork
 from tests.conftest import PROCESSES
 from tests.processes.conftest import Case
 from tests.processes.test_quality_feedback import (

@@ -7,9 +7,9 @@ from datetime import date, timedelta
 
 import pytest
 
-from engine.case_search import CaseQuery, CaseSearchError, process_versions, search_cases
-from engine.outbox import FileTransport
-from engine.service import WorkflowEngine
+from engine.notifications.outbox import FileTransport
+from engine.records.case_search import CaseQuery, CaseSearchError, process_versions, search_cases
+from engine.runtime.workflow_engine import WorkflowEngine
 from handlers import build_registry
 from tests.conftest import PROCESSES
 from tests.processes.conftest import Case
@@ -139,7 +139,7 @@ def test_the_process_and_version_choices(cases):
 
 
 def test_a_search_matching_many_cases_filters_by_subquery_alike(cases, monkeypatch):
-    from engine import case_search
+    from engine.records import case_search
     listed = cases.ids(search="SR-2026-")
     monkeypatch.setattr(case_search, "SEARCH_ID_LIST_LIMIT", 1)  # more matches than an id list holds
     assert cases.ids(search="SR-2026-") == listed == [cases.withdrawn, cases.missed, cases.met]

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import text
 
 from engine.errors import ConcurrencyConflict, DatabaseContention
-from engine.uow import UnitOfWork, retried_once
+from engine.storage.unit_of_work import UnitOfWork, retried_once
 
 postgresql_only = pytest.mark.skipif(not os.environ.get("DATABASE_URL", "").startswith("postgresql"),
                                      reason="PostgreSQL's row locks deadlock; SQLite has one writer at a time")

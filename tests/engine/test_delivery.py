@@ -15,13 +15,13 @@ import pytest
 from aiosmtpd.smtp import AuthResult
 from sqlalchemy import select
 
-from engine.delivery import SmtpTransport, WebhookTransport, message_id
-from engine.directory import Directory
+from engine.accounts.directory import Directory
 from engine.handler_api import HandlerRegistry
-from engine.models import OutboxMessage, User
-from engine.outbox import DELIVERY_BACKOFF, Envelope, FileTransport, OutboxWriter, Transports
-from engine.service import WorkflowEngine
+from engine.notifications.outbox import DELIVERY_BACKOFF, Envelope, FileTransport, OutboxWriter, Transports
+from engine.notifications.transports import SmtpTransport, WebhookTransport, message_id
+from engine.runtime.workflow_engine import WorkflowEngine
 from engine.settings import Settings
+from engine.storage.models import OutboxMessage, User
 from tests.engine.smtp_catcher import SmtpCatcher
 from webapp.composition import transports_from_settings
 

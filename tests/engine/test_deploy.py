@@ -6,10 +6,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from engine import queries
-from engine.catalog import DiagramError
+from engine.diagrams.catalog import DiagramError
 from engine.handler_api import HandlerRegistry
-from engine.models import AuditEvent, ProcessVersion
+from engine.records import queries
+from engine.storage.models import AuditEvent, ProcessVersion
 
 DIAGRAM = (Path(__file__).parent / "diagrams" / "simple_review.bpmn").read_bytes()
 

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from engine import queries
-from engine.directory import Directory, InvalidUser
+from engine.accounts.directory import Directory, InvalidUser
 from engine.errors import NotAColleague, TaskClaimedByOther
+from engine.records import queries
 from tests.conftest import PROCESSES
 
 FORM = {"customer": "宁波海天", "product_name": "注塑机", "spec_model": "HT-90", "batch_no": "B1",

@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from engine import queries
+from engine.diagrams.forms import InvalidForm
 from engine.errors import TaskNotOpen
-from engine.forms import InvalidForm
 from engine.handler_api import BpmnError, HandlerContext, HandlerRegistry
-from engine.models import AuditEvent, HumanTask, OutboxMessage, ProcessInstance
-from engine.uow import UnitOfWork
+from engine.records import queries
+from engine.storage.models import AuditEvent, HumanTask, OutboxMessage, ProcessInstance
+from engine.storage.unit_of_work import UnitOfWork
 
 DIAGRAM = (Path(__file__).parent / "diagrams" / "simple_review.bpmn").read_bytes()
 

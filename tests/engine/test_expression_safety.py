@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from engine.calendar import BusinessCalendar
-from engine.catalog import DiagramError, parse_xml
 from engine.clock import using_clock
-from engine.code_failures import DiagramCodeFailed
-from engine.expression_policy import ExpressionRejected, check
-from engine.service import WorkflowEngine
+from engine.diagrams.catalog import DiagramError, parse_xml
+from engine.diagrams.code_failures import DiagramCodeFailed
+from engine.diagrams.expression_policy import ExpressionRejected, check
+from engine.runtime.workflow_engine import WorkflowEngine
 from engine.spiff import ProcessRun, ServiceOutcome, compile_process
 from engine.spiff.definitions import AftersalesScriptEngine
+from engine.working_time.calendar import BusinessCalendar
 from handlers import build_registry
 from tests.engine.deploy_checks import deploying_engine, stored
 from tests.engine.hostile.diagrams import escaped

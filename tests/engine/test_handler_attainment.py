@@ -4,8 +4,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from engine import queries
 from engine.handler_api import HandlerContext
+from engine.records import queries
+from engine.timing import attainment
 from handlers import build_registry
 from tests.conftest import BEIJING
 
@@ -35,7 +36,7 @@ def test_a_report_handler_reads_attainment_by_department_and_person(make_engine,
     engine.fire_due_timers()  # the 1-hour closing limit is missed
 
     report = engine.start_scheduled_now("monthly_report", "admin")
-    expected = queries.sla_attainment(engine.db, datetime(2026, 11, 1, tzinfo=BEIJING),
+    expected = attainment.sla_attainment(engine.db, datetime(2026, 11, 1, tzinfo=BEIJING),
                                       datetime(2026, 12, 1, tzinfo=BEIJING))
     assert [(r["who"], r["met"], r["breached"]) for r in seen["department"]] == [
         (r.who, r.met, r.breached) for r in expected]

@@ -5,10 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from engine import queries
-from engine.catalog import DiagramError
+from engine.diagrams.catalog import DiagramError
 from engine.errors import HeadsOnly, TaskRoutingError
 from engine.handler_api import HandlerRegistry
+from engine.records import queries
 
 DIAGRAM = (Path(__file__).parent / "diagrams" / "simple_review.bpmn").read_bytes()
 GROUPS = b'camunda:candidateGroups="quality"'

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from engine import queries
 from engine.handler_api import HandlerContext, HandlerRegistry
-from engine.models import OutboxMessage
+from engine.records import queries
+from engine.storage.models import OutboxMessage
 
 DIAGRAM = (Path(__file__).parent / "diagrams" / "simple_review.bpmn").read_bytes().replace(
     b"<bpmn:timeDuration>PT2H</bpmn:timeDuration>",

@@ -10,7 +10,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, select, text
 
-from engine.db import (
+from engine.storage.database import (
     BASELINE_REVISION,
     VERSION_TABLE,
     Base,
@@ -19,7 +19,7 @@ from engine.db import (
     baseline_tables,
     head_revision,
 )
-from engine.models import ProcessInstance
+from engine.storage.models import ProcessInstance
 
 STARTED = datetime(2026, 11, 16, 1, 0, tzinfo=UTC)
 
@@ -57,7 +57,7 @@ def assert_case_kept(database) -> None:
     with database.sessions() as session:
         case = session.get(ProcessInstance, 7)
         assert (case.business_key, case.status, case.started_at) == ("QF-2026-0007", "running", STARTED)
-        from engine.models import User
+        from engine.storage.models import User
         assert session.scalar(select(User.display_name).where(User.username == "qa.wang")) == "王工"
 
 

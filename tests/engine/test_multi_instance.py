@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from engine import queries
-from engine.catalog import DiagramError
+from engine.diagrams.catalog import DiagramError
+from engine.diagrams.forms import InvalidForm
 from engine.errors import CaseDataError
-from engine.forms import InvalidForm
 from engine.handler_api import HandlerContext, HandlerRegistry
+from engine.records import queries
 
 DIAGRAM = (Path(__file__).parent / "diagrams" / "expert_review.bpmn").read_bytes()
 SEQUENTIAL = DIAGRAM.replace(b'<bpmn:multiInstanceLoopCharacteristics ',

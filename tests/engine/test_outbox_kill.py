@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from engine.delivery import message_id
-from engine.directory import Directory
-from engine.models import OutboxMessage
-from engine.outbox import OutboxWriter
+from engine.accounts.directory import Directory
+from engine.notifications.outbox import OutboxWriter
+from engine.notifications.transports import message_id
+from engine.storage.models import OutboxMessage
 
 pytestmark = pytest.mark.skipif(
     not os.environ.get("DATABASE_URL", "").startswith("postgresql"),

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine.passwords import MAX_LENGTH, WeakPassword, broken_rules, check_password
+from engine.accounts.passwords import MAX_LENGTH, WeakPassword, broken_rules, check_password
 
 
 def codes(password: str, username: str | None = "qa.wang", min_length: int = 10) -> list[str]:

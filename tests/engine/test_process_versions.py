@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from engine import queries
 from engine.handler_api import HandlerContext, HandlerRegistry
-from engine.process_versions import list_process_versions, version_file
+from engine.modelling.process_versions import list_process_versions, version_file
+from engine.records import queries
 
 DIAGRAM = (Path(__file__).parent / "diagrams" / "simple_review.bpmn").read_bytes()
 

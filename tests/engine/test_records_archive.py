@@ -10,9 +10,10 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import Column, Integer, String, Table, func, select, text
 
-from engine import api_tokens, archive, queries, retention
-from engine.db import Base
-from engine.models import AuditEvent, Incident, ProcessInstance
+from engine.accounts import api_tokens
+from engine.records import archive, archive_plan, archive_restore, queries, retention
+from engine.storage.base import Base
+from engine.storage.models import AuditEvent, Incident, ProcessInstance
 from tests.conftest import BEIJING, PROCESSES
 
 SECRET_HASH = "scrypt:32768:8:1$SeCrEtSaLt$0123456789abcdef-must-never-leave-the-database"
@@ -44,12 +45,12 @@ def answer(engine, case: int) -> None:
 def rows_of(db, case_ids: list[int]) -> dict[str, int]:
     """Rows per table that belong to these cases (tables with none left out)."""
     cases = Base.metadata.tables["process_instances"]
-    selection = archive.Selection(select(cases.c.id).where(cases.c.id.in_(case_ids)))
+    selection = archive_plan.Selection(select(cases.c.id).where(cases.c.id.in_(case_ids)))
     counts = {}
     with db.engine.connect() as connection:
-        for part in archive.table_plan().case_parts:
+        for part in archive_plan.table_plan().case_parts:
             count = connection.scalar(select(func.count()).select_from(part.table)
-                                      .where(archive.belongs(part, selection)))
+                                      .where(archive_plan.belongs(part, selection)))
             if count:
                 counts[part.name] = count
     return counts
@@ -65,7 +66,7 @@ def jsonl(zf: zipfile.ZipFile, table: str) -> list[dict]:
 
 
 def test_every_table_is_exported_or_declared():
-    plan = archive.table_plan()
+    plan = archive_plan.table_plan()
     classified = {p.name for p in plan.parts} | set(plan.not_exported)
     assert classified == set(Base.metadata.tables)
     kinds = {p.name: p.kind for p in plan.parts}
@@ -78,19 +79,19 @@ def test_a_new_table_that_fits_no_rule_fails_until_declared():
     loyalty = Table("loyalty_points", Base.metadata, Column("id", Integer, primary_key=True),
                     Column("customer", String(80)))
     try:
-        with pytest.raises(archive.UnclassifiedTables, match="loyalty_points"):
-            archive.table_plan()
+        with pytest.raises(archive_plan.UnclassifiedTables, match="loyalty_points"):
+            archive_plan.table_plan()
     finally:
         Base.metadata.remove(loyalty)
-    archive.table_plan()  # the metadata is whole again
+    archive_plan.table_plan()  # the metadata is whole again
 
 
 def test_a_new_case_table_with_a_secret_column_fails_until_declared():
     webhooks = Table("customer_webhooks", Base.metadata, Column("id", Integer, primary_key=True),
                      Column("instance_id", Integer, nullable=False), Column("signing_secret", String(80)))
     try:
-        with pytest.raises(archive.UnclassifiedTables, match="customer_webhooks.signing_secret"):
-            archive.table_plan()
+        with pytest.raises(archive_plan.UnclassifiedTables, match="customer_webhooks.signing_secret"):
+            archive_plan.table_plan()
     finally:
         Base.metadata.remove(webhooks)
 
@@ -155,16 +156,16 @@ def test_export_holds_the_period_cases_with_all_their_rows_and_no_secrets(consul
     for secret in (SECRET_HASH, token.token, hashlib.sha256(token.token.encode()).hexdigest()):
         assert secret.encode() not in everything
     assert summary.rows["process_instances"] == 2 and summary.sha256 == archive.file_sha256(out)
-    assert archive.read_manifest(out)["tables"]["human_tasks"]["rows"] == summary.rows["human_tasks"]
+    assert archive_restore.read_manifest(out)["tables"]["human_tasks"]["rows"] == summary.rows["human_tasks"]
 
 
 def test_export_refuses_an_existing_file_and_a_reversed_period(consultations, clock, database, tmp_path):
     out = tmp_path / "records.zip"
     out.write_bytes(b"an earlier export")
-    with pytest.raises(archive.ArchiveError, match="exists already"):
+    with pytest.raises(archive_plan.ArchiveError, match="exists already"):
         archive.export_period(database, clock.now(), date(2026, 1, 1), date(2026, 12, 31), out, "cli")
     assert out.read_bytes() == b"an earlier export"
-    with pytest.raises(archive.ArchiveError, match="before"):
+    with pytest.raises(archive_plan.ArchiveError, match="before"):
         archive.export_period(database, clock.now(), date(2026, 12, 31), date(2026, 1, 1), tmp_path / "x.zip", "cli")
     assert not (tmp_path / "x.zip").exists()
 
@@ -223,18 +224,18 @@ def test_purge_deletes_exactly_the_old_finished_case_and_archives_it(consultatio
     assert event.detail["cut_off"] == "2027-01-01" and event.detail["rows"] == old_rows
     assert event.detail["archive_sha256"] == archive.file_sha256(path) == result.archive_sha256
 
-    manifest = archive.read_manifest(path)
+    manifest = archive_restore.read_manifest(path)
     assert manifest["kind"] == "purge" and manifest["cut_off"] == "2027-01-01"
     assert {name: e["rows"] for name, e in manifest["tables"].items() if e["kind"] == "case" and e["rows"]} == old_rows
-    [case] = archive.read_rows(path, "process_instances")
+    [case] = archive_restore.read_rows(path, "process_instances")
     assert case["id"] == old and case["status"] == "completed"
 
     # The archive re-imports: the case and every row of it come back.
-    assert {t: n for t, n in archive.restore_cases(database, path).items() if n} == old_rows
+    assert {t: n for t, n in archive_restore.restore_cases(database, path).items() if n} == old_rows
     assert rows_of(database, [old]) == old_rows
     assert queries.get_instance(database, old).status == "completed"
-    with pytest.raises(archive.ArchiveError, match="in the database already"):
-        archive.restore_cases(database, path)
+    with pytest.raises(archive_plan.ArchiveError, match="in the database already"):
+        archive_restore.restore_cases(database, path)
 
 
 def test_purge_changes_nothing_when_the_archive_cannot_be_written(consultations, old_and_new_cases, clock,
@@ -295,7 +296,7 @@ def test_a_purged_archive_restores_into_an_empty_database_that_then_goes_on(cons
                 connection.execute(table.delete())
                 if database.is_postgresql and "id" in table.c:  # a new database: numbering from 1
                     connection.execute(text(f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), 1, false)"))
-    archive.restore_cases(database, path)
+    archive_restore.restore_cases(database, path)
     assert rows_of(database, [old]) == old_rows
     later = consult(consultations)
     assert later > old and rows_of(database, [later])["human_tasks"] == 1
@@ -329,9 +330,9 @@ def test_rows_reached_through_foreign_keys_go_with_their_case(consultations, old
     result = retention.purge(database, clock, YEARS, date(2027, 1, 1), path, "admin")
     assert {t: result.rows[t] for t in ("customer_feedback", "improvement_plans", "improvement_plan_reviews")} == \
         {"customer_feedback": 1, "improvement_plans": 1, "improvement_plan_reviews": 1}
-    [feedback] = archive.read_rows(path, "customer_feedback")
-    [plan] = archive.read_rows(path, "improvement_plans")
-    [review] = archive.read_rows(path, "improvement_plan_reviews")
+    [feedback] = archive_restore.read_rows(path, "customer_feedback")
+    [plan] = archive_restore.read_rows(path, "improvement_plans")
+    [review] = archive_restore.read_rows(path, "improvement_plan_reviews")
     assert feedback["feedback_no"] == "FK-OLD" and plan["feedback_id"] == feedback["id"]
     assert review["plan_id"] == plan["id"]
     left = rows_of(database, [newer])

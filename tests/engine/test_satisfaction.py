@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from engine.catalog import DiagramError
-from engine.models import ProcessVersion
-from engine.outbox import FileTransport
-from engine.satisfaction import SatisfactionFieldError, question_of, questions_in
-from engine.service import WorkflowEngine
+from engine.diagrams.catalog import DiagramError
+from engine.diagrams.satisfaction import SatisfactionFieldError, question_of, questions_in
+from engine.notifications.outbox import FileTransport
+from engine.runtime.workflow_engine import WorkflowEngine
+from engine.storage.models import ProcessVersion
 from handlers import build_registry
 from tests.conftest import PROCESSES
 

@@ -10,12 +10,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from engine import queries, worker
-from engine.catalog import DiagramError
+from engine.diagrams.catalog import DiagramError
 from engine.errors import NotFound, NotStartable
 from engine.handler_api import HandlerContext, HandlerRegistry
-from engine.models import ProcessInstance
-from engine.schedules import list_schedules
+from engine.records import queries
+from engine.services import timer_worker as worker
+from engine.storage.models import ProcessInstance
+from engine.timing.schedules import list_schedules
 from tests.conftest import BEIJING
 
 DIAGRAM = (Path(__file__).parent / "diagrams" / "monthly_report.bpmn").read_bytes()

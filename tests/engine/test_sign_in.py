@@ -5,10 +5,10 @@ from datetime import timedelta
 
 import pytest
 
-from engine import sign_in
-from engine.calendar import BUSINESS_TZ
-from engine.directory import Directory
-from engine.sign_in import Client, LoginQuery, SignInPolicy, SignIns
+from engine.accounts import sign_in
+from engine.accounts.directory import Directory
+from engine.accounts.sign_in import Client, LoginQuery, SignInPolicy, SignIns
+from engine.working_time.calendar import BUSINESS_TZ
 
 OFFICE = Client("10.1.2.3", "Mozilla/5.0 (Windows NT 10.0) Chrome/130")
 ELSEWHERE = Client("10.9.9.9", "curl/8.5")
@@ -88,7 +88,7 @@ def test_unknown_names_lock_too_so_a_lockout_tells_nothing_about_who_exists(sign
 
 
 def test_inactive_users_do_not_sign_in(sign_ins, database):
-    from engine.models import User
+    from engine.storage.models import User
     with database.sessions.begin() as session:
         session.get(User, "qa.wang").active = False
     assert sign_ins.attempt("qa.wang", right, OFFICE).outcome == sign_in.INACTIVE_USER
@@ -125,6 +125,6 @@ def test_a_password_change_is_in_the_sign_in_log(sign_ins, database, clock):
 
 
 def test_the_sign_in_log_goes_into_a_period_export_and_a_purge_keeps_it():
-    from engine.archive import table_plan
+    from engine.records.archive_plan import table_plan
 
     assert table_plan().part("login_events").kind == "dated"  # exported by `at`, never deleted by a purge

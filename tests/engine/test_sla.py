@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from engine import queries
-from engine.catalog import DiagramError
-from engine.models import OutboxMessage
+from engine.diagrams.catalog import DiagramError
+from engine.records import queries
+from engine.storage.models import OutboxMessage
+from engine.timing import attainment
 from tests.conftest import BEIJING
 
 DIAGRAM = Path(__file__).parent / "diagrams" / "sla_demo.bpmn"
@@ -160,16 +161,16 @@ def test_attainment_by_department_and_person(engine, clock):
     engine.claim_task(open_task(engine, second, "Task_solve").id, "qa.chen")
     at(clock, engine, START + timedelta(hours=24) + SECOND)
     period = (START - timedelta(days=1), START + timedelta(days=2))
-    by_department = {a.who: a for a in queries.sla_attainment(engine.db, *period, kind="limit")}
+    by_department = {a.who: a for a in attainment.sla_attainment(engine.db, *period, kind="limit")}
     # first: handling met, closing breached (unclaimed); second: handling breached by qa.chen.
     assert (by_department["quality"].met, by_department["quality"].breached) == (1, 2)
     assert round(by_department["quality"].rate, 2) == 0.33
-    by_person = {a.who: (a.met, a.breached) for a in queries.sla_attainment(engine.db, *period, by="person",
+    by_person = {a.who: (a.met, a.breached) for a in attainment.sla_attainment(engine.db, *period, by="person",
                                                                            kind="limit")}
     assert by_person == {"qa.wang": (1, 0), "qa.chen": (0, 1)}
     # The second case's unmade progress reports count too when duties are included.
-    assert queries.sla_attainment(engine.db, *period)[0].breached > 2
-    assert queries.sla_attainment(engine.db, START + timedelta(days=5), START + timedelta(days=6)) == []
+    assert attainment.sla_attainment(engine.db, *period)[0].breached > 2
+    assert attainment.sla_attainment(engine.db, START + timedelta(days=5), START + timedelta(days=6)) == []
 
 
 def test_cancelled_case_closes_its_records(engine, case):

@@ -12,8 +12,9 @@ import pytest
 from sqlalchemy import select
 
 from engine.errors import DatabaseBusy, EngineError
-from engine.models import AuditEvent, HumanTask
-from engine.service import EngineSettings, WorkflowEngine
+from engine.runtime.engine_core import EngineSettings
+from engine.runtime.workflow_engine import WorkflowEngine
+from engine.storage.models import AuditEvent, HumanTask
 from handlers import build_registry
 from tests.concurrency import at_once
 from tests.conftest import PROCESSES

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from engine import queries
 from engine.errors import NotAMember, NotPermitted
 from engine.handler_api import HandlerRegistry
-from engine.models import AuditEvent, HumanTask, User
+from engine.records import queries
+from engine.storage.models import AuditEvent, HumanTask, User
 
 DIAGRAM = (Path(__file__).parent / "diagrams" / "simple_review.bpmn").read_bytes()
 

@@ -7,11 +7,11 @@ import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from engine import queries
 from engine.clock import FrozenClock
-from engine.outbox import LogTransport
-from engine.service import WorkflowEngine
-from engine.worker import MIN_WAIT_SECONDS, next_due_at, run_worker, wait_seconds
+from engine.notifications.outbox import LogTransport
+from engine.records import queries
+from engine.runtime.workflow_engine import WorkflowEngine
+from engine.services.timer_worker import MIN_WAIT_SECONDS, next_due_at, run_worker, wait_seconds
 from handlers import build_registry
 
 DIAGRAM = Path(__file__).parent / "diagrams" / "timer_wait.bpmn"

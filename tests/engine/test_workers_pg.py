@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from engine.db import Database
-from engine.models import AuditEvent, HumanTask, ProcessInstance
-from engine.outbox import LogTransport
-from engine.service import WorkflowEngine
+from engine.notifications.outbox import LogTransport
+from engine.runtime.workflow_engine import WorkflowEngine
+from engine.storage.database import Database
+from engine.storage.models import AuditEvent, HumanTask, ProcessInstance
 from handlers import build_registry
 
 pytestmark = pytest.mark.skipif(

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.catalog import MAX_DIAGRAM_BYTES, DiagramError
+from engine.diagrams.catalog import MAX_DIAGRAM_BYTES, DiagramError
 from tests.engine.deploy_checks import deploying_engine, stored
 
 HERE = Path(__file__).parent

@@ -20,11 +20,11 @@ from datetime import datetime
 from sqlalchemy import event
 
 from engine.clock import FrozenClock
-from engine.db import Database
-from engine.models import ProcessInstance
-from engine.outbox import LogTransport
-from engine.service import WorkflowEngine
-from engine.worker import run_worker
+from engine.notifications.outbox import LogTransport
+from engine.runtime.workflow_engine import WorkflowEngine
+from engine.services.timer_worker import run_worker
+from engine.storage.database import Database
+from engine.storage.models import ProcessInstance
 from handlers import build_registry
 
 

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from engine.handler_api import BpmnError, HandlerContext
-from engine.outbox import OutboxWriter
+from engine.notifications.outbox import OutboxWriter
 from handlers import dispatching
 from handlers.dispatching import DEMO_ENGINEERS, Engineer, EngineerAssignment, seed_demo_engineers
 from tests.conftest import BEIJING

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from engine.handler_api import HandlerContext
-from engine.outbox import OutboxWriter
+from engine.notifications.outbox import OutboxWriter
 from handlers import field_service
 from handlers.customer_files import customer_service_file, file_record
 from handlers.maintenance_plans import add_months

@@ -9,10 +9,10 @@ import pytest
 from sqlalchemy import select
 
 from engine.handler_api import HandlerContext
-from engine.models import OutboxMessage
-from engine.outbox import OutboxWriter
-from engine.queries import Attainment
-from engine.service import WorkflowEngine
+from engine.notifications.outbox import OutboxWriter
+from engine.runtime.workflow_engine import WorkflowEngine
+from engine.storage.models import OutboxMessage
+from engine.timing.attainment import Attainment
 from handlers import build_registry
 from handlers.feedback import FeedbackForm
 from handlers.monthly_review_contents import (

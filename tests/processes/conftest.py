@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from engine import queries
-from engine.queries import TaskView
+from engine.records import queries
+from engine.records.queries import TaskView
 from tests.conftest import PROCESSES
 
 

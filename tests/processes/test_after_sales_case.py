@@ -11,11 +11,12 @@ from datetime import date, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from engine import queries
+from engine.diagrams.forms import InvalidForm
 from engine.errors import HeadsOnly
-from engine.forms import InvalidForm
-from engine.models import OutboxMessage
-from handlers.after_sales_cases import AfterSalesCase, ExpertOpinion, action_plan_rows, shipment_rows
+from engine.records import queries
+from engine.storage.models import OutboxMessage
+from handlers.after_sales_cases import AfterSalesCase, action_plan_rows, shipment_rows
+from handlers.expert_group import ExpertOpinion
 from tests.conftest import BEIJING, PROCESSES
 from tests.processes.conftest import Case
 

@@ -8,9 +8,9 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from engine import queries
 from engine.errors import HeadsOnly
-from engine.models import OutboxMessage
+from engine.records import queries
+from engine.storage.models import OutboxMessage
 from handlers.consultations import ConsultationSummary
 from tests.conftest import BEIJING
 from tests.processes.conftest import Case, cases_of

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from engine.calendar import BusinessCalendar
-from engine.departments import SPEC_DEPARTMENTS
-from engine.deploy import check_diagram
+from engine.accounts.departments import SPEC_DEPARTMENTS
+from engine.modelling.deploy import check_diagram
+from engine.working_time.calendar import BusinessCalendar
 from handlers import build_registry
 from tests.conftest import PROCESSES
 

@@ -12,9 +12,10 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select, update
 
-from engine.models import OutboxMessage
+from engine.storage.models import OutboxMessage
 from handlers.dispatching import Engineer, EngineerAssignment, seed_demo_engineers
-from handlers.electronics_service import ElectronicsServiceRequest, ReplacedPart, seed_product_warranties
+from handlers.electronics_service import ElectronicsServiceRequest, ReplacedPart
+from handlers.product_warranties import seed_product_warranties
 from tests.processes.conftest import Case
 
 SECOND, HOUR, DAY = timedelta(seconds=1), timedelta(hours=1), timedelta(days=1)

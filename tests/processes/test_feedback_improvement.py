@@ -13,10 +13,10 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from engine import queries
+from engine.diagrams.forms import InvalidForm
 from engine.errors import HeadsOnly
-from engine.forms import InvalidForm
-from engine.models import OutboxMessage
+from engine.records import queries
+from engine.storage.models import OutboxMessage
 from handlers.product_improvement import (
     BacklogItem,
     BetaParticipant,

@@ -9,9 +9,9 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from engine import queries
 from engine.errors import HeadsOnly
-from engine.models import OutboxMessage
+from engine.storage.models import OutboxMessage
+from engine.timing import attainment
 from handlers.monthly_reviews import MonthlyReviewReport
 from handlers.product_improvement import CustomerFeedback
 from tests.conftest import BEIJING
@@ -84,7 +84,7 @@ def test_frequent_problems_are_reviewed_by_four_departments_and_the_report_is_se
     assert content["frequent_problems"] == [{"problem_key": "X1:充电口松动", "count": 6, "solution": None}]
     assert content["by_class"] == {"general": 5, "important": 1, "unclassified": 1}  # the new case: not yet
     assert content["second_handling"] == 1 and content["satisfaction"]["average"] == 4.67
-    expected = queries.sla_attainment(deployed.db, datetime(2026, 11, 1, tzinfo=BEIJING), DECEMBER_1ST,
+    expected = attainment.sla_attainment(deployed.db, datetime(2026, 11, 1, tzinfo=BEIJING), DECEMBER_1ST,
                                       process_key="feedback_improvement", by_source=True)
     # The November case's record-form limit ran out at after-sales (nobody worked it).
     assert [(a["department"], a["source"], a["met"], a["breached"]) for a in content["sla_attainment"]] == \

@@ -10,8 +10,8 @@ from datetime import date, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from engine import queries
-from engine.models import OutboxMessage
+from engine.records import queries
+from engine.storage.models import OutboxMessage
 from handlers.customer_files import CustomerDevice, ServiceCallback, customer_service_file
 from handlers.dispatching import Engineer, EngineerAssignment, seed_demo_engineers
 from handlers.field_service import InstallationSheet, LogisticsClaim

@@ -8,8 +8,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
-from engine import queries
-from engine.models import OutboxMessage
+from engine.storage.models import OutboxMessage
+from engine.timing import attainment
 from handlers.monthly_reviews import MonthlyReviewReport
 from tests.conftest import BEIJING
 from tests.processes.conftest import Case, cases_of
@@ -71,7 +71,7 @@ def test_last_months_feedback_is_summarised_and_handed_to_the_management_review(
     [batch] = content["batch_problems"]
     assert (batch["customer"], batch["reasons"], batch["improvement_status"]) == \
         ("华东机电有限公司", ["nonconforming_share", "batch_return"], "report_issued")
-    expected = queries.sla_attainment(deployed.db, datetime(2026, 11, 1, tzinfo=BEIJING), DECEMBER_1ST,
+    expected = attainment.sla_attainment(deployed.db, datetime(2026, 11, 1, tzinfo=BEIJING), DECEMBER_1ST,
                                       process_key="quality_feedback", by_source=True)
     # Quality met the category confirmation (company rule) and the 3-day measures limit; Sales the sample
     # registration. The 7-day tracking limit ran out while Sales (the reply) and the sample room (the

@@ -13,8 +13,8 @@ import pytest
 from lxml import etree
 from sqlalchemy import select
 
-from engine import queries
-from engine.models import OutboxMessage
+from engine.records import queries
+from engine.storage.models import OutboxMessage
 from handlers.quality_analysis import QualityAnalysisMonth
 from handlers.quality_figures import QualityAnomaly, QualityFigure
 from handlers.service_desk import ServiceCase

@@ -8,8 +8,8 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from engine import queries
-from engine.forms import InvalidForm
+from engine.diagrams.forms import InvalidForm
+from engine.records import queries
 from handlers.change_notices import TechnicalChangeNotice
 from handlers.feedback import FeedbackForm
 from handlers.rectification import RectificationReport
@@ -104,7 +104,7 @@ def records(engine, model):
 
 def outbox(engine):
     engine.deliver_outbox()
-    from engine.models import OutboxMessage
+    from engine.storage.models import OutboxMessage
     return records(engine, OutboxMessage)
 
 
@@ -293,7 +293,7 @@ def test_an_ineffective_rectification_is_done_again_with_the_branches_quality_as
 
 
 def saved_state_size(engine, case: Case) -> int:
-    from engine.models import ProcessInstance
+    from engine.storage.models import ProcessInstance
     with engine.db.sessions() as session:
         return len(session.get(ProcessInstance, case.id).state)
 

@@ -15,9 +15,9 @@ import pytest
 from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
-from engine.db import Base
-from engine.models import Incident, OutboxMessage, SlaRecord
-from engine.service import WorkflowEngine
+from engine.runtime.workflow_engine import WorkflowEngine
+from engine.storage.base import Base
+from engine.storage.models import Incident, OutboxMessage, SlaRecord
 from handlers.samples import SampleLedgerEntry
 from tests.processes.test_quality_feedback import (
     file_feedback,

@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from engine.models import OutboxMessage
+from engine.storage.models import OutboxMessage
 from handlers.customer_files import CustomerDevice, customer_service_file
 from handlers.dispatching import Engineer, EngineerAssignment, seed_demo_engineers
 from handlers.field_service import RepairRecord

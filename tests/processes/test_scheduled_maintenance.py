@@ -9,8 +9,8 @@ from datetime import date, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from engine import queries
-from engine.models import OutboxMessage, ProcessInstance
+from engine.records import queries
+from engine.storage.models import OutboxMessage, ProcessInstance
 from handlers.customer_files import CustomerDevice, customer_service_file
 from handlers.dispatching import Engineer, EngineerAssignment, seed_demo_engineers
 from handlers.maintenance_plans import MaintenancePlan, MaintenanceRecord, add_months

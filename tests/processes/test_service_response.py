@@ -11,8 +11,8 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from engine import queries
-from engine.models import OutboxMessage
+from engine.records import queries
+from engine.storage.models import OutboxMessage
 from handlers.service_desk import ServiceCase
 from tests.conftest import BEIJING
 from tests.processes.conftest import Case
@@ -590,8 +590,8 @@ def test_a_restart_counts_the_limits_from_the_customers_renewed_demands(deployed
 
 
 def test_every_timer_of_the_diagram_says_the_procedure_sets_it():
-    from engine.calendar import BusinessCalendar
-    from engine.deploy import check_diagram
+    from engine.modelling.deploy import check_diagram
+    from engine.working_time.calendar import BusinessCalendar
     from handlers import build_registry
     from tests.conftest import PROCESSES
     from tests.processes.test_diagram_conventions import DEPARTMENTS
@@ -605,7 +605,7 @@ def test_every_timer_of_the_diagram_says_the_procedure_sets_it():
 
 
 def saved_state_size(engine, case: Case) -> int:
-    from engine.models import ProcessInstance
+    from engine.storage.models import ProcessInstance
     with engine.db.sessions() as session:
         return len(session.get(ProcessInstance, case.id).state)
 

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from engine.errors import HeadsOnly
-from engine.models import OutboxMessage
+from engine.storage.models import OutboxMessage
 from handlers.consultations import AdvisoryNotice, InstructionRevision, TechnicalConsultation
 from handlers.customer_files import CustomerDevice, customer_service_file
 from tests.conftest import BEIJING

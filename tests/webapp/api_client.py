@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from engine import api_tokens
-from engine.models import User
+from engine.accounts import api_tokens
+from engine.storage.models import User
 
 
 class ApiClient:

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from flask.testing import FlaskClient
 
-from engine import queries
-from engine.directory import Directory
-from engine.outbox import FileTransport
-from engine.service import WorkflowEngine
+from engine.accounts.directory import Directory
+from engine.notifications.outbox import FileTransport
+from engine.records import queries
+from engine.runtime.workflow_engine import WorkflowEngine
 from handlers import build_registry
 from tests.conftest import PROCESSES
 from webapp import create_app

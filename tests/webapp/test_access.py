@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine import queries
+from engine.records import queries
 from tests.webapp.conftest import FEEDBACK_FORM
 
 # (user, role in the case of a Quality task filed by Sales)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from click.testing import CliRunner
 
-from engine.directory import Directory
+from engine.accounts.directory import Directory
 from tests.webapp.api_client import ApiClient
 from tests.webapp.conftest import FEEDBACK_FORM
 from webapp.auth import hash_password

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine import queries
+from engine.records import queries
 from tests.webapp.conftest import FEEDBACK_FORM
 from webapp.demo import DEMO_USERS
 

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from engine import api_tokens
-from engine.process_versions import list_process_versions
+from engine.accounts import api_tokens
+from engine.modelling.process_versions import list_process_versions
 from tests.conftest import PROCESSES
 from tests.webapp.api_client import deactivate
 from tests.webapp.conftest import FEEDBACK_FORM

@@ -13,7 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.generation import GenerationMode
 
-from engine import api_tokens, queries
+from engine.accounts import api_tokens
+from engine.records import queries
 from tests.webapp.conftest import FEEDBACK_FORM
 
 EXAMPLES_PER_OPERATION = 15

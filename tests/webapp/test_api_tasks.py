@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine import queries
+from engine.records import queries
 
 
 def _confirm(engine, case: int) -> queries.TaskView:

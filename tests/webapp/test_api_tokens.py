@@ -8,8 +8,8 @@ from datetime import timedelta
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from engine import api_tokens
-from engine.models import ApiToken
+from engine.accounts import api_tokens
+from engine.storage.models import ApiToken
 from tests.webapp.api_client import ApiClient
 from webapp.cli import main
 

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from openpyxl import load_workbook
 
-from engine import queries
+from engine.records import queries
 from tests.webapp.conftest import FEEDBACK_FORM
 
 ROUTES = ["/audit/instances/{id}", "/audit/instances/{id}/diagram.bpmn", "/audit/instances/{id}/marks.json",
@@ -123,9 +123,9 @@ def test_unknown_export_format_is_not_found(as_user, case):
 
 
 def test_incident_is_listed_with_its_error_and_attempts(as_user, engine, monkeypatch):
-    from engine.models import Incident
+    from engine.storage.models import Incident
     instance_id = engine.start_instance("quality_feedback", dict(FEEDBACK_FORM), "sales.li")
-    from engine.uow import UnitOfWork
+    from engine.storage.unit_of_work import UnitOfWork
     with UnitOfWork(engine.db, engine.clock) as uow:
         uow.session.add(Incident(instance_id=instance_id, task_uuid="x", element_id="Task_classify",
                                  topic="feedback.classify", error="ConnectionError: ERP 不应答", attempts=2,

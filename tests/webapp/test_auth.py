@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from engine import api_tokens, queries
+from engine.accounts import api_tokens
+from engine.records import queries
 from tests.webapp.conftest import UserClient
 
 

@@ -8,11 +8,11 @@ import sqlite3
 import pytest
 from sqlalchemy import func, select
 
-from engine import queries
-from engine.db import Database
-from engine.models import AuditEvent
-from engine.outbox import FileTransport
-from engine.service import WorkflowEngine
+from engine.notifications.outbox import FileTransport
+from engine.records import queries
+from engine.runtime.workflow_engine import WorkflowEngine
+from engine.storage.database import Database
+from engine.storage.models import AuditEvent
 from handlers import build_registry
 from tests.conftest import PROCESSES
 

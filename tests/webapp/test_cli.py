@@ -98,6 +98,6 @@ def test_users_added_from_the_shell_can_sign_in(cli, database):
 
     from werkzeug.security import check_password_hash
 
-    from engine.directory import Directory
+    from engine.accounts.directory import Directory
     stored = Directory(database, None).get("qa.li")
     assert stored.heads("quality") and check_password_hash(stored.password_hash, "s3cret-pass")

@@ -5,7 +5,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import text
 
-from engine.db import BASELINE_REVISION, VERSION_TABLE, head_revision
+from engine.storage.database import BASELINE_REVISION, VERSION_TABLE, head_revision
 from webapp.cli import main
 
 NOT_MIGRATED = (f"error: The database is not migrated (revision none, this release needs {head_revision()}): "

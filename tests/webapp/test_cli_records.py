@@ -8,7 +8,7 @@ from datetime import datetime
 
 from click.testing import CliRunner
 
-from engine import archive
+from engine.records import archive, archive_restore
 from tests.conftest import BEIJING, PROCESSES
 from tests.engine.test_records_archive import answer, consult, rows_of, table_totals
 from webapp.cli import main
@@ -74,7 +74,7 @@ def test_purge_reports_first_refuses_within_the_retention_period_and_deletes_wit
     assert done.exit_code == 0, done.output
     assert "deleted 1 cases" in done.output and archive.file_sha256(path) in done.output
     assert rows_of(database, [old]) == {} and rows_of(database, [running]) and rows_of(database, [newer])
-    assert archive.read_manifest(path)["tables"]["human_tasks"]["rows"] == old_rows["human_tasks"]
+    assert archive_restore.read_manifest(path)["tables"]["human_tasks"]["rows"] == old_rows["human_tasks"]
 
     nothing = run(database, "purge", "--before", "2015-01-01", "--archive", str(tmp_path / "again.zip"), "--yes")
     assert nothing.exit_code == 0 and "nothing to purge" in nothing.output

@@ -5,8 +5,8 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from engine import queries
 from engine.handler_api import HandlerRegistry
+from engine.records import queries
 from webapp.cli import main
 
 DIAGRAM = Path(__file__).parents[1] / "engine" / "diagrams" / "monthly_report.bpmn"

@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from engine.service import WorkflowEngine
+from engine.runtime.workflow_engine import WorkflowEngine
 from tests.webapp.conftest import UserClient
 from webapp import create_app
 from webapp.composition import build_engine
@@ -81,7 +81,7 @@ def test_a_database_lost_while_serving_is_503_never_500_and_serving_resumes(outa
     quality = UserClient(app.test_client())
     assert quality.login("qa.wang").status_code == 302
     assert quality.page("/inbox").status_code == 200
-    from engine import api_tokens
+    from engine.accounts import api_tokens
     token = api_tokens.issue(engine.db, engine.clock, "qa.wang", "outage", "admin").token
     api = app.test_client()
     visitor = UserClient(app.test_client())

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from engine import queries
 from engine.handler_api import HandlerRegistry
-from engine.outbox import FileTransport
-from engine.service import WorkflowEngine
+from engine.notifications.outbox import FileTransport
+from engine.records import queries
+from engine.runtime.workflow_engine import WorkflowEngine
 
 DIAGRAM = (Path(__file__).parents[1] / "engine" / "diagrams" / "simple_review.bpmn").read_bytes()
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from engine import queries
+from engine.records import queries
 from tests.webapp.conftest import FEEDBACK_FORM
 
 SAMPLES = {"sample_name": "退回样机", "sample_spec": "HV-200", "supplier": "本公司", "arrival_time": "2026-11-16",

@@ -8,9 +8,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from engine import queries
-from engine.catalog import DiagramError
-from engine.models import OutboxMessage
+from engine.diagrams.catalog import DiagramError
+from engine.records import queries
+from engine.storage.models import OutboxMessage
 from tests.webapp.conftest import SLA_DEMO
 
 COMPANY_NOTE = "此时限为公司规定，程序文件未给出具体时限。"

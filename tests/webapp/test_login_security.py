@@ -8,8 +8,8 @@ from datetime import timedelta
 import pytest
 from werkzeug.security import check_password_hash
 
+from engine.accounts.sign_in import LoginQuery
 from engine.settings import Settings
-from engine.sign_in import LoginQuery
 from tests.webapp.conftest import UserClient
 from webapp import create_app
 from webapp.demo import DEMO_PASSWORD, seed_demo_users
@@ -220,7 +220,7 @@ def cli(database, tmp_path, monkeypatch):
 
 
 def test_the_command_line_refuses_a_weak_password_listing_every_rule_and_stores_nothing(cli, database):
-    from engine.directory import Directory
+    from engine.accounts.directory import Directory
 
     refused = cli("user", "add", "qa.li", "--name", "李强", "--department", "quality", "--password", "qa.li-abc")
     assert refused.exit_code == 2

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from engine import queries
 from engine.handler_api import HandlerContext, HandlerRegistry
-from engine.outbox import FileTransport
-from engine.process_versions import list_process_versions
-from engine.service import WorkflowEngine
+from engine.modelling.process_versions import list_process_versions
+from engine.notifications.outbox import FileTransport
+from engine.records import queries
+from engine.runtime.workflow_engine import WorkflowEngine
 from handlers import build_registry
 from tests.conftest import PROCESSES
 

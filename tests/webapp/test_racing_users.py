@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from functools import partial
 
-from engine import queries
-from engine.models import AuditEvent
+from engine.records import queries
+from engine.storage.models import AuditEvent
 from tests.concurrency import at_once
 from tests.webapp.conftest import FEEDBACK_FORM
 

@@ -8,9 +8,9 @@ import json
 import pytest
 from sqlalchemy import func, select
 
-from engine import queries
-from engine.forms import FormDefinition, FormField, InvalidForm, validate_submission
-from engine.models import LoginEvent
+from engine.diagrams.forms import FormDefinition, FormField, InvalidForm, validate_submission
+from engine.records import queries
+from engine.storage.models import LoginEvent
 from tests.webapp.conftest import CSRF, FEEDBACK_FORM
 from webapp.request_edge import MAX_JSON_DEPTH, json_nesting_exceeds
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from engine import queries
+from engine.records import queries
 from tests.conftest import BEIJING
 from tests.webapp.test_inbox_flow import SAMPLES, _open
 

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from engine import queries
-from engine.models import Department
-from engine.outbox import FileTransport
-from engine.service import WorkflowEngine
+from engine.notifications.outbox import FileTransport
+from engine.records import queries
+from engine.runtime.workflow_engine import WorkflowEngine
+from engine.storage.models import Department
 from handlers import build_registry
 from tests.engine.poisoned.diagrams import escalating_to, noop_handlers
 

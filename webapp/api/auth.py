@@ -3,7 +3,7 @@
 API requests never use the sign-in cookie, so the API needs no CSRF token and a browser session cannot be
 abused by another site to call it. A refused token is in the sign-in log (/audit/logins) with the caller's
 address; an address with too many refused tokens gets 429 until the window has passed, whatever it sends,
-so tokens cannot be guessed at speed (engine.sign_in)."""
+so tokens cannot be guessed at speed (engine.accounts.sign_in)."""
 from __future__ import annotations
 
 from typing import NoReturn
@@ -11,9 +11,9 @@ from typing import NoReturn
 from flask import current_app, g, request
 from flask_smorest import abort
 
-from engine import api_tokens, sign_in
-from engine.calendar import BUSINESS_TZ
-from engine.directory import UserView
+from engine.accounts import api_tokens, sign_in
+from engine.accounts.directory import UserView
+from engine.working_time.calendar import BUSINESS_TZ
 from webapp.runtime import engine
 
 CHALLENGE = 'Bearer realm="aftersales-api"'

@@ -1,17 +1,13 @@
 """Every error under /api is JSON (401, 403, 404, 405, 409, 413, 422, 500, 503), never the HTML pages of the UI."""
 from __future__ import annotations
 
-from flask import Flask, request
+from flask import Flask
 from werkzeug.exceptions import HTTPException, default_exceptions
 
-API_PATH = "/api/"
+from webapp.api_calls import under_api
+
 # Codes the UI renders as pages with its own handlers; under /api they become JSON instead.
 UI_HANDLED_CODES = (400, 403, 404, 405, 413, 500)
-
-
-def under_api() -> bool:
-    """An API call (token-authenticated, JSON errors); the docs page is a signed-in page of the UI."""
-    return request.path.startswith(API_PATH) and not request.path.startswith("/api/docs")
 
 
 def install(app: Flask, json_error) -> None:

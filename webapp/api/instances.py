@@ -8,10 +8,10 @@ from dataclasses import asdict
 
 from flask_smorest import Blueprint, abort
 
-from engine import api_reads, queries
+from engine.diagrams.forms import InvalidForm
 from engine.errors import CaseDataError, NotFound, NotStartable, TaskRoutingError
-from engine.forms import InvalidForm
-from engine.queries import InstanceView
+from engine.records import api_reads, queries
+from engine.records.queries import InstanceView
 from webapp.access import may_audit, may_start
 from webapp.api.auth import api_user, authenticate, forbid
 from webapp.api.processes import find_process

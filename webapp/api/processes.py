@@ -5,9 +5,9 @@ from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 
-from engine import process_versions
-from engine.catalog import DiagramError
-from engine.queries import ProcessSummary
+from engine.diagrams.catalog import DiagramError
+from engine.modelling import process_versions
+from engine.records.queries import ProcessSummary
 from webapp.access import may_audit, may_model, may_start
 from webapp.api.auth import api_user, authenticate, forbid
 from webapp.api.schemas import (

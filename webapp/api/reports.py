@@ -5,8 +5,8 @@ from datetime import datetime, time, timedelta
 
 from flask_smorest import Blueprint
 
-from engine import queries
-from engine.calendar import BUSINESS_TZ
+from engine.timing import attainment
+from engine.working_time.calendar import BUSINESS_TZ
 from webapp.access import may_audit
 from webapp.api.auth import api_user, authenticate, forbid
 from webapp.api.schemas import AttainmentArgsSchema, AttainmentReportSchema, ProblemSchema
@@ -27,7 +27,7 @@ def sla_attainment(args: dict):
         forbid("Only auditors and admins read SLA reports.")
     start = datetime.combine(args["start"], time.min, BUSINESS_TZ)
     end = datetime.combine(args["end"] + timedelta(days=1), time.min, BUSINESS_TZ)
-    rows = queries.sla_attainment(engine().db, start, end, by=args["by"], process_key=args["process"],
+    rows = attainment.sla_attainment(engine().db, start, end, by=args["by"], process_key=args["process"],
                                   kind=args["kind"])
     return {"by": args["by"], "start": args["start"], "end": args["end"],
             "rows": [{"who": r.who, "met": r.met, "breached": r.breached, "total": r.total, "rate": r.rate}

@@ -5,15 +5,15 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from engine.forms import UNSTORABLE_MESSAGE
-from engine.inbox import DUE_STATES, SORTS
-from engine.storable_text import holds_unstorable_text
+from engine.diagrams.forms import UNSTORABLE_MESSAGE
+from engine.records.inbox import DUE_STATES, SORTS
+from engine.storage.storable_text import holds_unstorable_text
 
 MAX_ID = 2**31 - 1  # ids are 32-bit integers in every supported database
 TASK_STATES = ("open", "completed", "cancelled")
 
 
-# Text with a NUL character or a lone surrogate cannot be stored (engine.storable_text): a clear 422, not a 500.
+# Text with a NUL character or a lone surrogate cannot be stored (engine.storage.storable_text): a clear 422, not a 500.
 contains_nul = holds_unstorable_text
 
 

@@ -10,7 +10,7 @@ from typing import NoReturn
 from flask import request
 from flask_smorest import Blueprint, abort
 
-from engine import api_reads, queries
+from engine.diagrams.forms import InvalidForm
 from engine.errors import (
     CaseDataError,
     ConcurrencyConflict,
@@ -22,8 +22,8 @@ from engine.errors import (
     TaskNotOpen,
     TaskRoutingError,
 )
-from engine.forms import InvalidForm
-from engine.inbox import InboxQuery, list_inbox
+from engine.records import api_reads, queries
+from engine.records.inbox import InboxQuery, list_inbox
 from webapp.access import may_work, visible_departments
 from webapp.api.auth import api_user, authenticate, forbid
 from webapp.api.schemas import (

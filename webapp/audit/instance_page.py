@@ -8,9 +8,9 @@ from typing import Any
 from flask import abort, jsonify, render_template, request
 from flask_babel import gettext as _
 
-from engine import case_history, queries
-from engine.calendar import BUSINESS_TZ
-from webapp.audit import blueprint
+from engine.records import case_history, queries
+from engine.working_time.calendar import BUSINESS_TZ
+from webapp.audit.area import blueprint
 from webapp.audit.exports import FORMATS, table_response
 from webapp.diagram_files import diagram_response
 from webapp.display import event_label, pick

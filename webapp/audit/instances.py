@@ -7,9 +7,9 @@ from datetime import date
 from flask import current_app, render_template, request
 from flask_babel import gettext as _
 
-from engine import case_search
-from engine.case_search import CaseQuery, CaseSearchError
-from webapp.audit import blueprint
+from engine.records import case_search
+from engine.records.case_search import CaseQuery, CaseSearchError
+from webapp.audit.area import blueprint
 from webapp.audit.filters import filter_day, filter_number
 from webapp.runtime import departments, engine
 

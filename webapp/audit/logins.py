@@ -7,9 +7,9 @@ from datetime import date
 from flask import current_app, render_template, request
 from flask_babel import gettext as _
 
-from engine import sign_in
-from engine.sign_in import LoginLogError, LoginQuery
-from webapp.audit import blueprint
+from engine.accounts import sign_in
+from engine.accounts.sign_in import LoginLogError, LoginQuery
+from webapp.audit.area import blueprint
 from webapp.audit.filters import filter_day, filter_number
 from webapp.auth import sign_ins
 

@@ -8,11 +8,11 @@ from datetime import date, timedelta
 from flask import abort, render_template, request
 from flask_babel import gettext as _
 
-from engine import record_books
-from engine.calendar import BUSINESS_TZ, beijing_day_start
 from engine.errors import NotFound
-from engine.service_reports import ServiceReport, service_report
-from webapp.audit import blueprint
+from engine.records import record_books
+from engine.records.service_reports import ServiceReport, service_report
+from engine.working_time.calendar import BUSINESS_TZ, beijing_day_start
+from webapp.audit.area import blueprint
 from webapp.audit.exports import FORMATS, table_response
 from webapp.display import department_name, limit_source_name, now, pick, process_name
 from webapp.runtime import directory, engine

@@ -6,7 +6,7 @@ from __future__ import annotations
 import secrets
 from datetime import timedelta
 
-from engine import api_tokens
+from engine.accounts import api_tokens
 from tests.webapp.api_client import ApiClient, api  # noqa: F401  (fixture)
 from tests.webapp.conftest import app, as_user, engine  # noqa: F401  (fixtures)
 
@@ -55,7 +55,7 @@ def test_a_revoked_token_is_logged_by_its_prefix(app, api, engine, as_user):  # 
     assert call(app, client.token, CRM).status_code == 401
     assert call(app, "not-a-token-at-all", CRM).status_code == 401
     log = app.extensions["aftersales.sign_ins"]
-    from engine.sign_in import LoginQuery
+    from engine.accounts.sign_in import LoginQuery
     refused = log.log(LoginQuery(outcome="api_token_refused")).rows
     assert [(r.username, r.ip) for r in refused] == [("?", "10.1.2.3"), (row.prefix, "10.1.2.3")]
     # The owner recognises the token on their list by that prefix.

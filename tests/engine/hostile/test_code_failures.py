@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from engine import queries
+from engine.records import queries
 from tests.engine.hostile.diagrams import noop_handlers, with_gateway, with_loop, with_script
 
 # (condition, the rule it breaks): items 1, 5, 6 and 7 of the hostile-diagram report.
@@ -118,7 +118,7 @@ def test_the_server_process_memory_stays_where_it_was(make_engine, staff):
 def test_deploy_evaluates_a_timer_value_without_allocating_in_the_server(make_engine, staff, size):
     """Item 2: checking a computed timer at deploy used to allocate 1 GB in the web process first, and for
     2*10**9 the refusal had an empty reason."""
-    from engine.catalog import DiagramError
+    from engine.diagrams.catalog import DiagramError
     from tests.engine.hostile.diagrams import with_timer
 
     engine = make_engine(noop_handlers())

@@ -8,9 +8,9 @@ from datetime import timedelta
 
 import pytest
 
-from engine import queries
 from engine.handler_api import HandlerRegistry
-from engine.models import ProcessInstance
+from engine.records import queries
+from engine.storage.models import ProcessInstance
 
 CYCLE_DIAGRAM = """<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from engine.catalog import DiagramError
-from engine.deploy_rules import MAX_FLOW_ELEMENTS
+from engine.diagrams.catalog import DiagramError
 from engine.errors import StatedRule, Term
+from engine.modelling.deploy_rules import MAX_FLOW_ELEMENTS
 from tests.engine.deploy_checks import deploying_engine, stored
 from tests.engine.hostile.refusal_diagrams import DIAGRAM, chain, retyped, with_condition
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine.process_versions import list_process_versions
+from engine.modelling.process_versions import list_process_versions
 from tests.engine.hostile.refusal_diagrams import retyped, with_condition
 from tests.webapp.conftest import app, as_user, engine  # noqa: F401  (the web app's fixtures)
 

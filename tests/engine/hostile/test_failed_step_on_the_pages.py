@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from engine import queries
-from engine.outbox import FileTransport
-from engine.service import WorkflowEngine
+from engine.notifications.outbox import FileTransport
+from engine.records import queries
+from engine.runtime.workflow_engine import WorkflowEngine
 from handlers import build_registry
 from tests.engine.hostile.diagrams import noop_handlers, with_gateway, with_script
 from tests.webapp.conftest import app, as_user  # noqa: F401  (fixtures around this module's engine)

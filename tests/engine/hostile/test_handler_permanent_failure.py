@@ -10,10 +10,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select, text
 
-from engine import queries
 from engine.handler_api import HandlerRegistry
-from engine.models import AuditEvent, Incident
-from engine.service import EngineSettings, WorkflowEngine
+from engine.records import queries
+from engine.runtime.engine_core import EngineSettings
+from engine.runtime.workflow_engine import WorkflowEngine
+from engine.storage.models import AuditEvent, Incident
 from tests.webapp.conftest import UserClient
 from webapp import create_app
 from webapp.demo import seed_demo_users

@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 import time
 
-from engine import queries
+from engine.records import queries
 from tests.engine.hostile.diagrams import noop_handlers, with_gateway
 
 ENDLESS = "sum(1 for i in range(100000) for j in range(100000)) > 0 if amount == 3 else True"

@@ -1,14 +1,14 @@
 """Issue 17 item 20 (a): every number a form takes has a range, so 10^30 on a start form is an invalid form
 naming the field, not a case that sticks on a handler that can never store it. The range is the diagram's
-min/max, else ±1,000,000,000 (engine.forms.NUMBER_LIMIT); decimals must also be finite."""
+min/max, else ±1,000,000,000 (engine.diagrams.forms.NUMBER_LIMIT); decimals must also be finite."""
 from __future__ import annotations
 
 import pytest
 
-from engine import queries
-from engine.catalog import DiagramError
-from engine.forms import NUMBER_LIMIT, InvalidForm
-from engine.models import Incident
+from engine.diagrams.catalog import DiagramError
+from engine.diagrams.forms import NUMBER_LIMIT, InvalidForm
+from engine.records import queries
+from engine.storage.models import Incident
 from tests.engine.deploy_checks import deploying_engine, stored
 from tests.webapp.api_client import api  # noqa: F401
 from tests.webapp.conftest import FEEDBACK_FORM, app, as_user, engine  # noqa: F401  (web fixtures)

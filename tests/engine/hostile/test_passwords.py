@@ -8,7 +8,7 @@ import re
 from click.testing import CliRunner
 from werkzeug.security import generate_password_hash
 
-from engine.passwords import broken_rules, normalised
+from engine.accounts.passwords import broken_rules, normalised
 from tests.webapp.conftest import UserClient, app, as_user, engine  # noqa: F401  (fixtures)
 from webapp.cli import main
 from webapp.demo import DEMO_PASSWORD
@@ -72,7 +72,7 @@ def test_a_hash_stored_before_normalisation_still_signs_in(app):  # noqa: F811
     padded = f"Gearbox{ZWSP}-2026-x"
     assert normalised(padded) != padded
     with app.extensions["aftersales.engine"].db.sessions.begin() as session:
-        from engine.models import User
+        from engine.storage.models import User
         session.get(User, "qa.wang").password_hash = generate_password_hash(padded)
     assert UserClient(app.test_client()).login("qa.wang", padded).status_code == 302
     assert UserClient(app.test_client()).login("qa.wang", "Gearbox-2026-y").status_code == 401

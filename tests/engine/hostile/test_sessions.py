@@ -7,7 +7,7 @@ import re
 from click.testing import CliRunner
 from flask.testing import FlaskClient
 
-from engine.sign_in import LoginQuery
+from engine.accounts.sign_in import LoginQuery
 from tests.webapp.conftest import UserClient, app, as_user, engine  # noqa: F401  (fixtures)
 from webapp.cli import main
 from webapp.demo import DEMO_PASSWORD

@@ -8,10 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from engine.catalog import DiagramError
+from engine.diagrams.catalog import DiagramError
+from engine.diagrams.timer_bounds import (
+    MAX_TIMER_SPAN,
+    MIN_CYCLE_INTERVAL,
+    TimerBoundsExceeded,
+    check_timer_bounds,
+)
 from engine.handler_api import HandlerRegistry
-from engine.service import WorkflowEngine
-from engine.timer_bounds import MAX_TIMER_SPAN, MIN_CYCLE_INTERVAL, TimerBoundsExceeded, check_timer_bounds
+from engine.runtime.workflow_engine import WorkflowEngine
 from tests.engine.deploy_checks import deploying_engine, stored
 from tests.engine.hostile.refusal_diagrams import with_timer
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine import queries
+from engine.records import queries
 from tests.engine.hostile.diagrams import noop_handlers, with_timer
 
 

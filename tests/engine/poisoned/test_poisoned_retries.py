@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from engine import queries
 from engine.handler_api import HandlerRegistry
+from engine.records import queries
 from tests.engine.poisoned.diagrams import DIAGRAM
 
 

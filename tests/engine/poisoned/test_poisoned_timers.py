@@ -8,13 +8,13 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from engine import queries
 from engine.clock import FrozenClock
-from engine.models import AuditEvent, Department
-from engine.outbox import LogTransport
-from engine.service import WorkflowEngine
-from engine.worker import run_worker
-from engine.worker_incidents import FIRING_TOPIC
+from engine.notifications.outbox import LogTransport
+from engine.records import queries
+from engine.runtime.worker_incidents import FIRING_TOPIC
+from engine.runtime.workflow_engine import WorkflowEngine
+from engine.services.timer_worker import run_worker
+from engine.storage.models import AuditEvent, Department
 from tests.engine.poisoned.diagrams import escalating_to, gateway_after_limit, noop_handlers
 from tests.engine.test_worker_loop import RunningClock
 
