@@ -10,7 +10,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from engine.accounts.departments import ensure_departments
 from engine.accounts.directory import Directory
 from engine.clock import FrozenClock
 from engine.handler_api import HandlerRegistry
@@ -19,23 +18,35 @@ from engine.runtime.engine_core import EngineSettings
 from engine.runtime.workflow_engine import WorkflowEngine
 from engine.storage.database import Database
 from handlers import build_registry
+from tests.database_snapshots import DatabaseSnapshots, worker_database_url
 from tests.engine.smtp_catcher import SmtpCatcher
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 PROCESSES = Path(__file__).resolve().parents[1] / "processes"
 
 
-@pytest.fixture
-def database(tmp_path) -> Iterator[Database]:
-    url = os.environ.get("DATABASE_URL") or f"sqlite:///{tmp_path / 'aftersales.db'}"
-    db = Database(url)
+@pytest.fixture(scope="session")
+def database_snapshots(tmp_path_factory) -> DatabaseSnapshots:
+    """The session's test databases: built once, put back for every test (tests/database_snapshots.py)."""
     build_registry()  # business record tables join the metadata
-    db.drop_schema()
-    db.create_schema()
-    with db.sessions.begin() as session:
-        ensure_departments(session)
+    return DatabaseSnapshots(worker_database_url(os.environ.get("DATABASE_URL")), tmp_path_factory.mktemp("databases"))
+
+
+@pytest.fixture
+def database(tmp_path, database_snapshots) -> Iterator[Database]:
+    """A database of the test's own: the newest schema and the procedures' departments, nothing else."""
+    db = database_snapshots.fresh(tmp_path)
     yield db
     db.dispose()
+
+
+def deploy_every_diagram(engine: WorkflowEngine, snapshots: DatabaseSnapshots, deployed_by: str) -> None:
+    """Every diagram of processes/ deployed, as the first test of the session that asked for it on the same
+    rows deployed them (the rows are put back, not the deploy run again: tests/database_snapshots.py)."""
+    def deploy() -> None:
+        for path in sorted(PROCESSES.glob("*.bpmn")):
+            engine.deploy(path.read_bytes(), deployed_by, filename=path.name)
+    snapshots.replay(engine.db, f"every diagram deployed by {deployed_by} at {engine.clock.now().isoformat()}", deploy)
 
 
 @pytest.fixture
@@ -59,14 +70,17 @@ def smtp_catcher() -> Iterator[SmtpCatcher]:
 
 
 @pytest.fixture
-def staff(database, clock) -> Directory:
+def staff(database, clock, database_snapshots) -> Directory:
     """The demo users (one or two per department, a head in most) with e-mails <username>@example.com."""
     from webapp.demo import DEMO_USERS
 
     directory = Directory(database, clock)
-    for user in DEMO_USERS:
-        directory.add_user(user.username, user.display_name, "-", user.departments, user.roles,
-                           email=f"{user.username}@example.com")
+
+    def add_users() -> None:
+        for user in DEMO_USERS:
+            directory.add_user(user.username, user.display_name, "-", user.departments, user.roles,
+                               email=f"{user.username}@example.com")
+    database_snapshots.replay(database, f"demo staff added at {clock.now().isoformat()}", add_users)
     return directory
 
 

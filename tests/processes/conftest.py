@@ -8,7 +8,7 @@ import pytest
 
 from engine.records import queries
 from engine.records.queries import TaskView
-from tests.conftest import PROCESSES
+from tests.conftest import deploy_every_diagram
 
 
 class Case:
@@ -56,11 +56,10 @@ def cases_of(engine, process_key: str) -> list[Case]:
 
 
 @pytest.fixture
-def deployed(make_engine, staff):
+def deployed(make_engine, staff, database_snapshots):
     """Every diagram deployed, with the demo users of each department (the engine checks who acts)."""
     engine = make_engine()
-    for path in sorted(PROCESSES.glob("*.bpmn")):
-        engine.deploy(path.read_bytes(), "process.owner", filename=path.name)
+    deploy_every_diagram(engine, database_snapshots, "process.owner")
     return engine
 
 

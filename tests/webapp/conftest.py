@@ -14,7 +14,7 @@ from engine.notifications.outbox import FileTransport
 from engine.records import queries
 from engine.runtime.workflow_engine import WorkflowEngine
 from handlers import build_registry
-from tests.conftest import PROCESSES
+from tests.conftest import deploy_every_diagram
 from webapp import create_app
 from webapp.demo import DEMO_PASSWORD, seed_demo_users
 
@@ -29,17 +29,18 @@ FEEDBACK_FORM = {
 
 
 @pytest.fixture
-def engine(database, clock, outbox_file) -> WorkflowEngine:
+def engine(database, clock, outbox_file, database_snapshots) -> WorkflowEngine:
     engine = WorkflowEngine(database, build_registry(), clock=clock, transport=FileTransport(outbox_file))
-    engine.deploy_directory(PROCESSES, "test")
+    deploy_every_diagram(engine, database_snapshots, "test")
     return engine
 
 
 @pytest.fixture
-def app(engine, tmp_path):
+def app(engine, tmp_path, database_snapshots):
     app = create_app(engine, {"TESTING": True, "SECRET_KEY": "test-secret", "WTF_CSRF_ENABLED": True,
                               "INBOX_PAGE_SIZE": 25})
-    seed_demo_users(app.extensions["aftersales.directory"])
+    database_snapshots.replay(engine.db, f"demo users seeded at {engine.clock.now().isoformat()}",
+                              lambda: seed_demo_users(app.extensions["aftersales.directory"]))
     return app
 
 
