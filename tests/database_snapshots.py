@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import create_engine, event, insert, inspect, make_url, select, text
+from sqlalchemy.orm import Session
 
 from engine.accounts.departments import ensure_departments
 from engine.storage.base import Base
@@ -122,15 +123,9 @@ class DatabaseSnapshots:
 
 
 def _seed(connection) -> None:
-    from sqlalchemy.orm import Session
-
     with Session(bind=connection) as session:
         ensure_departments(session)
         session.flush()
-
-
-def _tables(db: Database):
-    return list(Base.metadata.sorted_tables)
 
 
 def _schema_is_current(db: Database) -> bool:
@@ -147,7 +142,7 @@ def _schema_is_current(db: Database) -> bool:
 def _empty(db: Database, connection) -> None:
     """Delete every row, and start every id sequence at 1 again as in a new schema. Only the tables that
     hold rows are emptied (a TRUNCATE costs per table on PostgreSQL, and most tables of a test are empty)."""
-    tables = _tables(db)
+    tables = Base.metadata.sorted_tables
     counts = " UNION ALL ".join(f"SELECT '{t.name}' AS name, count(*) AS n FROM {t.name}" for t in tables)
     filled = {name for name, n in connection.execute(text(counts)) if n}
     if db.is_postgresql:
@@ -173,7 +168,7 @@ def _rows_in(connection) -> Rows:
 
 
 def _insert(db: Database, connection, rows: Rows) -> None:
-    for table in _tables(db):
+    for table in Base.metadata.sorted_tables:
         batch = rows.get(table.name)
         if not batch:
             continue

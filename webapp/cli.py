@@ -21,6 +21,7 @@ from engine.settings import Settings, SettingsError, load_settings
 from webapp.cli_calendar import calendar
 from webapp.cli_db import MigrationCheckingGroup, db, require_current_schema_for
 from webapp.cli_engineers import engineers, warranties
+from webapp.cli_errors import fail
 from webapp.cli_records import export, purge
 from webapp.cli_schedules import schedules
 from webapp.cli_sla import sla
@@ -31,18 +32,13 @@ from webapp.composition import build_engine, initialise, processes_dir
 _SETTINGS = "aftersales.settings"
 
 
-def _fail(message: str) -> None:
-    click.echo(f"error: {message}", err=True)
-    sys.exit(2)
-
-
 def _data(data: str | None, data_file: str | None) -> dict:
     try:
         if data_file:
             return json.loads(Path(data_file).read_text(encoding="utf-8"))
         return json.loads(data) if data else {}
     except json.JSONDecodeError as err:
-        _fail(f"data is not valid JSON: {err}")
+        fail(f"data is not valid JSON: {err}")
         return {}
 
 
@@ -53,7 +49,7 @@ def _initialise(engine) -> None:
             state = "deployed" if result.created else "unchanged"
             click.echo(f"{result.process_key} v{result.version} {state}")
     except (DiagramError, EngineError) as err:  # EngineError: a database that cannot be migrated
-        _fail(str(err))
+        fail(str(err))
 
 
 def _settings() -> Settings:
@@ -131,7 +127,7 @@ def deploy(engine, path: str | None, actor: str) -> None:
         results = engine.deploy_directory(target, actor) if target.is_dir() else \
             [engine.deploy(target.read_bytes(), actor, filename=target.name)]
     except DiagramError as err:
-        _fail(f"deploy rejected, nothing stored: {err}")
+        fail(f"deploy rejected, nothing stored: {err}")
     for result in results:
         click.echo(f"{result.process_key} v{result.version} {'deployed' if result.created else 'unchanged'}")
 
@@ -148,7 +144,7 @@ def start(engine, process_key, data, data_file, business_key, actor) -> None:
     try:
         instance_id = engine.start_instance(process_key, _data(data, data_file), actor, business_key)
     except (EngineError, InvalidForm) as err:
-        _fail(str(err))
+        fail(str(err))
     instance = queries.get_instance(engine.db, instance_id)
     click.echo(f"instance {instance_id} started ({instance.business_key or 'no business key'})")
 
@@ -173,7 +169,7 @@ def show_task(engine, task_id) -> None:
     """Show a task's form fields."""
     task = queries.get_task(engine.db, task_id)
     if task is None:
-        _fail(f"no task {task_id}")
+        fail(f"no task {task_id}")
     click.echo(f"{task.name} [{task.department}] {task.state} due {task.due_at} ({task.limit_name or ''})")
     for f in task.form.get("fields", []):
         options = f" one of {[o[0] for o in f['options']]}" if f["options"] else ""
@@ -188,7 +184,7 @@ def claim(engine, task_id, actor) -> None:
     try:
         engine.claim_task(task_id, actor)
     except EngineError as err:
-        _fail(str(err))
+        fail(str(err))
     click.echo(f"task {task_id} claimed by {actor}")
 
 
@@ -205,9 +201,9 @@ def complete(engine, task_id, actor, data, data_file) -> None:
     except InvalidForm as err:
         for field, messages in sorted(err.errors.items()):
             click.echo(f"  {field}: {' '.join(messages)}", err=True)
-        _fail("invalid form, nothing saved")
+        fail("invalid form, nothing saved")
     except EngineError as err:
-        _fail(str(err))
+        fail(str(err))
     click.echo(f"task {task_id} completed")
 
 
@@ -247,7 +243,7 @@ def retry(engine, incident_id, actor) -> None:
     try:
         retried = engine.retry_incident(incident_id, actor)
     except EngineError as err:
-        _fail(str(err))
+        fail(str(err))
     click.echo(f"incident {incident_id} retried" if retried else
                f"incident {incident_id} closed: its task is no longer waiting (the case moved on)")
 
@@ -337,7 +333,7 @@ def add_user(engine, username, display_name, departments, roles, email, password
         Directory(engine.db, engine.clock).add_user(username, display_name, hash_password(password), memberships,
                                                     tuple(roles), email=email, actor="cli")
     except EngineError as err:
-        _fail(str(err))
+        fail(str(err))
     click.echo(f"user {username} added")
 
 
@@ -354,7 +350,7 @@ def reset_password(engine, username, password, actor) -> None:
     try:
         Directory(engine.db, engine.clock).set_password_hash(username, hash_password(password), actor=actor)
     except EngineError as err:
-        _fail(f"{err}; nothing changed")
+        fail(f"{err}; nothing changed")
     click.echo(f"password of {username} changed")
 
 
@@ -362,7 +358,7 @@ def _check_password(password: str, username: str) -> None:
     """Stop with every broken rule of the password policy listed (nothing stored)."""
     broken = broken_rules(password, username, _settings().password_min_length)
     if broken:
-        _fail("the password is refused, nothing was stored:\n" + "\n".join(f"  - {rule.message}" for rule in broken))
+        fail("the password is refused, nothing was stored:\n" + "\n".join(f"  - {rule.message}" for rule in broken))
 
 
 @user.command("list")

@@ -3,16 +3,10 @@ of the China calendar (days off, working days with 调休, working hours), which
 limits count with from the next timer started after a change."""
 from __future__ import annotations
 
-import sys
-
 import click
 
 from engine.working_time.calendar import BUSINESS_TZ
-
-
-def _fail(message: str) -> None:
-    click.echo(f"error: {message}", err=True)
-    sys.exit(2)
+from webapp.cli_errors import fail
 
 
 @click.group()
@@ -39,7 +33,7 @@ def _calendar_edit(edit, done: str) -> None:
     try:
         edit()
     except ValueError as err:
-        _fail(f"{err}; nothing changed")
+        fail(f"{err}; nothing changed")
     click.echo(done)
 
 

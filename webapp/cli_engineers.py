@@ -2,7 +2,6 @@
 `aftersales warranties`: warranty periods by model prefix used by the P7 warranty check."""
 from __future__ import annotations
 
-import sys
 from datetime import date
 
 import click
@@ -12,11 +11,7 @@ from engine.accounts.directory import Directory
 from engine.working_time.calendar import BUSINESS_TZ
 from handlers.dispatching import REGIONS, SKILLS, Engineer, open_loads, seed_demo_engineers
 from handlers.product_warranties import ProductWarranty, seed_product_warranties
-
-
-def _fail(message: str) -> None:
-    click.echo(f"error: {message}", err=True)
-    sys.exit(2)
+from webapp.cli_errors import fail
 
 
 def _day(text: str) -> date:
@@ -68,10 +63,10 @@ def add_engineer(engine, username: str, name: str, region: str, skills: str, cer
     """Register a directory user as an engineer the dispatcher may send."""
     skill_list, until = _skills(skills), _day(certified_until)
     if Directory(engine.db, engine.clock).get(username) is None:
-        _fail(f"no user '{username}' in the directory; add the user first")
+        fail(f"no user '{username}' in the directory; add the user first")
     with engine.db.writing() as session:
         if session.scalar(select(Engineer).where(Engineer.username == username)):
-            _fail(f"'{username}' is already an engineer")
+            fail(f"'{username}' is already an engineer")
         session.add(Engineer(username=username, name=name, region=region, skills=skill_list,
                              certificate_no=certificate_no, certified_until=until, active=True))
     click.echo(f"{username} added ({region}, {', '.join(skill_list)}, certified until {until})")
@@ -81,7 +76,7 @@ def _update(engine, username: str, **values) -> None:
     with engine.db.writing() as session:
         engineer = session.scalar(select(Engineer).where(Engineer.username == username))
         if engineer is None:
-            _fail(f"'{username}' is not a registered engineer")
+            fail(f"'{username}' is not a registered engineer")
         for key, value in values.items():
             setattr(engineer, key, value)
 

@@ -10,6 +10,7 @@ import click
 
 from engine.records import archive, archive_plan, retention
 from engine.settings import SettingsError, load_settings
+from webapp.cli_errors import fail
 
 
 def _day(option: str, value: str) -> date:
@@ -18,11 +19,6 @@ def _day(option: str, value: str) -> date:
     except ValueError:
         click.echo(f"error: {option} must be a day written YYYY-MM-DD, e.g. 2026-01-01; got '{value}'", err=True)
         sys.exit(2)
-
-
-def _fail(message: str) -> None:
-    click.echo(f"error: {message}", err=True)
-    sys.exit(2)
 
 
 def _table_counts(rows: dict[str, int]) -> None:
@@ -43,7 +39,7 @@ def export(engine, first_day: str, last_day: str, out: str, actor: str) -> None:
     try:
         summary = archive.export_period(engine.db, engine.clock.now(), first, last, Path(out), actor)
     except (archive_plan.ArchiveError, OSError) as err:
-        _fail(str(err))
+        fail(str(err))
     click.echo(f"{summary.path}: {summary.rows.get(archive_plan.CASES_TABLE, 0)} cases started "
                f"{first.isoformat()}..{last.isoformat()}")
     _table_counts(summary.rows)
@@ -63,11 +59,11 @@ def purge(engine, cut_off: str, archive_path: str, yes: bool, actor: str) -> Non
     try:
         years = load_settings().retention_years
     except SettingsError as err:
-        _fail(str(err))
+        fail(str(err))
     try:
         result = retention.purge(engine.db, engine.clock, years, day, Path(archive_path), actor, dry_run=not yes)
     except (retention.RetentionRefused, archive_plan.ArchiveError, OSError) as err:
-        _fail(str(err))
+        fail(str(err))
     if not result.rows:
         click.echo(f"no case finished before {day.isoformat()}; nothing to purge")
         return
